@@ -1,0 +1,28 @@
+"""optviz: Keras 3's optimizers racing across 2D loss surfaces.
+
+The engine (pure JAX, no Streamlit): :func:`simulate`, :func:`race`, :func:`sweep`,
+the optimizers in :data:`OPTIMIZERS` and the surfaces in :data:`SURFACES`.
+"""
+
+import os as _os
+import platform as _platform
+
+# Keras steps a variable with one eager XLA call per operation, so `a*b - c*d` rounds
+# each product. Inside one jitted program, XLA on an x86 CPU with FMA contracts it to
+# fma(a, b, -c*d): a one-ulp difference that a chaotic path (RMSprop near a minimum)
+# grows into a visibly different path. Capping the instruction set at AVX (no FMA)
+# keeps our compiled steps bit-for-bit Keras's. It only takes effect if optviz is
+# imported before JAX starts its CPU backend; the cost on 2-D problems is nil.
+if _platform.machine().lower() in ("x86_64", "amd64") and "xla_cpu_max_isa" not in _os.environ.get(
+    "XLA_FLAGS", ""
+):
+    _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX").strip()
+
+from .engine import MAX_STEPS, SweepResult, Trajectory, race, simulate, sweep
+from .optimizers import ARTICLE_SETTINGS, OPTIMIZERS, Optimizer, get_optimizer
+from .surfaces import SURFACES, Surface, get_surface
+
+__all__ = [
+    "ARTICLE_SETTINGS", "MAX_STEPS", "OPTIMIZERS", "Optimizer", "SURFACES", "Surface", "SweepResult",
+    "Trajectory", "get_optimizer", "get_surface", "race", "simulate", "sweep",
+]
