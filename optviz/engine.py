@@ -158,14 +158,19 @@ def _bucket(n: int, minimum: int) -> int:
 
 def _hp_arrays(values: Sequence[Mapping[str, float | bool]]) -> dict[str, np.ndarray]:
     """Per-lane hyperparameters as float32 arrays, one entry per name any optimizer uses."""
-    out = {}
-    for name, filler in ALL_FLOAT_HPARAMS.items():
-        out[name] = np.array([float(v.get(name, filler)) for v in values], np.float32)
+    columns = {
+        name: np.array([float(v.get(name, filler)) for v in values], np.float64)
+        for name, filler in ALL_FLOAT_HPARAMS.items()
+    }
+    return _hp_columns(columns)
+
+
+def _hp_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """float64 columns (one value per lane) -> the float32 ``hp`` the update rules read."""
+    out = {name: np.asarray(col, np.float32) for name, col in columns.items()}
     for name in COMPLEMENTS:
         # Keras computes 1 - beta in Python double and casts the result to float32.
-        out["1-" + name] = np.array(
-            [1.0 - float(v.get(name, ALL_FLOAT_HPARAMS[name])) for v in values], np.float32
-        )
+        out["1-" + name] = np.asarray(1.0 - np.asarray(columns[name], np.float64), np.float32)
     return out
 
 
@@ -420,22 +425,26 @@ def sweep(
     for key in ("learning_rate", axis):
         if key and key in fixed:
             raise ValueError(f"`{key}` is swept; do not also pass it as a fixed value")
-    grid = []
-    for lr in learning_rates:
-        for m in momenta:
-            values = dict(fixed, learning_rate=lr)
-            if axis:
-                values[axis] = m
-            grid.append(opt.resolve(values))
-    count = len(grid)
+    # Validate each swept value once, then lay the grid out as columns (no per-cell dicts).
+    base = opt.resolve(fixed)
+    for value in learning_rates:
+        opt.hparam("learning_rate").validate(value, opt.name)
+    if axis:
+        for value in momenta:
+            opt.hparam(axis).validate(value, opt.name)
+    count = learning_rates.size * momenta.size
     lanes = _bucket(count, 64)
-    grid += [grid[0]] * (lanes - count)
-    slots = np.stack([opt.init_slots(v) for v in grid])
+    columns = {name: np.full(lanes, float(base.get(name, filler))) for name, filler in ALL_FLOAT_HPARAMS.items()}
+    columns["learning_rate"][:count] = np.repeat(learning_rates, momenta.size)
+    if axis:
+        columns[axis][:count] = np.tile(momenta, learning_rates.size)
+    columns["learning_rate"][count:] = learning_rates[0]
+    slots = np.broadcast_to(opt.init_slots(base), (lanes, MAX_SLOTS, 2))
     program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64))
     min_value = -np.inf if surface.min_value is None else surface.min_value
     last_loss, diverged_at, reached_at = jax.device_get(
         program(
-            np.asarray(start, np.float32), slots, _hp_arrays(grid), _surface_params(surface, params),
+            np.asarray(start, np.float32), slots, _hp_columns(columns), _surface_params(surface, params),
             np.float32(noise), jax.random.PRNGKey(seed), np.int32(steps), np.float32(min_value),
             np.float32(tolerance),
         )
