@@ -264,12 +264,15 @@ def race(
     noise: float = 0.0,
     seed: int = 0,
     surface_params: Mapping[str, float] | None = None,
+    compile_steps: int | None = None,
 ) -> dict[str, Trajectory]:
     """Run several optimizers from one start in ONE compiled call.
 
     ``optimizers`` is a list of names (Keras defaults) or a mapping name ->
     hyperparameters. Returns name -> :class:`Trajectory`, in the order given.
     Every optimizer sees the same gradient noise (same ``seed``), so a race is fair.
+    ``compile_steps`` (>= steps) runs the program that many steps and keeps the first
+    ``steps``: a caller whose step count moves (a slider) then never compiles again.
     """
     surface = get_surface(surface)
     params = surface.resolve_params(surface_params)
@@ -283,7 +286,8 @@ def race(
     index = np.array([_OPTIMIZER_ORDER.index(opt.name) for _, opt, _ in padded], np.int32)
     slots = np.stack([opt.init_slots(values) for _, opt, values in padded])
     hp = _hp_arrays([values for _, _, values in padded])
-    program = _race_program(surface, lanes, _bucket(steps, 64))
+    length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
+    program = _race_program(surface, lanes, _bucket(length, 64))
     path, loss, grad, state = jax.device_get(
         program(
             index, np.asarray(start, np.float32), slots, hp, _surface_params(surface, params),

@@ -1,0 +1,291 @@
+"""optviz: the page. Widgets -> PageState -> engine -> figures; no maths here.
+
+Run with ``streamlit run app.py``. The URL holds the whole state: it is read once per
+session into the widgets, and every rerun writes the widgets back into it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+
+_RUN_STARTED = time.perf_counter()
+
+import pandas as pd
+import streamlit as st
+
+import optviz
+from optviz import figures, i18n
+from optviz.optimizers import OPTIMIZERS
+from optviz.presets import PRESETS
+from optviz.state import (
+    EXTRA_HPARAMS, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
+    PageState, parse_query, to_query, with_preset, with_surface,
+)
+
+TOLERANCE = 1e-3
+MAX_NOISE_SLIDER = 20.0
+
+st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide")
+
+
+# --- process-wide work, shared by every session --------------------------------------
+
+
+def _warm_all_surfaces(stop: threading.Event) -> None:
+    """Compile every surface's race program once, in the background, for the next visitors."""
+    for name in optviz.SURFACES:
+        if stop.is_set():
+            return
+        optviz.race(name, None, MIN_STEPS, ["sgd"], compile_steps=MAX_PAGE_STEPS)
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> threading.Thread:
+    stop = threading.Event()
+    thread = threading.Thread(target=_warm_all_surfaces, args=(stop,), name="optviz-warm-up", daemon=True)
+    thread.start()
+
+    def finish() -> None:  # a thread killed mid-compile at exit aborts the process
+        stop.set()
+        thread.join(timeout=30)
+
+    atexit.register(finish)
+    return thread
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def run_race(key: tuple, _state: PageState) -> dict:
+    """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
+    return optviz.race(_state.surface, _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
+                       seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def build_figures(key: tuple, lang: str, _state: PageState, _race: dict):
+    surface = optviz.get_surface(_state.surface)
+    labels = i18n.OPTIMIZER_NAMES[lang]
+    text = i18n.figure_text(lang)
+    params = _state.surface_params()
+    race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels)
+    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels)
+    return race_fig, loss_fig
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
+    return figures.surface_3d_figure(optviz.get_surface(_state.surface), _race,
+                                     surface_params=_state.surface_params(), text=i18n.figure_text(lang),
+                                     labels=i18n.OPTIMIZER_NAMES[lang])
+
+
+# --- widgets <-> state -----------------------------------------------------------------
+
+ss = st.session_state
+
+
+def write_widgets(state: PageState) -> None:
+    """Put a state into the widgets' session-state keys (the widgets take no value=)."""
+    ss.lang, ss.preset, ss.surface = state.lang, state.preset, state.surface
+    ss.kappa, ss.optimizers = state.kappa, list(state.optimizers)
+    ss.lr, ss.momentum, ss.steps = state.learning_rate, state.momentum, state.steps
+    ss.x0, ss.y0 = float(state.start[0]), float(state.start[1])
+    ss.noise, ss.seed = state.noise, state.seed
+    for name, opt in OPTIMIZERS.items():
+        ss[f"{name}.own_lr"] = name in state.own_learning_rate
+        ss[f"{name}.lr"] = state.own_learning_rate.get(name, state.learning_rate)
+        if name in MOMENTUM_OPTIMIZERS:
+            ss[f"{name}.own_momentum"] = name in state.own_momentum
+            ss[f"{name}.momentum"] = state.own_momentum.get(name, state.momentum)
+        for hp in EXTRA_HPARAMS[name]:
+            value = state.hparams.get(name, {}).get(hp, opt.hparam(hp).default)
+            ss[f"{name}.{hp}"] = value if isinstance(value, bool) else float(value)
+
+
+def read_widgets() -> PageState:
+    """The state the widgets show."""
+    default = PageState()
+    own_lr, own_mom, hparams = {}, {}, {}
+    for name, opt in OPTIMIZERS.items():
+        if ss.get(f"{name}.own_lr"):
+            own_lr[name] = float(ss[f"{name}.lr"])
+        if name in MOMENTUM_OPTIMIZERS and ss.get(f"{name}.own_momentum"):
+            own_mom[name] = float(ss[f"{name}.momentum"])
+        for hp in EXTRA_HPARAMS[name]:
+            spec = opt.hparam(hp)
+            value = ss.get(f"{name}.{hp}", spec.default)
+            if value != spec.default:
+                hparams.setdefault(name, {})[hp] = value
+    return PageState(
+        lang=ss.get("lang", default.lang), preset=ss.get("preset", default.preset),
+        surface=ss.get("surface", default.surface), kappa=float(ss.get("kappa", default.kappa)),
+        optimizers=tuple(ss.get("optimizers", default.optimizers)), learning_rate=float(ss.get("lr", 0.01)),
+        momentum=float(ss.get("momentum", 0.0)), steps=int(ss.get("steps", default.steps)),
+        start=(float(ss.get("x0", 0.0)), float(ss.get("y0", 0.0))), noise=float(ss.get("noise", 0.0)),
+        seed=int(ss.get("seed", 0)), own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams,
+    )
+
+
+def on_preset() -> None:
+    write_widgets(with_preset(read_widgets(), ss.preset))
+
+
+def on_surface() -> None:
+    write_widgets(with_surface(read_widgets(), ss.surface))
+
+
+def on_reset_start() -> None:
+    start = optviz.get_surface(ss.surface).default_start
+    ss.x0, ss.y0 = float(start[0]), float(start[1])
+
+
+def on_reset_optimizer(name: str) -> None:
+    opt = OPTIMIZERS[name]
+    ss[f"{name}.own_lr"] = False
+    if name in MOMENTUM_OPTIMIZERS:
+        ss[f"{name}.own_momentum"] = False
+    for hp in EXTRA_HPARAMS[name]:
+        ss[f"{name}.{hp}"] = opt.hparam(hp).default
+
+
+if "initialized" not in ss:
+    url_state, problems = parse_query(st.query_params.to_dict())
+    write_widgets(url_state)
+    ss.url_problems = problems
+    ss.initialized = True
+
+start_warm_up()
+lang = ss.get("lang", "en")
+t = i18n.text(lang)
+names = i18n.OPTIMIZER_NAMES[lang]
+
+# --- sidebar ----------------------------------------------------------------------------
+
+with st.sidebar:
+    st.radio(t["language"], list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang", horizontal=True)
+    st.selectbox(t["preset"], PRESETS, format_func=i18n.PRESET_NAMES[lang].get, key="preset", on_change=on_preset)
+    st.selectbox(t["surface"], list(optviz.SURFACES), format_func=i18n.SURFACE_NAMES[lang].get, key="surface",
+                 on_change=on_surface)
+    surface = optviz.get_surface(ss.surface)
+    st.caption(i18n.SURFACE_NOTES[lang][surface.name])
+    if "kappa" in surface.params:
+        st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
+    st.multiselect(t["optimizers"], list(OPTIMIZERS), format_func=names.get, key="optimizers")
+    st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
+    chosen = read_widgets()
+    followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
+    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
+    st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
+    followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
+    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
+    st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
+    st.markdown(f"**{t['start']}**")
+    col_x, col_y = st.columns(2)
+    col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
+    col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
+    st.button(t["reset_start"], on_click=on_reset_start, width="stretch")
+    st.slider(t["noise"], 0.0, MAX_NOISE_SLIDER, step=0.1, key="noise")
+    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    for name, opt in OPTIMIZERS.items():
+        with st.expander(t["settings_of"].format(name=names[name])):
+            st.checkbox(t["own_learning_rate"], key=f"{name}.own_lr")
+            st.select_slider(i18n.HPARAM_HELP[lang]["learning_rate"], LEARNING_RATES, key=f"{name}.lr",
+                             format_func=lambda v: f"{v:.3g}", disabled=not ss.get(f"{name}.own_lr"))
+            if name in MOMENTUM_OPTIMIZERS:
+                st.checkbox(t["own_momentum"], key=f"{name}.own_momentum")
+                st.select_slider(i18n.HPARAM_HELP[lang]["momentum"], MOMENTA, key=f"{name}.momentum",
+                                 format_func=lambda v: f"{v:.2f}", disabled=not ss.get(f"{name}.own_momentum"))
+            for hp in EXTRA_HPARAMS[name]:
+                spec = opt.hparam(hp)
+                label = i18n.HPARAM_HELP[lang][hp]
+                if spec.kind == "bool":
+                    st.checkbox(label, key=f"{name}.{hp}")
+                elif hp == "epsilon":
+                    st.number_input(label, min_value=1e-10, max_value=1.0, format="%.1e", key=f"{name}.{hp}")
+                elif hp == "initial_accumulator_value":
+                    st.number_input(label, min_value=0.0, max_value=100.0, step=0.05, format="%.3f",
+                                    key=f"{name}.{hp}")
+                else:  # rho, beta_1, beta_2: Keras requires [0, 1)
+                    st.number_input(label, min_value=0.0, max_value=0.9999, step=0.001, format="%.4f",
+                                    key=f"{name}.{hp}")
+            st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
+
+state = read_widgets()
+query = to_query(state)
+if st.query_params.to_dict() != query:
+    st.query_params.from_dict(query)
+
+# --- main view -----------------------------------------------------------------------------
+
+st.title(t["title"])
+st.caption(t["subtitle"])
+for problem in ss.get("url_problems", []):
+    if problem.default:
+        st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
+                                       default=problem.default), icon="⚠️")
+    else:
+        st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
+ss.url_problems = []
+
+if not state.optimizers:
+    st.info(t["no_optimizer"])
+    st.stop()
+
+try:
+    race = run_race(state.key(), state)
+except ValueError as exc:  # a setting the engine refuses: say which, keep the page
+    st.error(t["bad_input"].format(reason=exc))
+    st.stop()
+
+diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
+if diverged:
+    st.warning(t["diverged_warning"].format(names=", ".join(diverged)))
+
+
+def show_race() -> None:
+    race_fig, loss_fig = build_figures(state.key(), lang, state, race)
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(race_fig, width="stretch", key="race_chart",
+                        config={"displaylogo": False, "scrollZoom": False})
+    with right:
+        st.markdown(f"**{t['loss_title']}**")
+        st.plotly_chart(loss_fig, width="stretch", key="loss_chart", config={"displaylogo": False})
+        st.markdown(f"**{t['results']}**")
+        rows = figures.results_rows(race, TOLERANCE, labels=names)
+        table = pd.DataFrame({
+            t["col_optimizer"]: [r["optimizer"] for r in rows],
+            t["col_final_loss"]: [f"{r['final_loss']:.4g}" for r in rows],
+            t["col_distance"]: [t["none"] if r["distance"] is None else f"{r['distance']:.3g}" for r in rows],
+            t["col_steps"].format(tol=TOLERANCE): [
+                t["never"] if r["steps_to_tolerance"] is None else str(r["steps_to_tolerance"]) for r in rows],
+            t["col_diverged"]: [t["none"] if r["diverged_at"] is None else str(r["diverged_at"]) for r in rows],
+        })
+        st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(t["share"])
+
+
+def show_3d() -> None:
+    st.plotly_chart(build_3d(state.key(), lang, state, race), width="stretch", key="surface_3d")
+
+
+def show_rules() -> None:
+    st.latex(surface.latex)
+    for name in state.optimizers:
+        st.subheader(names[name])
+        st.latex(i18n.UPDATE_RULES[name])
+        st.write(i18n.EXPLANATIONS[lang][name])
+        st.caption(t["code_caption"])
+        st.code(OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
+
+
+# Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
+tabs = st.tabs([t["tab_race"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
+for tab, show in zip(tabs, (show_race, show_3d, show_rules)):
+    if tab.open is not False:
+        with tab:
+            show()
+
+# The script's own run time, for bench/app.py (st.stop() above ends a run without it).
+ss["_run_seconds"] = time.perf_counter() - _RUN_STARTED

@@ -1,0 +1,402 @@
+"""Plotly figure builders: plain functions, data in, ``go.Figure`` out (no Streamlit).
+
+Every optimizer has one fixed colour (Okabe–Ito, colour-blind safe) and one line
+style, used in every chart, so it can be told apart by colour and by dash.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import math
+from typing import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .engine import Trajectory
+from .optimizers import OPTIMIZERS
+from .surfaces import Surface
+
+# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
+COLORS = {
+    "sgd": "#E69F00",  # orange
+    "nesterov": "#56B4E9",  # sky blue
+    "adagrad": "#009E73",  # bluish green
+    "rmsprop": "#CC79A7",  # reddish purple
+    "adam": "#0072B2",  # blue
+    "adamax": "#D55E00",  # vermillion
+}
+DASHES = {"sgd": "solid", "nesterov": "dash", "adagrad": "dot", "rmsprop": "dashdot", "adam": "solid", "adamax": "longdash"}
+SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop": "triangle-up", "adam": "star",
+           "adamax": "hexagon"}
+
+# A light grey ramp (low = darker): the surface reads as terrain, the coloured paths stay on top.
+SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]
+MAX_FRAMES = 60  # animation frames per race; enough for smooth play, small JSON
+MAX_TRAIL_POINTS = 300  # points per path inside one frame
+DEFAULT_TEXT = {
+    "play": "▶ Play", "pause": "❚❚ Pause", "speed": "Speed", "step": "Step ", "start": "start",
+    "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
+    "loss_gap": "loss − minimum", "x": "x", "y": "y", "f": "f(x, y)",
+}
+
+
+class SpecFigure(go.Figure):
+    """A ``go.Figure`` carrying a ready Plotly JSON spec (data, layout, frames) unvalidated.
+
+    plotly.py validates every property of every trace, frame and slider step when a
+    figure is built: for a sixty-frame race that is most of a slider rerun's time.
+    These builders write plain dicts with NumPy data in plotly.js's typed-array form,
+    which is already what ``to_json`` would emit; the tests load every spec into a
+    strict ``go.Figure`` to prove it valid. ``to_dict`` / ``to_json`` / ``to_html``
+    and Streamlit's ``st.plotly_chart`` all read the spec; use ``spec`` to inspect it.
+    """
+
+    def __init__(self, spec: dict | None = None, **_ignored):
+        super().__init__()
+        self._spec = dict(spec or {"data": [], "layout": {}})
+
+    @property
+    def spec(self) -> dict:
+        return self._spec
+
+    def to_dict(self):
+        return {"data": self._spec.get("data", []), "layout": self._spec.get("layout", {}),
+                **({"frames": self._spec["frames"]} if self._spec.get("frames") else {})}
+
+    def to_plotly_json(self):
+        return self.to_dict()
+
+    def __reduce__(self):
+        return (SpecFigure, (self._spec,))
+
+
+# The look of plotly's "plotly_white", written out: applying the template by name
+# costs plotly.py ~18 ms a figure.
+_WHITE = dict(paper_bgcolor="white", plot_bgcolor="white", hovermode="closest", hoverlabel=dict(align="left"))
+_FONT_COLOR = "#2a3f5f"
+_AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", ticks="", automargin=True)
+
+
+def _typed(values) -> dict:
+    """plotly.js's typed-array JSON form (what plotly.py writes for NumPy arrays), made directly."""
+    array = np.ascontiguousarray(values, np.float32)
+    spec = {"dtype": "f4", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = ", ".join(str(n) for n in array.shape)
+    return spec
+
+
+def color(name: str) -> str:
+    return COLORS.get(name, "#444444")
+
+
+def _text(text: Mapping[str, str] | None) -> dict:
+    return {**DEFAULT_TEXT, **(text or {})}
+
+
+def _display(name: str, labels: Mapping[str, str] | None = None) -> str:
+    if labels and name in labels:
+        return labels[name]
+    return OPTIMIZERS[name].display_name if name in OPTIMIZERS else name
+
+
+def _round(values) -> dict:
+    """float32, as a typed array: 4 bytes a number in base64, no per-element work."""
+    return _typed(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _grid(surface: Surface, params: tuple, resolution: int):
+    xs, ys, z = surface.grid(resolution, **dict(params))
+    z = np.where(np.isfinite(z), z, np.nan)
+    return xs, ys, z
+
+
+def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, resolution: int = 100):
+    """x, y and z over the surface's view box (cached: the page draws it on every rerun)."""
+    return _grid(surface, tuple(sorted((params or {}).items())), resolution)
+
+
+def _levels(surface: Surface, z: np.ndarray):
+    """Contour values and colour-bar ticks: log10(f − min) where the range is wide."""
+    floor = surface.min_value if surface.min_value is not None else float(np.nanmin(z))
+    span = float(np.nanmax(z)) - floor
+    if surface.log_levels and span > 50:
+        eps = max(span * 1e-6, 1e-6)
+        values = np.log10(np.maximum(z - floor, 0) + eps)
+        low, high = math.floor(np.nanmin(values)), math.ceil(np.nanmax(values))
+        ticks = list(range(low, high + 1))
+        labels = [f"{floor + 10.0**k:.3g}" for k in ticks]
+        return values, dict(tickvals=ticks, ticktext=labels), (high - low) / 24
+    return z, {}, None
+
+
+def contour_trace(surface: Surface, params: Mapping[str, float] | None = None, *, resolution: int = 100,
+                  show_scale: bool = True, font_size: int = 12) -> dict:
+    xs, ys, z = surface_grid(surface, params, resolution)
+    values, ticks, size = _levels(surface, z)
+    contours = dict(coloring="fill", showlines=True)
+    if size:
+        contours.update(start=float(np.nanmin(values)), end=float(np.nanmax(values)), size=size)
+    return dict(
+        type="contour", x=_round(xs), y=_round(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
+        contours=contours, ncontours=28, line=dict(width=0.6, color="rgba(255,255,255,0.7)"),
+        hoverinfo="skip", showscale=show_scale, name="f",
+        colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9, tickfont=dict(size=font_size),
+                      **ticks),
+    )
+
+
+def _frame_indices(n: int, frames: int) -> np.ndarray:
+    """Path indices shown by each animation frame (first 0, last n - 1)."""
+    return np.unique(np.round(np.linspace(0, n - 1, min(frames, n))).astype(int))
+
+
+def _trail(path: np.ndarray, end: int) -> np.ndarray:
+    """path[: end + 1], thinned to MAX_TRAIL_POINTS, always keeping its last point."""
+    stride = max(1, math.ceil(len(path) / MAX_TRAIL_POINTS))
+    idx = np.arange(0, end + 1, stride)
+    if idx[-1] != end:
+        idx = np.append(idx, end)
+    return path[idx]
+
+
+def race_figure(
+    surface: Surface,
+    trajectories: Mapping[str, Trajectory],
+    *,
+    surface_params: Mapping[str, float] | None = None,
+    frames: int = MAX_FRAMES,
+    text: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    presenter: bool = False,
+    height: int = 620,
+    start_step: int | None = None,
+) -> SpecFigure:
+    """The contour with every optimizer's path, animated by Plotly frames.
+
+    The figure opens showing every full path (the last frame); Play runs the race from
+    step 0; the slider scrubs steps; the speed buttons replay at other frame rates.
+    ``start_step`` opens the figure at that step instead (the step-through controls).
+    """
+    t = _text(text)
+    font = 20 if presenter else 13
+    line_width = 5 if presenter else 2.5
+    head_size = 22 if presenter else 12
+    names = list(trajectories)
+    steps = max((tr.steps for tr in trajectories.values()), default=0)
+    indices = _frame_indices(steps + 1, frames)
+    shown = steps if start_step is None else int(np.clip(start_step, 0, steps))
+    if start_step is not None and shown not in indices:
+        indices = np.unique(np.append(indices, shown))
+
+    traces: list = []
+    annotations: list = []
+    traces.append(contour_trace(surface, surface_params, show_scale=not presenter, font_size=font))
+    if surface.minima:
+        mx, my = zip(*surface.minima)
+        traces.append(dict(type="scatter", 
+            x=list(mx), y=list(my), mode="markers", name=t["minimum"],
+            marker=dict(symbol="star", size=head_size + 6, color="gold", line=dict(color="black", width=1.5)),
+            hovertemplate=t["minimum"] + " (%{x:.4g}, %{y:.4g})<extra></extra>",
+        ))
+    start = next(iter(trajectories.values())).path[0] if trajectories else np.array(surface.default_start)
+    traces.append(dict(type="scatter", 
+        x=[float(start[0])], y=[float(start[1])], mode="markers", name=t["start"], showlegend=False,
+        marker=dict(symbol="circle-open", size=head_size + 4, color="black", line=dict(width=2.5)),
+        hovertemplate=t["start"] + " (%{x:.4g}, %{y:.4g})<extra></extra>",
+    ))
+
+    def at(tr: Trajectory, step: int) -> int:
+        return min(step, len(tr.path) - 1)
+
+    def traces_at(step: int) -> list[dict]:
+        """The trails, then the heads, at ``step``, as plain typed-array dicts."""
+        trails, heads = [], []
+        for name in names:
+            tr = trajectories[name]
+            k = at(tr, step)
+            trail = _trail(tr.path, k)
+            trails.append({"type": "scatter", "x": _typed(trail[:, 0]), "y": _typed(trail[:, 1])})
+            heads.append({"type": "scatter", "x": _typed(tr.path[k:k + 1, 0]), "y": _typed(tr.path[k:k + 1, 1]),
+                          "customdata": _typed([[k, tr.loss[k]]])})
+        return trails + heads
+
+    first_dynamic = len(traces)
+    now = traces_at(shown)
+    for name, base in zip(names, now[: len(names)]):
+        tr = trajectories[name]
+        trail = _trail(tr.path, at(tr, shown))
+        traces.append(dict(type="scatter", 
+            x=_round(trail[:, 0]), y=_round(trail[:, 1]), mode="lines", name=_display(name, labels), legendgroup=name,
+            line=dict(color=color(name), width=line_width, dash=DASHES.get(name, "solid")),
+            hoverinfo="skip",
+        ))
+    for name in names:
+        tr = trajectories[name]
+        k = at(tr, shown)
+        traces.append(dict(type="scatter", 
+            x=_typed(tr.path[k:k + 1, 0]), y=_typed(tr.path[k:k + 1, 1]), customdata=_typed([[k, tr.loss[k]]]),
+            mode="markers", name=_display(name, labels), legendgroup=name, showlegend=False,
+            marker=dict(symbol=SYMBOLS.get(name, "circle"), size=head_size, color=color(name),
+                        line=dict(color="white" if not presenter else "black", width=1.5)),
+            hovertemplate=f"<b>{_display(name, labels)}</b><br>{t['step']}%{{customdata[0]}}<br>"
+                          f"(%{{x:.4g}}, %{{y:.4g}})<br>{t['loss']} %{{customdata[1]:.4g}}<extra></extra>",
+        ))
+    dynamic = list(range(first_dynamic, len(traces)))
+
+    # Divergence: a cross where the path left the chart, and a note saying when.
+    notes = []
+    for name in names:
+        tr = trajectories[name]
+        if tr.diverged_at is None:
+            continue
+        last = tr.path[-1]
+        traces.append(dict(type="scatter", 
+            x=[float(np.clip(last[0], *surface.x_range))], y=[float(np.clip(last[1], *surface.y_range))],
+            mode="markers", showlegend=False, legendgroup=name,
+            marker=dict(symbol="x-thin", size=head_size + 10, color=color(name), line=dict(width=4, color=color(name))),
+            hovertemplate=t["diverged_at"].format(name=_display(name, labels), step=tr.diverged_at) + "<extra></extra>",
+        ))
+        notes.append(f"<span style='color:{color(name)}'>✖</span> "
+                     + t["diverged_at"].format(name=_display(name, labels), step=tr.diverged_at))
+    if notes:
+        annotations.append(dict(
+            text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99, xanchor="left", yanchor="top",
+            showarrow=False, align="left", bgcolor="rgba(255,255,255,0.85)", bordercolor="#999", borderwidth=1,
+            font=dict(size=font),
+        ))
+
+    frames = [{"name": str(int(k)), "data": traces_at(int(k)), "traces": dynamic} for k in indices]
+    base_ms = max(30, int(4000 / max(len(indices), 1)))
+
+    def play(ms: int) -> dict:
+        return dict(frame=dict(duration=ms, redraw=False), transition=dict(duration=0), fromcurrent=False,
+                    mode="immediate")
+
+    layout = dict(
+        height=height, margin=dict(l=10, r=10, t=10, b=90), 
+        font=dict(size=font, color=_FONT_COLOR),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=font)),
+        xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False),
+        yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False),
+        uirevision=surface.name,  # keep a zoom across reruns of the same surface
+        updatemenus=[
+            dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
+                 showactive=False, font=dict(size=font),
+                 buttons=[
+                     dict(label=t["play"], method="animate", args=[None, play(base_ms)]),
+                     dict(label=t["pause"], method="animate",
+                          args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+                 ]),
+            dict(type="buttons", direction="left", x=1.0, y=-0.08, xanchor="right", yanchor="top", pad=dict(t=4),
+                 showactive=True, active=1, font=dict(size=font - 1),
+                 buttons=[dict(label=f"{label}", method="animate", args=[None, play(int(base_ms / factor))])
+                          for label, factor in (("½×", 0.5), ("1×", 1), ("2×", 2), ("4×", 4))]),
+        ],
+        sliders=[dict(
+            active=int(np.searchsorted(indices, shown)), x=0.18, len=0.6, y=-0.06, yanchor="top", pad=dict(t=0),
+            currentvalue=dict(prefix=t["step"], font=dict(size=font)), font=dict(size=max(font - 3, 9)),
+            steps=[dict(label=str(int(k)), method="animate",
+                        args=[[str(int(k))], dict(mode="immediate", frame=dict(duration=0, redraw=False),
+                                                  transition=dict(duration=0))]) for k in indices],
+        )],
+        annotations=annotations,
+    )
+    layout.update(_WHITE)
+    layout["xaxis"].update(_AXIS)
+    layout["yaxis"].update(_AXIS)
+    return SpecFigure({"data": traces, "layout": layout, "frames": frames})
+
+
+def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | None, text=None, labels=None,
+                presenter: bool = False, height: int = 320, max_points: int = 800) -> SpecFigure:
+    """Loss against step, log y. With a known minimum it plots loss − minimum (always > 0)."""
+    t = _text(text)
+    font = 20 if presenter else 12
+    log_y = min_value is not None
+    traces = []
+    for name, tr in trajectories.items():
+        stride = max(1, math.ceil(len(tr.loss) / max_points))
+        steps = np.arange(len(tr.loss))[::stride]
+        loss = tr.loss[::stride].astype(np.float64)
+        y = np.maximum(loss - min_value, 1e-12) if log_y else loss
+        traces.append(dict(
+            type="scatter", x=_typed(steps), y=_typed(y), mode="lines", name=_display(name, labels),
+            line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=4 if presenter else 2),
+            hovertemplate=f"{_display(name, labels)}<br>{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>",
+        ))
+    layout = dict(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=font, color=_FONT_COLOR), showlegend=False,
+        xaxis=dict(title=dict(text=t["step"].strip()), **_AXIS),
+        yaxis=dict(type="log" if log_y else "linear", title=dict(text=t["loss_gap"] if log_y else t["loss"]),
+                   exponentformat="power", **_AXIS),
+        **_WHITE,
+    )
+    return SpecFigure({"data": traces, "layout": layout})
+
+
+def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], *,
+                      surface_params: Mapping[str, float] | None = None, text=None, labels=None,
+                      height: int = 620, max_points: int = 400) -> SpecFigure:
+    """The surface in 3D with each path drawn on it (log height where the range is wide)."""
+    t = _text(text)
+    xs, ys, z = surface_grid(surface, surface_params, 70)
+    values, ticks, size = _levels(surface, z)
+    log = size is not None
+    floor = surface.min_value if surface.min_value is not None else float(np.nanmin(z))
+    eps = max((float(np.nanmax(z)) - floor) * 1e-6, 1e-6)
+
+    def height_of(loss):
+        loss = np.asarray(loss, np.float64)
+        return np.log10(np.maximum(loss - floor, 0) + eps) if log else loss
+
+    traces = [dict(type="surface", x=_typed(xs), y=_typed(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
+                   opacity=0.9, showscale=False, hoverinfo="skip")]
+    z_low = float(np.nanmin(values))
+    for name, tr in trajectories.items():
+        inside = ((tr.path[:, 0] >= surface.x_range[0]) & (tr.path[:, 0] <= surface.x_range[1])
+                  & (tr.path[:, 1] >= surface.y_range[0]) & (tr.path[:, 1] <= surface.y_range[1]))
+        keep = np.flatnonzero(inside)
+        if keep.size == 0:
+            continue
+        keep = keep[:: max(1, math.ceil(keep.size / max_points))]
+        traces.append(dict(
+            type="scatter3d", x=_typed(tr.path[keep, 0]), y=_typed(tr.path[keep, 1]),
+            z=_typed(np.maximum(height_of(tr.loss[keep]), z_low)), mode="lines", name=_display(name, labels),
+            line=dict(color=color(name), width=6), hovertemplate=f"{_display(name, labels)}<extra></extra>",
+        ))
+    axis = dict(backgroundcolor="#F4F6FA", gridcolor="white", showbackground=True)
+    layout = dict(
+        height=height, margin=dict(l=0, r=0, t=10, b=0), font=dict(color=_FONT_COLOR),
+        legend=dict(orientation="h", y=1.0),
+        scene=dict(xaxis=dict(title=dict(text=t["x"]), **axis), yaxis=dict(title=dict(text=t["y"]), **axis),
+                   zaxis=dict(title=dict(text="log₁₀(f − min)" if log else t["f"]), **axis),
+                   aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6)),
+        **_WHITE,
+    )
+    return SpecFigure({"data": traces, "layout": layout})
+
+
+def results_rows(trajectories: Mapping[str, Trajectory], tolerance: float, labels=None) -> list[dict]:
+    """The results table as plain rows: final loss, distance to the nearest minimum, steps to tolerance."""
+    rows = []
+    for name, tr in trajectories.items():
+        reached = tr.steps_to_tolerance(tolerance)
+        distance = tr.distance_to_minimum()
+        rows.append({
+            "name": name,
+            "optimizer": _display(name, labels),
+            "final_loss": float(tr.final_loss),
+            "distance": None if distance is None else float(distance),
+            "steps_to_tolerance": reached,
+            "diverged_at": tr.diverged_at,
+        })
+    return rows
+
+
+def figure_json_size(fig: go.Figure) -> int:
+    """Bytes of the figure's JSON, as the browser receives it."""
+    return len(fig.to_json())

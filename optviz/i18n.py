@@ -1,0 +1,225 @@
+"""Every piece of text on the page, in English and Korean (한국어), in one place."""
+
+from __future__ import annotations
+
+LANGUAGES = {"en": "English", "ko": "한국어"}
+
+# Keras's own argument names stay as they are in both languages: the code snippet prints them.
+HPARAM_HELP = {
+    "en": {
+        "learning_rate": "learning rate",
+        "momentum": "momentum",
+        "rho": "rho (decay of the squared-gradient average)",
+        "beta_1": "beta_1 (decay of the gradient average)",
+        "beta_2": "beta_2 (decay of the squared-gradient average)",
+        "epsilon": "epsilon (guards the division)",
+        "initial_accumulator_value": "initial_accumulator_value (starting sum of squares)",
+        "centered": "centered (divide by the gradient's variance)",
+        "amsgrad": "amsgrad (never let the squared average shrink)",
+    },
+    "ko": {
+        "learning_rate": "학습률",
+        "momentum": "모멘텀",
+        "rho": "rho (제곱 그래디언트 평균의 감쇠율)",
+        "beta_1": "beta_1 (그래디언트 평균의 감쇠율)",
+        "beta_2": "beta_2 (제곱 그래디언트 평균의 감쇠율)",
+        "epsilon": "epsilon (0으로 나누기 방지)",
+        "initial_accumulator_value": "initial_accumulator_value (제곱합의 초깃값)",
+        "centered": "centered (그래디언트 분산으로 나누기)",
+        "amsgrad": "amsgrad (제곱 평균이 줄지 않게 하기)",
+    },
+}
+
+OPTIMIZER_NAMES = {
+    "en": {"sgd": "SGD", "nesterov": "SGD + Nesterov", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
+           "adamax": "Adamax"},
+    "ko": {"sgd": "확률적 경사 하강법 (SGD)", "nesterov": "네스테로프 모멘텀 (Nesterov)", "adagrad": "아다그라드 (Adagrad)",
+           "rmsprop": "알엠에스프롭 (RMSprop)", "adam": "아담 (Adam)", "adamax": "아다맥스 (Adamax)"},
+}
+
+SURFACE_NAMES = {
+    "en": {"rosenbrock": "Rosenbrock", "saddle": "Saddle", "quadratic": "Ill-conditioned quadratic",
+           "himmelblau": "Himmelblau", "beale": "Beale", "rastrigin": "Rastrigin", "ackley": "Ackley",
+           "booth": "Booth", "goldstein_price": "Goldstein–Price", "six_hump_camel": "Six-hump camel"},
+    "ko": {"rosenbrock": "로젠브록", "saddle": "안장점", "quadratic": "조건수가 큰 이차함수", "himmelblau": "힘멜블라우",
+           "beale": "빌", "rastrigin": "라스트리긴", "ackley": "애클리", "booth": "부스",
+           "goldstein_price": "골드스타인–프라이스", "six_hump_camel": "여섯 혹 낙타"},
+}
+
+SURFACE_NOTES = {
+    "en": {"rosenbrock": "A long, curved, flat-bottomed valley: easy to find, hard to follow.",
+           "saddle": "A saddle point at the origin: uphill in x, downhill in y.",
+           "quadratic": "A bowl κ times steeper in y than in x (κ is the condition number).",
+           "himmelblau": "Four equal minima: where you start decides where you end.",
+           "beale": "Flat plateaus and sharp ridges.",
+           "rastrigin": "A bowl covered in local minima.",
+           "ackley": "A nearly flat, bumpy plain around one deep hole.",
+           "booth": "A tilted bowl: an easy warm-up.",
+           "goldstein_price": "Values from 3 to a million: steep walls, several basins.",
+           "six_hump_camel": "Six local minima, two of them global."},
+    "ko": {"rosenbrock": "길고 휘어진, 바닥이 평평한 골짜기: 찾기는 쉽고 따라가기는 어렵습니다.",
+           "saddle": "원점의 안장점: x 방향은 오르막, y 방향은 내리막입니다.",
+           "quadratic": "y 방향이 x 방향보다 κ배 가파른 그릇 (κ는 조건수).",
+           "himmelblau": "똑같이 낮은 최솟값 네 개: 어디서 출발하느냐가 도착점을 정합니다.",
+           "beale": "평평한 고원과 날카로운 능선.",
+           "rastrigin": "지역 최솟값으로 뒤덮인 그릇.",
+           "ackley": "깊은 구멍 하나를 둘러싼, 거의 평평하고 울퉁불퉁한 평원.",
+           "booth": "기울어진 그릇: 쉬운 준비 운동.",
+           "goldstein_price": "3부터 백만까지의 값: 가파른 벽과 여러 분지.",
+           "six_hump_camel": "지역 최솟값 여섯 개, 그중 두 개가 전역 최솟값."},
+}
+
+# Two lines of plain explanation per optimizer.
+EXPLANATIONS = {
+    "en": {
+        "sgd": "Steps straight down the gradient, scaled by the learning rate. With momentum it keeps a velocity "
+               "that adds up past steps: faster along a valley, but it overshoots and swings across it.",
+        "nesterov": "Momentum that looks ahead: it corrects the step with the gradient where the velocity is "
+                    "taking it, so it brakes before overshooting and swings less than plain momentum.",
+        "adagrad": "Divides each coordinate's step by the root of the sum of all its past squared gradients. "
+                   "Steep directions are tamed at once, but the sum only grows, so every step shrinks and it stalls.",
+        "rmsprop": "Like Adagrad, but with a decaying average of squared gradients instead of a sum (rho sets "
+                   "the decay): the step size stops shrinking, so it keeps moving where Adagrad stalls.",
+        "adam": "Momentum (an average of gradients, beta_1) divided by RMSprop's scale (beta_2), with a bias "
+                "correction so the first steps are not tiny: each coordinate moves about one learning rate.",
+        "adamax": "Adam with the largest recent gradient (an infinity norm) in place of the squared average: "
+                  "a step size bounded by the learning rate and robust to rare huge gradients.",
+    },
+    "ko": {
+        "sgd": "그래디언트 반대 방향으로 학습률만큼 곧장 내려갑니다. 모멘텀을 주면 지난 스텝을 누적한 속도를 유지해 "
+               "골짜기를 따라 빨라지지만, 지나쳐서 골짜기를 가로질러 흔들립니다.",
+        "nesterov": "앞을 내다보는 모멘텀: 속도가 데려갈 곳의 그래디언트로 스텝을 고쳐, 지나치기 전에 브레이크를 걸고 "
+                    "일반 모멘텀보다 덜 흔들립니다.",
+        "adagrad": "각 좌표의 스텝을 지금까지의 제곱 그래디언트 합의 제곱근으로 나눕니다. 가파른 방향은 바로 길들지만, "
+                   "합은 커지기만 해서 스텝이 계속 줄어들고 결국 멈춥니다.",
+        "rmsprop": "아다그라드와 같지만 합 대신 제곱 그래디언트의 지수 이동 평균을 씁니다 (rho가 감쇠율). 스텝 크기가 "
+                   "줄어들기를 멈추므로, 아다그라드가 멈추는 곳에서도 계속 나아갑니다.",
+        "adam": "모멘텀(그래디언트 평균, beta_1)을 알엠에스프롭의 크기(beta_2)로 나누고, 첫 스텝이 너무 작지 않게 "
+                "편향을 보정합니다: 각 좌표가 대략 학습률만큼씩 움직입니다.",
+        "adamax": "제곱 평균 대신 최근 그래디언트의 최댓값(무한대 노름)을 쓰는 아담: 스텝 크기가 학습률로 제한되고 "
+                  "드물게 나오는 아주 큰 그래디언트에 강합니다.",
+    },
+}
+
+# Keras's update_step, one line each; w is the point, g the gradient, t the step.
+UPDATE_RULES = {
+    "sgd": r"m \leftarrow \mu\,m - \eta\,g,\qquad w \leftarrow w + m",
+    "nesterov": r"m \leftarrow \mu\,m - \eta\,g,\qquad w \leftarrow w + \mu\,m - \eta\,g",
+    "adagrad": r"a \leftarrow a + g^2,\qquad w \leftarrow w - \frac{\eta\,g}{\sqrt{a + \epsilon}}",
+    "rmsprop": r"v \leftarrow \rho\,v + (1-\rho)\,g^2,\qquad m \leftarrow \mu\,m + \frac{\eta\,g}{\sqrt{v + \epsilon}},"
+               r"\qquad w \leftarrow w - m",
+    "adam": r"m \leftarrow m + (1-\beta_1)(g - m),\quad v \leftarrow v + (1-\beta_2)(g^2 - v),\quad "
+            r"w \leftarrow w - \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \epsilon}",
+    "adamax": r"m \leftarrow m + (1-\beta_1)(g - m),\quad u \leftarrow \max(\beta_2\,u, |g|),\quad "
+              r"w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,\frac{m}{u + \epsilon}",
+}
+
+PRESET_NAMES = {
+    "en": {"tuned": "Tuned for this surface", "keras": "Keras defaults", "article": "The article's settings"},
+    "ko": {"tuned": "이 표면에 맞춘 값", "keras": "케라스 기본값", "article": "글의 예제 설정"},
+}
+
+TEXT = {
+    "en": {
+        "title": "optviz: Keras optimizers racing across a loss surface",
+        "subtitle": "Every path is the one `keras.optimizers` would take, step for step. Press ▶ Play on the chart.",
+        "language": "Language",
+        "preset": "Preset",
+        "surface": "Surface",
+        "kappa": "Condition number κ",
+        "optimizers": "Optimizers",
+        "learning_rate": "Learning rate",
+        "momentum": "Momentum",
+        "follows": "Used by: {names}",
+        "follows_none": "No selected optimizer uses this slider: each has its own value below.",
+        "steps": "Steps",
+        "start": "Start point",
+        "start_x": "Start x",
+        "start_y": "Start y",
+        "reset_start": "Reset to the surface's start",
+        "noise": "Gradient noise (standard deviation)",
+        "seed": "Noise seed",
+        "settings_of": "{name}: all settings",
+        "own_learning_rate": "Own learning rate",
+        "own_momentum": "Own momentum",
+        "reset_optimizer": "Back to Keras's defaults",
+        "tab_race": "Race",
+        "tab_3d": "3D",
+        "tab_rules": "Update rules and Keras code",
+        "loss_title": "Loss by step",
+        "results": "Results",
+        "col_optimizer": "Optimizer",
+        "col_final_loss": "Final loss",
+        "col_distance": "Distance to nearest minimum",
+        "col_steps": "Steps to reach loss − min ≤ {tol:g}",
+        "col_diverged": "Diverged at step",
+        "never": "not reached",
+        "none": "—",
+        "no_optimizer": "Choose at least one optimizer in the sidebar.",
+        "bad_url": "The link's `{key}={value}` is not valid ({reason}); using {default} instead.",
+        "unknown_url": "The link's parameter `{key}` is unknown and was ignored.",
+        "bad_input": "That setting is not valid: {reason}",
+        "code_caption": "Keras code for these settings:",
+        "share": "Share: the address bar holds every setting; copy it to open this exact view.",
+        "play": "▶ Play", "pause": "❚❚ Pause", "step": "Step ", "start_marker": "start", "minimum": "minimum",
+        "diverged_at": "{name} diverged at step {step}", "loss": "loss", "loss_gap": "loss − minimum",
+        "diverged_warning": "{names} diverged (left the chart): try a smaller learning rate.",
+    },
+    "ko": {
+        "title": "optviz: 손실 표면 위를 달리는 케라스 최적화 알고리즘",
+        "subtitle": "모든 경로는 `keras.optimizers`가 실제로 밟는 경로와 한 스텝 한 스텝 같습니다. 차트의 ▶ 재생을 누르세요.",
+        "language": "언어",
+        "preset": "설정 모음",
+        "surface": "손실 표면",
+        "kappa": "조건수 κ",
+        "optimizers": "최적화 알고리즘",
+        "learning_rate": "학습률",
+        "momentum": "모멘텀",
+        "follows": "적용 대상: {names}",
+        "follows_none": "선택한 알고리즘 중 이 슬라이더를 쓰는 것이 없습니다: 각자 아래에서 따로 값을 정했습니다.",
+        "steps": "스텝 수",
+        "start": "시작점",
+        "start_x": "시작점 x 좌표",
+        "start_y": "시작점 y 좌표",
+        "reset_start": "표면의 기본 시작점으로",
+        "noise": "그래디언트 잡음 (표준편차)",
+        "seed": "잡음 시드",
+        "settings_of": "{name}: 모든 설정",
+        "own_learning_rate": "따로 정한 학습률",
+        "own_momentum": "따로 정한 모멘텀",
+        "reset_optimizer": "케라스 기본값으로",
+        "tab_race": "경주",
+        "tab_3d": "입체",
+        "tab_rules": "업데이트 규칙과 케라스 코드",
+        "loss_title": "스텝별 손실",
+        "results": "결과",
+        "col_optimizer": "최적화 알고리즘",
+        "col_final_loss": "최종 손실",
+        "col_distance": "가장 가까운 최솟값까지 거리",
+        "col_steps": "손실 − 최솟값 ≤ {tol:g} 도달 스텝",
+        "col_diverged": "발산한 스텝",
+        "never": "도달 못 함",
+        "none": "—",
+        "no_optimizer": "사이드바에서 최적화 알고리즘을 하나 이상 고르세요.",
+        "bad_url": "링크의 `{key}={value}` 값이 올바르지 않아 ({reason}) 기본값 {default}을(를) 씁니다.",
+        "unknown_url": "링크의 `{key}` 항목은 알 수 없어 무시했습니다.",
+        "bad_input": "설정이 올바르지 않습니다: {reason}",
+        "code_caption": "이 설정의 케라스 코드:",
+        "share": "공유: 주소창에 모든 설정이 담겨 있으니, 복사하면 이 화면 그대로 열립니다.",
+        "play": "▶ 재생", "pause": "❚❚ 멈춤", "step": "스텝 ", "start_marker": "시작", "minimum": "최솟값",
+        "diverged_at": "{name}: {step} 스텝에서 발산", "loss": "손실", "loss_gap": "손실 − 최솟값",
+        "diverged_warning": "{names}: 발산했습니다 (차트를 벗어남). 학습률을 줄여 보세요.",
+    },
+}
+
+
+def text(lang: str) -> dict[str, str]:
+    """The page's strings in ``lang`` (English for an unknown language)."""
+    return TEXT.get(lang, TEXT["en"])
+
+
+def figure_text(lang: str) -> dict[str, str]:
+    """The strings the figure builders draw inside charts."""
+    t = text(lang)
+    return {"play": t["play"], "pause": t["pause"], "step": t["step"], "start": t["start_marker"],
+            "minimum": t["minimum"], "diverged_at": t["diverged_at"], "loss": t["loss"], "loss_gap": t["loss_gap"]}

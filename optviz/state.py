@@ -1,0 +1,256 @@
+"""The page's whole state as one value, and its URL form (no Streamlit here).
+
+``PageState`` is what the sidebar shows. ``parse_query`` reads a URL's query string
+into a state, replacing every bad value by its default and saying why;
+``to_query`` writes a state back. Each key is parsed by type and checked against
+its range: nothing from a URL is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+import numpy as np
+
+from .engine import MAX_STEPS
+from .optimizers import OPTIMIZERS
+from .presets import PRESETS, preset
+from .surfaces import SURFACES, get_surface
+
+# The learning-rate slider: 24 values a decade from 1e-5 to 1 (every tuned rate is on it).
+LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))
+MOMENTA = tuple(round(k / 100, 2) for k in range(0, 100))  # 0 .. 0.99
+MIN_STEPS, MAX_PAGE_STEPS, STEP_STEP = 10, 2000, 10
+MAX_NOISE = 50.0
+MAX_SEED = 2**31 - 1
+MOMENTUM_OPTIMIZERS = tuple(n for n, o in OPTIMIZERS.items() if "momentum" in o.defaults)
+# Per-optimizer hyperparameters set in the optimizer's own expander (learning rate and
+# momentum have their own "own value" switches instead).
+EXTRA_HPARAMS = {n: tuple(h.name for h in o.hparams if h.name not in ("learning_rate", "momentum"))
+                 for n, o in OPTIMIZERS.items()}
+MAX_VALUE_CHARS = 200
+KAPPAS = (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 500.0, 1000.0)  # longer URL values are refused unread
+
+
+@dataclass(frozen=True)
+class PageState:
+    lang: str = "en"
+    preset: str = "tuned"
+    surface: str = "rosenbrock"
+    kappa: float = 10.0
+    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    steps: int = 500
+    start: tuple[float, float] = (-1.5, 2.0)
+    noise: float = 0.0
+    seed: int = 0
+    own_learning_rate: Mapping[str, float] = field(default_factory=dict)
+    own_momentum: Mapping[str, float] = field(default_factory=dict)
+    hparams: Mapping[str, Mapping[str, float | bool]] = field(default_factory=dict)  # non-default extras only
+
+    def surface_params(self) -> dict:
+        return {"kappa": self.kappa} if "kappa" in get_surface(self.surface).params else {}
+
+    def hyperparameters(self, name: str) -> dict:
+        """The Keras hyperparameters ``name`` runs with in this state."""
+        values = dict(self.hparams.get(name, {}))
+        values["learning_rate"] = self.own_learning_rate.get(name, self.learning_rate)
+        if name in MOMENTUM_OPTIMIZERS:
+            values["momentum"] = self.own_momentum.get(name, self.momentum)
+        return values
+
+    def race_spec(self) -> dict:
+        """name -> hyperparameters, for ``optviz.race``."""
+        return {name: self.hyperparameters(name) for name in self.optimizers}
+
+    def key(self) -> tuple:
+        """A hashable summary of everything that changes the computed race."""
+        return (self.surface, self.kappa, self.steps, self.start, self.noise, self.seed,
+                tuple((n, tuple(sorted(self.hyperparameters(n).items()))) for n in self.optimizers))
+
+
+def snap(value: float, options: tuple[float, ...], log: bool = False) -> float:
+    """The option nearest ``value`` (in log space for the learning-rate grid)."""
+    grid = np.log10(options) if log else np.asarray(options)
+    target = math.log10(value) if log else value
+    return options[int(np.argmin(np.abs(grid - target)))]
+
+
+def with_preset(state: PageState, name: str) -> PageState:
+    """``state`` with preset ``name``'s learning rates and momenta; other hyperparameters reset."""
+    p = preset(name, state.surface)
+    return replace(state, preset=name, learning_rate=snap(p.learning_rate, LEARNING_RATES, log=True),
+                   momentum=snap(p.momentum, MOMENTA),
+                   own_learning_rate={k: snap(v, LEARNING_RATES, log=True) for k, v in p.own_learning_rate.items()},
+                   own_momentum={k: snap(v, MOMENTA) for k, v in p.own_momentum.items()}, hparams={})
+
+
+def with_surface(state: PageState, surface: str) -> PageState:
+    """A new surface: its own start and κ; the tuned preset re-tunes its learning rates."""
+    s = get_surface(surface)
+    new = replace(state, surface=s.name, start=tuple(float(v) for v in s.default_start),
+                  kappa=float(s.params.get("kappa", PageState.kappa)))
+    return with_preset(new, new.preset) if new.preset == "tuned" else new
+
+
+def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en") -> PageState:
+    return with_preset(with_surface(PageState(lang=lang, preset=preset_name), surface), preset_name)
+
+
+# --- URL -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UrlProblem:
+    key: str
+    value: str
+    reason: str
+    default: str  # "" for an unknown key
+
+
+def _first(value) -> str:
+    """Streamlit gives the last value of a repeated key; a list may come from tests."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    return str(value)
+
+
+def _number(text: str, low: float, high: float, *, integer: bool = False) -> float:
+    if len(text) > 40:
+        raise ValueError("too long")
+    number = float(text.strip())  # float() reads numbers only; it never evaluates anything
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    if integer and number != int(number):
+        raise ValueError("not a whole number")
+    if not low <= number <= high:
+        raise ValueError(f"outside {low:g} to {high:g}")
+    return int(number) if integer else number
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
+def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem]]:
+    """The state a URL asks for; every bad or unknown value is reported and skipped."""
+    problems: list[UrlProblem] = []
+    raw = {str(k): _first(v) for k, v in query.items()}
+    used: set[str] = set()
+
+    def take(key, parse, default, shown_default=None):
+        if key not in raw:
+            return default
+        used.add(key)
+        text = raw[key]
+        try:
+            if len(text) > MAX_VALUE_CHARS:
+                raise ValueError("too long")
+            return parse(text)
+        except (ValueError, TypeError, OverflowError) as exc:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            problems.append(UrlProblem(key, shown, str(exc) or "not valid",
+                                       str(default if shown_default is None else shown_default)))
+            return default
+
+    def choice(options):
+        def parse(text):
+            value = text.strip().lower()
+            if value not in options:
+                raise ValueError(f"not one of {', '.join(options)}")
+            return value
+        return parse
+
+    lang = take("lang", choice(("en", "ko")), "en")
+    surface = take("surface", choice(tuple(SURFACES)), "rosenbrock")
+    preset_name = take("preset", choice(PRESETS), "tuned")
+    state = default_state(surface, preset_name, lang)
+    s = get_surface(surface)
+
+    def optimizer_list(text):
+        names = [n.strip().lower() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in OPTIMIZERS]
+        if unknown:
+            raise ValueError(f"unknown optimizer {unknown[0][:20]!r}")
+        if not names:
+            raise ValueError("empty")
+        return tuple(dict.fromkeys(names))
+
+    optimizers = take("opt", optimizer_list, state.optimizers)
+    kappa = take("kappa", lambda t: snap(_number(t, KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True), state.kappa) if "kappa" in s.params \
+        else state.kappa
+    learning_rate = take("lr", lambda t: snap(_number(t, LEARNING_RATES[0], 1.0), LEARNING_RATES, log=True),
+                         state.learning_rate)
+    momentum = take("mom", lambda t: snap(_number(t, 0.0, 0.99), MOMENTA), state.momentum)
+    steps = take("steps", lambda t: int(_number(t, MIN_STEPS, MAX_PAGE_STEPS, integer=True)), state.steps)
+    x = take("x", lambda t: _number(t, -1e4, 1e4), state.start[0])
+    y = take("y", lambda t: _number(t, -1e4, 1e4), state.start[1])
+    noise = take("noise", lambda t: _number(t, 0.0, MAX_NOISE), state.noise)
+    seed = take("seed", lambda t: int(_number(t, 0, MAX_SEED, integer=True)), state.seed)
+
+    # A link written by the page carries `lr` / `mom` and every own value; a short
+    # hand-written link (?surface=saddle) keeps the preset's own values.
+    own_lr = {} if "lr" in raw else dict(state.own_learning_rate)
+    own_mom = {} if "mom" in raw else dict(state.own_momentum)
+    hparams: dict = {}
+    for name, opt in OPTIMIZERS.items():
+        lr = take(f"{name}.lr", lambda t: snap(_number(t, LEARNING_RATES[0], 1.0), LEARNING_RATES, log=True), None,
+                  "the shared learning rate")
+        if lr is not None:
+            own_lr[name] = lr
+        if name in MOMENTUM_OPTIMIZERS:
+            mom = take(f"{name}.momentum", lambda t: snap(_number(t, 0.0, 0.99), MOMENTA), None,
+                       "the shared momentum")
+            if mom is not None:
+                own_mom[name] = mom
+        for hp_name in EXTRA_HPARAMS[name]:
+            spec = opt.hparam(hp_name)
+
+            def parse(t, spec=spec, name=name):
+                value = _bool(t) if spec.kind == "bool" else spec.validate(_number(t, -1e9, 1e9), name)
+                return value
+
+            value = take(f"{name}.{hp_name}", parse, None, spec.default)
+            if value is not None and value != spec.default:
+                hparams.setdefault(name, {})[hp_name] = value
+    for key in raw:
+        if key not in used:
+            problems.append(UrlProblem(key[:40], raw[key][:40], "unknown", ""))
+    state = replace(state, optimizers=optimizers, kappa=float(kappa), learning_rate=learning_rate,
+                    momentum=momentum, steps=steps, start=(float(x), float(y)), noise=float(noise), seed=seed,
+                    own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
+    return state, problems
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def to_query(state: PageState) -> dict[str, str]:
+    """The URL form of ``state``: every shared setting, and per-optimizer values that are set."""
+    out = {
+        "lang": state.lang, "surface": state.surface, "preset": state.preset, "opt": ",".join(state.optimizers),
+        "lr": _fmt(state.learning_rate), "mom": _fmt(state.momentum), "steps": str(state.steps),
+        "x": _fmt(state.start[0]), "y": _fmt(state.start[1]),
+    }
+    if "kappa" in get_surface(state.surface).params:
+        out["kappa"] = _fmt(state.kappa)
+    if state.noise:
+        out["noise"] = _fmt(state.noise)
+        out["seed"] = str(state.seed)
+    for name in OPTIMIZERS:
+        if name in state.own_learning_rate:
+            out[f"{name}.lr"] = _fmt(state.own_learning_rate[name])
+        if name in state.own_momentum:
+            out[f"{name}.momentum"] = _fmt(state.own_momentum[name])
+        for hp_name, value in state.hparams.get(name, {}).items():
+            out[f"{name}.{hp_name}"] = ("1" if value else "0") if isinstance(value, bool) else _fmt(value)
+    return out
