@@ -189,6 +189,17 @@ def _noise(key, step, std):
     return std * jax.random.normal(jax.random.fold_in(key, step), (2,), jnp.float32)
 
 
+def _noise_table(key, steps, std):
+    """Every step's noise in one vectorised draw (the same numbers as one draw a step),
+    and none when the noise is off: a random-number hash per step inside the scan was
+    most of a race's run time."""
+    return jax.lax.cond(
+        std > 0,
+        lambda: jax.vmap(lambda step: _noise(key, step, std))(steps),
+        lambda: jnp.zeros((steps.shape[0], 2), jnp.float32),
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def _race_program(surface: Surface, lanes: int, steps: int):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
@@ -201,22 +212,24 @@ def _race_program(surface: Surface, lanes: int, steps: int):
     update = jax.vmap(lane_update, in_axes=(0, 0, 0, 0, None, 0))
 
     @jax.jit
-    def run(index, start, slots, hp, params, noise_std, key):
+    def run(index, start, slots, hp, params, noise_std, seed):
+        key = jax.random.PRNGKey(seed)
         w0 = jnp.broadcast_to(start, (lanes, 2))
+        all_steps = jnp.arange(steps + 1, dtype=jnp.uint32)
+        noise = _noise_table(key, all_steps, noise_std)
 
-        def body(carry, step):
+        def body(carry, xs):
             w, slots = carry
+            step, step_noise = xs
             loss, g = value_and_grad(w, params)
-            g = g + _noise(key, step, noise_std)
+            g = g + step_noise
             t = (step + 1).astype(jnp.float32)
             w_next, slots_next = update(index, g, w, slots, t, hp)
             return (w_next, slots_next), (w_next, loss, g, slots_next)
 
-        (w_last, _), (ws, losses, grads, states) = jax.lax.scan(
-            body, (w0, slots), jnp.arange(steps, dtype=jnp.uint32)
-        )
+        (w_last, _), (ws, losses, grads, states) = jax.lax.scan(body, (w0, slots), (all_steps[:-1], noise[:-1]))
         loss_last, g_last = value_and_grad(w_last, params)
-        g_last = g_last + _noise(key, jnp.uint32(steps), noise_std)
+        g_last = g_last + noise[-1]
         path = jnp.concatenate([w0[None], ws])  # (steps + 1, lanes, 2)
         loss = jnp.concatenate([losses, loss_last[None]])
         grad = jnp.concatenate([grads, g_last[None]])
@@ -224,13 +237,6 @@ def _race_program(surface: Surface, lanes: int, steps: int):
         return path, loss, grad, state
 
     return run
-
-
-def _first_bad(path: np.ndarray, loss: np.ndarray) -> int | None:
-    """Index of the first point that is non-finite, outside the box, or has a non-finite loss."""
-    bad = ~np.all(np.isfinite(path), axis=1) | np.any(np.abs(path) > BOUND, axis=1) | ~np.isfinite(loss)
-    hits = np.flatnonzero(bad)
-    return int(hits[0]) if hits.size else None
 
 
 def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
@@ -291,20 +297,24 @@ def race(
     path, loss, grad, state = jax.device_get(
         program(
             index, np.asarray(start, np.float32), slots, hp, _surface_params(surface, params),
-            np.float32(noise), jax.random.PRNGKey(seed),
+            np.float32(noise), np.uint32(seed),
         )
     )
+    n = len(entries)
+    path, loss = path[: steps + 1, :n], loss[: steps + 1, :n]
+    # One pass for every lane; `|x| <= BOUND` is False for NaN and inf as well.
+    bad = ~np.isfinite(loss) | ~(np.abs(path) <= BOUND).all(axis=2)
+    first_bad = np.where(bad.any(axis=0), bad.argmax(axis=0), -1)
     results = {}
     for lane, (label, optimizer, values) in enumerate(entries):
-        p, l = path[: steps + 1, lane], loss[: steps + 1, lane]
-        end = _first_bad(p, l)
+        end = None if first_bad[lane] < 0 else int(first_bad[lane])
         keep = steps + 1 if end is None else end
         results[label] = Trajectory(
             optimizer=optimizer.name,
             surface=surface.name,
             hyperparameters=dict(values),
-            path=np.array(p[:keep]),
-            loss=np.array(l[:keep]),
+            path=np.array(path[:keep, lane]),
+            loss=np.array(loss[:keep, lane]),
             gradient=np.array(grad[:keep, lane]),
             state={name: np.array(state[:keep, lane, i]) for i, name in enumerate(optimizer.slot_names)},
             steps=steps,
@@ -350,15 +360,15 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     update = jax.vmap(OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
 
     @jax.jit
-    def run(start, slots, hp, params, noise_std, key, n_steps, min_value, tolerance):
+    def run(start, slots, hp, params, noise_std, seed, n_steps, min_value, tolerance):
+        key = jax.random.PRNGKey(seed)
+        noise = _noise_table(key, jnp.arange(steps, dtype=jnp.uint32), noise_std)
         w0 = jnp.broadcast_to(start, (lanes, 2))
         minus_one = jnp.full((lanes,), -1, jnp.int32)
 
-        def health(w, loss):
-            return jnp.all(jnp.isfinite(w), axis=1) & jnp.all(jnp.abs(w) <= BOUND, axis=1) & jnp.isfinite(loss)
-
         def record(step, w, loss, last_loss, diverged_at, reached_at):
-            ok = health(w, loss)
+            # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too.
+            ok = jnp.all(jnp.abs(w) <= BOUND, axis=1) & jnp.isfinite(loss)
             fresh = (diverged_at < 0) & (step <= n_steps)
             diverged_at = jnp.where(fresh & ~ok, step, diverged_at)
             alive = fresh & ok
@@ -366,23 +376,20 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             reached_at = jnp.where(alive & (reached_at < 0) & (loss - min_value <= tolerance), step, reached_at)
             return last_loss, diverged_at, reached_at
 
-        def body(carry, step):
+        def body(carry, xs):
             w, slots, last_loss, diverged_at, reached_at = carry
+            step, step_noise = xs
             loss, g = value_and_grad(w, params)
             last_loss, diverged_at, reached_at = record(step, w, loss, last_loss, diverged_at, reached_at)
-            g = g + _noise(key, step.astype(jnp.uint32), noise_std)
-            w_next, slots_next = update(g, w, slots, (step + 1).astype(jnp.float32), hp)
+            w_next, slots_next = update(g + step_noise, w, slots, (step + 1).astype(jnp.float32), hp)
             return (w_next, slots_next, last_loss, diverged_at, reached_at), None
 
         init = (w0, slots, jnp.zeros((lanes,), jnp.float32), minus_one, minus_one)
         (w, _, last_loss, diverged_at, reached_at), _ = jax.lax.scan(
-            body, init, jnp.arange(steps, dtype=jnp.int32)
+            body, init, (jnp.arange(steps, dtype=jnp.int32), noise)
         )
         loss, _ = value_and_grad(w, params)
-        last_loss, diverged_at, reached_at = record(
-            jnp.int32(steps), w, loss, last_loss, diverged_at, reached_at
-        )
-        return last_loss, diverged_at, reached_at
+        return record(jnp.int32(steps), w, loss, last_loss, diverged_at, reached_at)
 
     return run
 
@@ -449,7 +456,7 @@ def sweep(
     last_loss, diverged_at, reached_at = jax.device_get(
         program(
             np.asarray(start, np.float32), slots, _hp_columns(columns), _surface_params(surface, params),
-            np.float32(noise), jax.random.PRNGKey(seed), np.int32(steps), np.float32(min_value),
+            np.float32(noise), np.uint32(seed), np.int32(steps), np.float32(min_value),
             np.float32(tolerance),
         )
     )
