@@ -218,7 +218,7 @@ if st.query_params.to_dict() != query:
 
 # --- main view -----------------------------------------------------------------------------
 
-st.title(t["title"])
+st.subheader(t["title"])
 st.caption(t["subtitle"])
 for problem in ss.get("url_problems", []):
     if problem.default:

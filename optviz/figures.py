@@ -172,7 +172,7 @@ def race_figure(
     text: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
     presenter: bool = False,
-    height: int = 620,
+    height: int = 580,
     start_step: int | None = None,
 ) -> SpecFigure:
     """The contour with every optimizer's path, animated by Plotly frames.

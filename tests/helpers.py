@@ -1,0 +1,30 @@
+"""Reading Plotly specs back into NumPy (the page sends float32 typed arrays)."""
+
+import base64
+import json
+
+import numpy as np
+
+
+def array(value) -> np.ndarray:
+    """A Plotly data array (typed-array dict or list) as a NumPy array."""
+    if isinstance(value, dict) and "bdata" in value:
+        dtype = {"f4": np.float32, "f8": np.float64, "i4": np.int32, "i1": np.int8, "i2": np.int16}[value["dtype"]]
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtype)
+        if "shape" in value:
+            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return out
+    return np.asarray(value, dtype=np.float64)
+
+
+def chart_spec(at, index: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def paths(spec: dict) -> dict:
+    """name -> (n, 2) path of every line trace in the race chart's shown state."""
+    out = {}
+    for trace in spec["data"]:
+        if trace.get("type") == "scatter" and trace.get("mode") == "lines":
+            out[trace["name"]] = np.stack([array(trace["x"]), array(trace["y"])], axis=1)
+    return out

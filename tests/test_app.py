@@ -1,0 +1,279 @@
+"""The page, headless (Streamlit's AppTest): what a user sees and what a link restores."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import optviz
+from helpers import array, chart_spec, paths
+from optviz import i18n
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+EN = i18n.OPTIMIZER_NAMES["en"]
+
+
+def open_page(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    return open_page()
+
+
+def test_six_optimizers_race_on_rosenbrock_by_default(page):
+    spec = chart_spec(page)
+    drawn = paths(spec)
+    assert set(drawn) == set(EN.values())
+    assert len(spec["frames"]) >= 20  # animated
+    buttons = [b["label"] for menu in spec["layout"]["updatemenus"] for b in menu["buttons"]]
+    assert "▶ Play" in buttons and "❚❚ Pause" in buttons and "2×" in buttons
+    assert spec["layout"]["sliders"][0]["steps"][-1]["label"] == "500"
+    contour = spec["data"][0]
+    assert contour["type"] == "contour" and contour["colorbar"]["ticktext"][0] == "0.001"  # log levels
+    assert not page.warning
+    # The minimum is marked.
+    stars = [t for t in spec["data"] if t.get("name") == "minimum"]
+    assert stars and stars[0]["x"] == [1.0] and stars[0]["y"] == [1.0]
+
+
+def test_drawn_paths_are_the_engines(page):
+    spec = chart_spec(page)
+    state_paths = paths(spec)
+    params = {k: v for k, v in page.query_params.items()}
+    own = {n: float(params[f"{n}.lr"]) for n in optviz.OPTIMIZERS if f"{n}.lr" in params}
+    lr, mom = float(params["lr"]), float(params["mom"])
+    for name in optviz.OPTIMIZERS:
+        hp = {"learning_rate": own.get(name, lr)}
+        if name in ("sgd", "nesterov", "rmsprop"):
+            hp["momentum"] = float(params.get(f"{name}.momentum", mom))
+        tr = optviz.simulate(name, "rosenbrock", (-1.5, 2.0), 500, **hp)
+        drawn = state_paths[EN[name]]
+        np.testing.assert_array_equal(drawn[-1], tr.path[-1])
+        np.testing.assert_array_equal(drawn[0], tr.path[0])
+        # Every drawn point is a point of the engine's path, in order.
+        idx = [int(np.flatnonzero((tr.path == p).all(axis=1))[0]) for p in drawn]
+        assert idx == sorted(idx)
+
+
+def _signature(at) -> bytes:
+    spec = chart_spec(at)
+    parts = [str(spec["layout"]["xaxis"]["range"]).encode()]
+    for trace in spec["data"]:
+        for key in ("x", "y", "z"):
+            if key in trace:
+                parts.append(array(trace[key]).tobytes())
+    return b"".join(parts)
+
+
+CONTROLS = [
+    ("surface", lambda at: at.sidebar.selectbox(key="surface").set_value("himmelblau")),
+    ("preset", lambda at: at.sidebar.selectbox(key="preset").set_value("article")),
+    ("optimizers", lambda at: at.sidebar.multiselect(key="optimizers").set_value(["adam", "sgd"])),
+    ("learning rate", lambda at: at.sidebar.select_slider(key="lr").set_value(0.01)),
+    ("momentum", lambda at: at.sidebar.select_slider(key="momentum").set_value(0.5)),
+    ("steps", lambda at: at.sidebar.slider(key="steps").set_value(200)),
+    ("start x", lambda at: at.sidebar.number_input(key="x0").set_value(-1.0)),
+    ("start y", lambda at: at.sidebar.number_input(key="y0").set_value(1.0)),
+    ("noise", lambda at: at.sidebar.slider(key="noise").set_value(2.0)),
+    ("own learning rate", lambda at: (at.sidebar.checkbox(key="adagrad.own_lr").check().run(),
+                                      at.sidebar.select_slider(key="adagrad.lr").set_value(0.01))),
+    ("beta_1", lambda at: at.sidebar.number_input(key="adam.beta_1").set_value(0.5)),
+    ("beta_2", lambda at: at.sidebar.number_input(key="adamax.beta_2").set_value(0.9)),
+    ("rho", lambda at: at.sidebar.number_input(key="rmsprop.rho").set_value(0.5)),
+    ("epsilon", lambda at: at.sidebar.number_input(key="adagrad.epsilon").set_value(0.5)),
+    ("initial_accumulator_value", lambda at: at.sidebar.number_input(key="adagrad.initial_accumulator_value")
+     .set_value(5.0)),
+    ("centered", lambda at: at.sidebar.checkbox(key="rmsprop.centered").check()),
+    ("amsgrad", lambda at: at.sidebar.checkbox(key="adam.amsgrad").check()),
+    ("own momentum", lambda at: at.sidebar.checkbox(key="rmsprop.own_momentum").uncheck()),
+]
+
+
+@pytest.mark.parametrize("label,change", CONTROLS, ids=[c[0] for c in CONTROLS])
+def test_each_control_changes_the_picture(label, change):
+    at = open_page()
+    before = _signature(at)
+    change(at)
+    at.run()
+    assert not at.exception, at.exception
+    assert _signature(at) != before, f"moving {label} left the chart as it was"
+
+
+def test_kappa_and_seed_change_the_picture():
+    at = open_page({"surface": "quadratic", "noise": "1"})
+    before = _signature(at)
+    at.sidebar.select_slider(key="kappa").set_value(50.0).run()
+    after_kappa = _signature(at)
+    at.sidebar.number_input(key="seed").set_value(7).run()
+    assert before != after_kappa != _signature(at)
+
+
+def test_reset_start_restores_the_surfaces_start():
+    at = open_page()
+    at.sidebar.number_input(key="x0").set_value(0.5).run()
+    at.sidebar.button[0].click().run()
+    assert at.sidebar.number_input(key="x0").value == -1.5
+    assert paths(chart_spec(at))["Adam"][0].tolist() == [-1.5, 2.0]
+
+
+def test_widgets_keep_their_values_across_reruns():
+    at = open_page()
+    at.sidebar.select_slider(key="lr").set_value(0.01).run()
+    at.sidebar.slider(key="steps").set_value(300).run()
+    at.sidebar.select_slider(key="momentum").set_value(0.5).run()
+    assert at.sidebar.select_slider(key="lr").value == 0.01
+    assert at.sidebar.slider(key="steps").value == 300
+    assert at.query_params["lr"] == ["0.01"] or at.query_params["lr"] == "0.01"
+
+
+def test_a_link_opened_afresh_restores_the_same_paths():
+    at = open_page()
+    at.sidebar.selectbox(key="surface").set_value("beale").run()
+    at.sidebar.multiselect(key="optimizers").set_value(["adam", "rmsprop", "nesterov"]).run()
+    at.sidebar.select_slider(key="momentum").set_value(0.7).run()
+    at.sidebar.number_input(key="adam.beta_1").set_value(0.8).run()
+    at.sidebar.checkbox(key="rmsprop.centered").check().run()
+    at.sidebar.radio(key="lang").set_value("ko").run()
+    link = {k: v for k, v in at.query_params.items()}
+    fresh = open_page(link)
+    assert not fresh.warning
+    assert _signature(fresh) == _signature(at)
+    assert fresh.sidebar.radio(key="lang").value == "ko"
+    assert fresh.sidebar.number_input(key="adam.beta_1").value == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    "key,value,widget,default",
+    [
+        ("lr", "abc", ("select_slider", "lr"), None),
+        ("lr", "1e9", ("select_slider", "lr"), None),
+        ("surface", "everest", ("selectbox", "surface"), "rosenbrock"),
+        ("steps", "-5", ("slider", "steps"), 500),
+        ("steps", "nan", ("slider", "steps"), 500),
+        ("x", "inf", ("number_input", "x0"), -1.5),
+        ("opt", "sgd,__import__('os')", ("multiselect", "optimizers"), None),
+        ("mom", "2", ("select_slider", "momentum"), 0.9),
+        ("adam.beta_1", "1", ("number_input", "adam.beta_1"), 0.9),
+        ("lang", "fr", ("radio", "lang"), "en"),
+        ("seed", "-1", ("number_input", "seed"), 0),
+    ],
+)
+def test_bad_url_values_warn_and_fall_back(key, value, widget, default):
+    at = open_page({key: value})
+    assert at.warning, "no warning shown"
+    assert any(key in w.value for w in at.warning)
+    assert at.get("plotly_chart"), "no chart"
+    kind, widget_key = widget
+    shown = getattr(at.sidebar, kind)(key=widget_key).value
+    if default is not None:
+        assert shown == default
+    # The warning lasts for the opening run only.
+    at.sidebar.select_slider(key="momentum").set_value(0.5).run()
+    assert not any(f"`{key}=" in w.value for w in at.warning)
+
+
+def test_unknown_url_keys_are_ignored_with_a_note():
+    at = open_page({"evil": "<script>", "surface": "saddle"})
+    assert any("evil" in w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="surface").value == "saddle"
+
+
+def test_diverging_optimizer_is_marked_with_its_step():
+    at = open_page({"opt": "sgd,adam", "lr": "0.1", "mom": "0"})
+    spec = chart_spec(at)
+    notes = " ".join(a["text"] for a in spec["layout"]["annotations"])
+    tr = optviz.simulate("sgd", "rosenbrock", None, 500, learning_rate=0.1, momentum=0.0)
+    assert f"SGD diverged at step {tr.diverged_at}" in notes
+    assert any("diverged" in w.value for w in at.warning)
+
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+KERAS_NAMES = {h.name for o in optviz.OPTIMIZERS.values() for h in o.hparams}
+
+
+def _latin_left(label: str) -> list[str]:
+    """Latin words a Korean label still shows, leaving out Keras argument names (code)
+    and the optimizers' own names in parentheses, e.g. 아담 (Adam)."""
+    label = re.sub(r"\([^)]*\)", "", label)
+    label = re.sub(r"`[^`]*`", "", label)
+    for name in sorted(KERAS_NAMES, key=len, reverse=True):
+        label = label.replace(name, "")
+    return LATIN_WORD.findall(label)
+
+
+def test_korean_page_has_no_english_left_in_the_controls():
+    at = open_page({"lang": "ko"})
+    labels = []
+    for kind in ("selectbox", "multiselect", "select_slider", "slider", "number_input", "checkbox", "radio", "button"):
+        for widget in getattr(at.sidebar, kind):
+            labels.append(widget.label)
+            for option in getattr(widget, "options", []) or []:
+                if kind in ("selectbox", "multiselect"):
+                    labels.append(str(option))
+    for expander in at.sidebar.expander:
+        labels.append(expander.label)
+    assert len(labels) > 40
+    leftovers = {label: _latin_left(label) for label in labels if _latin_left(label)}
+    assert not leftovers, leftovers
+    hangul = [label for label in labels if re.search(r"[가-힣]", label)]
+    assert len(hangul) >= len(labels) - 2  # every label but the language names themselves
+    # The chart's own text is Korean too.
+    spec = chart_spec(at)
+    assert "▶ 재생" in [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]]
+    assert at.get("plotly_chart")
+    assert "스텝" in spec["layout"]["sliders"][0]["currentvalue"]["prefix"]
+
+
+def open_tab(at: AppTest, label_key: str) -> AppTest:
+    lang = at.sidebar.radio(key="lang").value
+    at.session_state[f"view_{lang}"] = i18n.text(lang)[label_key]
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_article_preset_prints_the_articles_keras_code():
+    at = open_tab(open_page({"preset": "article"}), "tab_rules")
+    code_text = "\n".join(c.value for c in at.code)
+    for snippet in [
+        "keras.optimizers.SGD(learning_rate=0.001, momentum=0.9)",
+        "keras.optimizers.Adagrad(learning_rate=0.01)",
+        "keras.optimizers.RMSprop(learning_rate=0.001)",
+        "keras.optimizers.Adam(learning_rate=0.001)",
+        "keras.optimizers.Adamax(learning_rate=0.001)",
+        "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)",
+    ]:
+        assert snippet in code_text, (snippet, code_text)
+    assert len(at.latex) >= 7  # the surface and each optimizer's rule
+    assert any("Adagrad" in m.value for m in at.markdown)
+
+
+def test_code_follows_the_sliders():
+    at = open_page({"opt": "adam", "lr": "0.01"})
+    at.sidebar.number_input(key="adam.beta_1").set_value(0.8).run()
+    at.sidebar.checkbox(key="adam.amsgrad").check().run()
+    at = open_tab(at, "tab_rules")
+    assert "keras.optimizers.Adam(learning_rate=0.01, beta_1=0.8, amsgrad=True)" in at.code[0].value
+
+
+def test_3d_tab_draws_the_paths_on_the_surface():
+    at = open_tab(open_page({"opt": "adam,sgd"}), "tab_3d")
+    spec = chart_spec(at)
+    assert spec["data"][0]["type"] == "surface"
+    assert [t["name"] for t in spec["data"][1:]] == ["Adam", "SGD"]
+
+
+def test_empty_optimizer_choice_says_so():
+    at = open_page()
+    at.sidebar.multiselect(key="optimizers").set_value([]).run()
+    assert not at.exception
+    assert at.info and "optimizer" in at.info[0].value.lower()
