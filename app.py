@@ -7,6 +7,7 @@ session into the widgets, and every rerun writes the widgets back into it.
 from __future__ import annotations
 
 import atexit
+import html
 import threading
 import time
 
@@ -17,6 +18,7 @@ import streamlit as st
 
 import optviz
 from optviz import figures, i18n
+from optviz.lessons import load_lessons
 from optviz.optimizers import OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
@@ -27,7 +29,9 @@ from optviz.state import (
 TOLERANCE = 1e-3
 MAX_NOISE_SLIDER = 20.0
 
-st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide")
+_PRESENTING = st.session_state.get("presenter", st.query_params.get("present") in ("1", "true"))
+st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide",
+                   initial_sidebar_state="collapsed" if _PRESENTING else "auto")
 
 
 # --- process-wide work, shared by every session --------------------------------------
@@ -55,6 +59,11 @@ def start_warm_up() -> threading.Thread:
     return thread
 
 
+@st.cache_resource(show_spinner=False)
+def lessons() -> dict:
+    return load_lessons()
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def run_race(key: tuple, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
@@ -63,13 +72,15 @@ def run_race(key: tuple, _state: PageState) -> dict:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def build_figures(key: tuple, lang: str, _state: PageState, _race: dict):
+def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
     surface = optviz.get_surface(_state.surface)
     labels = i18n.OPTIMIZER_NAMES[lang]
     text = i18n.figure_text(lang)
     params = _state.surface_params()
-    race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels)
-    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels)
+    race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
+                                   presenter=presenter, start_step=step, height=640 if presenter else 580)
+    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
+                                   presenter=presenter)
     return race_fig, loss_fig
 
 
@@ -92,6 +103,7 @@ def write_widgets(state: PageState) -> None:
     ss.lr, ss.momentum, ss.steps = state.learning_rate, state.momentum, state.steps
     ss.x0, ss.y0 = float(state.start[0]), float(state.start[1])
     ss.noise, ss.seed = state.noise, state.seed
+    ss.lesson, ss.presenter = state.lesson, state.presenter
     for name, opt in OPTIMIZERS.items():
         ss[f"{name}.own_lr"] = name in state.own_learning_rate
         ss[f"{name}.lr"] = state.own_learning_rate.get(name, state.learning_rate)
@@ -124,6 +136,7 @@ def read_widgets() -> PageState:
         momentum=float(ss.get("momentum", 0.0)), steps=int(ss.get("steps", default.steps)),
         start=(float(ss.get("x0", 0.0)), float(ss.get("y0", 0.0))), noise=float(ss.get("noise", 0.0)),
         seed=int(ss.get("seed", 0)), own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams,
+        lesson=ss.get("lesson", ""), presenter=bool(ss.get("presenter", False)),
     )
 
 
@@ -133,6 +146,35 @@ def on_preset() -> None:
 
 def on_surface() -> None:
     write_widgets(with_surface(read_widgets(), ss.surface))
+
+
+def on_lesson() -> None:
+    if ss.lesson:
+        write_widgets(lessons()[ss.lesson].state(ss.get("lang", "en"), bool(ss.get("presenter"))))
+    ss.view_step = None
+
+
+def on_lesson_step(offset: int) -> None:
+    ids = list(lessons())
+    current = ids.index(ss.lesson) if ss.get("lesson") in ids else -1
+    ss.lesson = ids[(current + offset) % len(ids)]
+    on_lesson()
+
+
+def on_view_step(action: str) -> None:
+    """Step-through: every head moves together; None shows the whole race."""
+    steps = int(ss.get("steps", 1))
+    now = steps if ss.get("view_step") is None else int(ss.view_step)
+    if action == "first":
+        ss.view_step = 0
+    elif action == "last":
+        ss.view_step = None
+    elif action == "back":
+        ss.view_step = max(0, now - 1)
+    else:  # "step" or "ten": from the end, start again from the beginning
+        size = 1 if action == "step" else 10
+        start = 0 if now >= steps else now
+        ss.view_step = min(steps, start + size)
 
 
 def on_reset_start() -> None:
@@ -164,6 +206,13 @@ names = i18n.OPTIMIZER_NAMES[lang]
 
 with st.sidebar:
     st.radio(t["language"], list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get, key="lang", horizontal=True)
+    st.toggle(t["presenter"], key="presenter")
+    all_lessons = lessons()
+    st.selectbox(t["lesson"], ["", *all_lessons], key="lesson", on_change=on_lesson,
+                 format_func=lambda i: all_lessons[i].text[lang].title if i else t["free_play"])
+    col_prev, col_next = st.columns(2)
+    col_prev.button(t["previous"], on_click=on_lesson_step, args=(-1,), key="lesson_prev", width="stretch")
+    col_next.button(t["next"], on_click=on_lesson_step, args=(1,), key="lesson_next", width="stretch")
     st.selectbox(t["preset"], PRESETS, format_func=i18n.PRESET_NAMES[lang].get, key="preset", on_change=on_preset)
     st.selectbox(t["surface"], list(optviz.SURFACES), format_func=i18n.SURFACE_NAMES[lang].get, key="surface",
                  on_change=on_surface)
@@ -184,7 +233,7 @@ with st.sidebar:
     col_x, col_y = st.columns(2)
     col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
     col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
-    st.button(t["reset_start"], on_click=on_reset_start, width="stretch")
+    st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
     st.slider(t["noise"], 0.0, MAX_NOISE_SLIDER, step=0.1, key="noise")
     st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
     for name, opt in OPTIMIZERS.items():
@@ -243,26 +292,70 @@ if diverged:
     st.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
 
+def show_lesson(big: bool) -> None:
+    """The lesson's narrative, what to look for and the question (teacher-written text, escaped)."""
+    lesson = lessons().get(state.lesson)
+    if lesson is None:
+        return
+    text = lesson.text[lang]
+    size = "1.3rem" if big else "0.95rem"
+    lines = "<br>".join(html.escape(line) for line in text.narrative)
+    st.markdown(
+        f"<div style='font-size:{size}; line-height:1.5'><b>{html.escape(text.title)}</b><br>{lines}<br>"
+        f"<b>{html.escape(t['look_for'])}:</b> {html.escape(text.look_for)}<br>"
+        f"<b>{html.escape(t['question'])}:</b> {html.escape(text.question)}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def shown_step() -> int | None:
+    step = ss.get("view_step")
+    return None if step is None else min(int(step), state.steps)
+
+
+def show_step_controls(big: bool) -> None:
+    cols = st.columns([1, 1, 1, 1, 1, 2.2], vertical_alignment="center")
+    actions = [("first", "step_first"), ("back", "step_back"), ("step", "step_forward"), ("ten", "step_ten"),
+               ("last", "step_last")]
+    for col, (action, label) in zip(cols, actions):
+        col.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,), width="stretch")
+    step = shown_step()
+    now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
+    cols[-1].markdown(f"<div style='font-size:{'2.4rem' if big else '1.5rem'}; font-weight:700; text-align:right'>"
+                      f"{html.escape(now)}</div>", unsafe_allow_html=True)
+
+
+def results_table() -> None:
+    rows = figures.results_rows(race, TOLERANCE, labels=names)
+    table = pd.DataFrame({
+        t["col_optimizer"]: [r["optimizer"] for r in rows],
+        t["col_final_loss"]: [f"{r['final_loss']:.4g}" for r in rows],
+        t["col_distance"]: [t["none"] if r["distance"] is None else f"{r['distance']:.3g}" for r in rows],
+        t["col_steps"].format(tol=TOLERANCE): [
+            t["never"] if r["steps_to_tolerance"] is None else str(r["steps_to_tolerance"]) for r in rows],
+        t["col_diverged"]: [t["none"] if r["diverged_at"] is None else str(r["diverged_at"]) for r in rows],
+    })
+    st.markdown(f"**{t['results']}**")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
 def show_race() -> None:
-    race_fig, loss_fig = build_figures(state.key(), lang, state, race)
-    left, right = st.columns([3, 2])
+    presenter = state.presenter
+    race_fig, loss_fig = build_figures(state.key(), lang, presenter, shown_step(), state, race)
+    left, right = st.columns([3, 1] if presenter else [3, 2])
     with left:
+        show_step_controls(presenter)
         st.plotly_chart(race_fig, width="stretch", key="race_chart",
                         config={"displaylogo": False, "scrollZoom": False})
     with right:
+        if presenter:
+            show_lesson(big=True)
         st.markdown(f"**{t['loss_title']}**")
         st.plotly_chart(loss_fig, width="stretch", key="loss_chart", config={"displaylogo": False})
-        st.markdown(f"**{t['results']}**")
-        rows = figures.results_rows(race, TOLERANCE, labels=names)
-        table = pd.DataFrame({
-            t["col_optimizer"]: [r["optimizer"] for r in rows],
-            t["col_final_loss"]: [f"{r['final_loss']:.4g}" for r in rows],
-            t["col_distance"]: [t["none"] if r["distance"] is None else f"{r['distance']:.3g}" for r in rows],
-            t["col_steps"].format(tol=TOLERANCE): [
-                t["never"] if r["steps_to_tolerance"] is None else str(r["steps_to_tolerance"]) for r in rows],
-            t["col_diverged"]: [t["none"] if r["diverged_at"] is None else str(r["diverged_at"]) for r in rows],
-        })
-        st.dataframe(table, hide_index=True, width="stretch")
+        if not presenter:
+            results_table()
+    if presenter:
+        results_table()
     st.caption(t["share"])
 
 
@@ -279,6 +372,10 @@ def show_rules() -> None:
         st.caption(t["code_caption"])
         st.code(OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
 
+
+if state.lesson and not state.presenter:
+    with st.container(border=True):
+        show_lesson(big=False)
 
 # Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
 tabs = st.tabs([t["tab_race"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")

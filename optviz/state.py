@@ -50,6 +50,8 @@ class PageState:
     own_learning_rate: Mapping[str, float] = field(default_factory=dict)
     own_momentum: Mapping[str, float] = field(default_factory=dict)
     hparams: Mapping[str, Mapping[str, float | bool]] = field(default_factory=dict)  # non-default extras only
+    lesson: str = ""  # the guided lesson this view came from ("" for none)
+    presenter: bool = False  # projector layout: big text, thick lines, controls tucked away
 
     def surface_params(self) -> dict:
         return {"kappa": self.kappa} if "kappa" in get_surface(self.surface).params else {}
@@ -169,10 +171,22 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
             return value
         return parse
 
+    from .lessons import load_lessons  # lessons build on this module
+
+    lessons = load_lessons()
     lang = take("lang", choice(("en", "ko")), "en")
-    surface = take("surface", choice(tuple(SURFACES)), "rosenbrock")
-    preset_name = take("preset", choice(PRESETS), "tuned")
-    state = default_state(surface, preset_name, lang)
+    presenter = take("present", _bool, False)
+    lesson_id = take("lesson", choice(tuple(lessons)), "", "no lesson")
+    if lesson_id:
+        state = lessons[lesson_id].state(lang, presenter)
+        surface = take("surface", choice(tuple(SURFACES)), state.surface)
+        if surface != state.surface:
+            state = with_surface(state, surface)
+        state = replace(state, preset=take("preset", choice(PRESETS), state.preset))
+    else:
+        surface = take("surface", choice(tuple(SURFACES)), "rosenbrock")
+        preset_name = take("preset", choice(PRESETS), "tuned")
+        state = replace(default_state(surface, preset_name, lang), presenter=presenter)
     s = get_surface(surface)
 
     def optimizer_list(text):
@@ -246,6 +260,10 @@ def to_query(state: PageState) -> dict[str, str]:
     if state.noise:
         out["noise"] = _fmt(state.noise)
         out["seed"] = str(state.seed)
+    if state.lesson:
+        out["lesson"] = state.lesson
+    if state.presenter:
+        out["present"] = "1"
     for name in OPTIMIZERS:
         if name in state.own_learning_rate:
             out[f"{name}.lr"] = _fmt(state.own_learning_rate[name])

@@ -120,7 +120,7 @@ def test_kappa_and_seed_change_the_picture():
 def test_reset_start_restores_the_surfaces_start():
     at = open_page()
     at.sidebar.number_input(key="x0").set_value(0.5).run()
-    at.sidebar.button[0].click().run()
+    at.sidebar.button(key="reset_start").click().run()
     assert at.sidebar.number_input(key="x0").value == -1.5
     assert paths(chart_spec(at))["Adam"][0].tolist() == [-1.5, 2.0]
 

@@ -1,0 +1,168 @@
+"""Guided lessons: scenes that each make one point, read from ``lessons.toml``.
+
+The file is data, not code, so a teacher can add a lesson. :func:`load_lessons`
+checks every field and raises a ``ValueError`` naming the lesson and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from .optimizers import OPTIMIZERS
+from .state import (
+    KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, PageState,
+    default_state, snap,
+)
+from .surfaces import SURFACES
+
+LESSONS_FILE = Path(__file__).with_name("lessons.toml")
+LANGS = ("en", "ko")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+@dataclass(frozen=True)
+class LessonText:
+    title: str
+    narrative: tuple[str, ...]
+    look_for: str
+    question: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    settings: PageState  # language-neutral; the page sets its own language
+    text: Mapping[str, LessonText]
+
+    def state(self, lang: str = "en", presenter: bool = False) -> PageState:
+        return replace(self.settings, lang=lang, lesson=self.id, presenter=presenter)
+
+
+def _fail(lesson: str, field: str, message: str) -> ValueError:
+    return ValueError(f"lesson {lesson!r}: `{field}` {message}")
+
+
+def _number(lesson, field, value, low, high) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(lesson, field, f"must be a number, got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise _fail(lesson, field, f"must be between {low:g} and {high:g}, got {value!r}")
+    return float(value)
+
+
+def _text(lesson: str, lang: str, raw) -> LessonText:
+    if not isinstance(raw, dict):
+        raise _fail(lesson, lang, "must be a table with title, narrative, look_for and question")
+    for key in ("title", "look_for", "question"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise _fail(lesson, f"{lang}.{key}", "must be a non-empty string")
+    narrative = raw.get("narrative")
+    if not isinstance(narrative, list) or not 3 <= len(narrative) <= 5 or not all(
+        isinstance(line, str) and line.strip() for line in narrative
+    ):
+        raise _fail(lesson, f"{lang}.narrative", "must be a list of 3 to 5 non-empty lines")
+    unknown = set(raw) - {"title", "narrative", "look_for", "question"}
+    if unknown:
+        raise _fail(lesson, f"{lang}.{sorted(unknown)[0]}", "is not a lesson text field")
+    return LessonText(raw["title"].strip(), tuple(line.strip() for line in narrative), raw["look_for"].strip(),
+                      raw["question"].strip())
+
+
+_FIELDS = {"id", "surface", "kappa", "optimizers", "learning_rate", "momentum", "own", "start", "steps", "noise",
+           "seed", "en", "ko"}
+
+
+def _lesson(raw: dict, index: int) -> Lesson:
+    lesson_id = raw.get("id")
+    if not isinstance(lesson_id, str) or not _ID.match(lesson_id):
+        raise ValueError(f"lesson #{index + 1}: `id` must be lower-case letters, digits and hyphens, got {lesson_id!r}")
+    name = lesson_id
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise _fail(name, sorted(unknown)[0], "is not a lesson field")
+    surface = raw.get("surface")
+    if surface not in SURFACES:
+        raise _fail(name, "surface", f"must be one of {', '.join(SURFACES)}, got {surface!r}")
+    state = default_state(surface)
+    optimizers = raw.get("optimizers")
+    if not isinstance(optimizers, list) or not optimizers or any(o not in OPTIMIZERS for o in optimizers):
+        raise _fail(name, "optimizers", f"must be a non-empty list of {', '.join(OPTIMIZERS)}, got {optimizers!r}")
+    if len(set(optimizers)) != len(optimizers):
+        raise _fail(name, "optimizers", "names an optimizer twice")
+    lr = _number(name, "learning_rate", raw.get("learning_rate"), LEARNING_RATES[0], 1.0)
+    momentum = _number(name, "momentum", raw.get("momentum"), 0.0, MOMENTA[-1])
+    start = raw.get("start")
+    if not isinstance(start, list) or len(start) != 2:
+        raise _fail(name, "start", f"must be [x, y], got {start!r}")
+    x, y = (_number(name, "start", v, -1e4, 1e4) for v in start)
+    steps = raw.get("steps")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not MIN_STEPS <= steps <= MAX_PAGE_STEPS:
+        raise _fail(name, "steps", f"must be a whole number from {MIN_STEPS} to {MAX_PAGE_STEPS}, got {steps!r}")
+    noise = _number(name, "noise", raw.get("noise", 0.0), 0.0, MAX_NOISE)
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+        raise _fail(name, "seed", f"must be a whole number >= 0, got {seed!r}")
+    kappa = state.kappa
+    if "kappa" in raw:
+        if "kappa" not in SURFACES[surface].params:
+            raise _fail(name, "kappa", f"only the quadratic has a condition number, not {surface}")
+        kappa = snap(_number(name, "kappa", raw["kappa"], KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True)
+
+    own_lr, own_momentum, hparams = {}, {}, {}
+    own = raw.get("own", {})
+    if not isinstance(own, dict):
+        raise _fail(name, "own", "must be a table of optimizer -> settings")
+    for opt_name, values in own.items():
+        where = f"own.{opt_name}"
+        if opt_name not in optimizers:
+            raise _fail(name, where, "names an optimizer the lesson does not race")
+        if not isinstance(values, dict):
+            raise _fail(name, where, "must be a table of hyperparameters")
+        opt = OPTIMIZERS[opt_name]
+        for key, value in values.items():
+            if key == "learning_rate":
+                own_lr[opt_name] = snap(_number(name, f"{where}.{key}", value, LEARNING_RATES[0], 1.0),
+                                        LEARNING_RATES, log=True)
+            elif key == "momentum" and opt_name in MOMENTUM_OPTIMIZERS:
+                own_momentum[opt_name] = snap(_number(name, f"{where}.{key}", value, 0.0, MOMENTA[-1]), MOMENTA)
+            else:
+                try:
+                    checked = opt.resolve({key: value})[key]
+                except ValueError as exc:
+                    raise _fail(name, f"{where}.{key}", f"is not valid: {exc}") from None
+                hparams.setdefault(opt_name, {})[key] = checked
+    text = {lang: _text(name, lang, raw.get(lang)) for lang in LANGS}
+    settings = replace(
+        state, preset="tuned", optimizers=tuple(optimizers), learning_rate=snap(lr, LEARNING_RATES, log=True),
+        momentum=snap(momentum, MOMENTA), steps=steps, start=(x, y), noise=noise, seed=seed, kappa=kappa,
+        own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams,
+    )
+    return Lesson(lesson_id, settings, text)
+
+
+def parse_lessons(text: str) -> dict[str, Lesson]:
+    """Lessons from TOML text, in file order; ValueError naming the lesson and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"lessons file is not valid TOML: {exc}") from None
+    raw = data.get("lesson")
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("lessons file: expected [[lesson]] tables")
+    lessons: dict[str, Lesson] = {}
+    for index, item in enumerate(raw):
+        lesson = _lesson(item, index)
+        if lesson.id in lessons:
+            raise _fail(lesson.id, "id", "is used by two lessons")
+        lessons[lesson.id] = lesson
+    return lessons
+
+
+def load_lessons(path: str | Path = LESSONS_FILE) -> dict[str, Lesson]:
+    """The lessons in ``path`` (default: the file shipped with optviz)."""
+    return parse_lessons(Path(path).read_text(encoding="utf-8"))

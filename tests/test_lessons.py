@@ -1,0 +1,166 @@
+"""Guided lessons, presenter mode and step-through."""
+
+import html
+import numpy as np
+import pytest
+
+import optviz
+from helpers import array, chart_spec, paths
+from optviz import i18n
+from optviz.lessons import LESSONS_FILE, load_lessons, parse_lessons
+from test_app import open_page
+
+LESSONS = load_lessons()
+
+
+def test_at_least_eight_lessons_cover_the_topics():
+    assert len(LESSONS) >= 8
+    for topic in ["learning-rate", "momentum-overshoot", "nesterov", "adagrad-stalls", "adam-bias-correction",
+                  "saddle", "rosenbrock-valley", "local-minima", "article"]:
+        assert topic in LESSONS
+    for lesson in LESSONS.values():
+        for lang in ("en", "ko"):
+            text = lesson.text[lang]
+            assert text.title and text.look_for and text.question
+            assert 3 <= len(text.narrative) <= 5
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in lesson.text["ko"].title)
+
+
+def test_article_lesson_is_the_seeds_settings():
+    state = LESSONS["article"].state()
+    code = {n: optviz.OPTIMIZERS[n].keras_code(state.hyperparameters(n)) for n in state.optimizers}
+    assert code["sgd"] == "keras.optimizers.SGD(learning_rate=0.001, momentum=0.9)"
+    assert code["nesterov"] == "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)"
+    assert code["adagrad"] == "keras.optimizers.Adagrad(learning_rate=0.01)"
+    assert code["rmsprop"] == "keras.optimizers.RMSprop(learning_rate=0.001)"
+
+
+def test_lessons_show_what_they_say():
+    """The scenes make their points with the engine's real numbers."""
+    def run(lesson_id):
+        s = LESSONS[lesson_id].state()
+        return optviz.race(s.surface, s.start, s.steps, s.race_spec(), noise=s.noise, seed=s.seed,
+                           surface_params=s.surface_params())
+
+    assert run("learning-rate")["sgd"].diverged_at is not None
+    stalls = run("adagrad-stalls")
+    assert stalls["adagrad"].final_loss > 5 * stalls["rmsprop"].final_loss
+    first = run("adam-bias-correction")
+    np.testing.assert_allclose(np.abs(first["adam"].path[1] - first["adam"].path[0]), [0.1, 0.1], rtol=1e-4)
+    np.testing.assert_allclose(np.abs(first["rmsprop"].path[1] - first["rmsprop"].path[0]), 0.1 / np.sqrt(0.1),
+                               rtol=1e-3)
+    saddle = run("saddle")
+    assert abs(saddle["adam"].path[-1, 1]) > 10 * abs(saddle["sgd"].path[-1, 1])
+    assert run("article")["nesterov"].diverged_at is not None
+
+
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (lambda t: t.replace('id = "saddle"', 'id = "Saddle!"'), "`id`"),
+        (lambda t: t.replace('surface = "saddle"', 'surface = "volcano"'), "lesson 'saddle': `surface`"),
+        (lambda t: t.replace('optimizers = ["sgd", "rmsprop", "adam"]', 'optimizers = ["sgd", "lion"]'),
+         "lesson 'saddle': `optimizers`"),
+        (lambda t: t.replace("start = [-1.8, 0.001]", "start = [-1.8]"), "lesson 'saddle': `start`"),
+        (lambda t: t.replace("steps = 300\n[lesson.en]\ntitle = \"Escaping", "steps = 0\n[lesson.en]\ntitle = \"Escaping"),
+         "lesson 'saddle': `steps`"),
+        (lambda t: t.replace('title = "Escaping a saddle point"', 'title = ""'), "lesson 'saddle': `en.title`"),
+        (lambda t: t.replace("[lesson.own.adam]\nlearning_rate = 0.05", "[lesson.own.adam]\nbeta_1 = 1.5"),
+         "`own.adam.beta_1`"),
+        (lambda t: t.replace('id = "nesterov"', 'id = "saddle"'), "used by two lessons"),
+        (lambda t: t + "\n[[lesson]]\nid = 3\n", "`id`"),
+        (lambda t: t.replace("kappa = 25", "kappa = -1"), "lesson 'nesterov': `kappa`"),
+        (lambda t: t.replace('id = "learning-rate"', 'id = "learning-rate'), "not valid TOML"),
+    ],
+)
+def test_a_broken_lessons_file_names_the_lesson_and_field(edit, needle):
+    text = LESSONS_FILE.read_text(encoding="utf-8")
+    changed = edit(text)
+    assert changed != text
+    with pytest.raises(ValueError, match=needle.replace("(", r"\(").replace("[", r"\[")):
+        parse_lessons(changed)
+
+
+def _check_lesson_drawn(at, lesson_id):
+    lesson = LESSONS[lesson_id]
+    spec = chart_spec(at)
+    names = i18n.OPTIMIZER_NAMES[at.sidebar.radio(key="lang").value]
+    assert set(paths(spec)) == {names[o] for o in lesson.settings.optimizers}
+    surface = optviz.get_surface(lesson.settings.surface)
+    assert spec["layout"]["xaxis"]["range"] == list(surface.x_range)
+    starts = [trace for trace in spec["data"] if trace.get("name") in ("start", "시작")]
+    assert starts[0]["x"][0] == pytest.approx(lesson.settings.start[0], rel=1e-6)
+    text = lesson.text[at.sidebar.radio(key="lang").value]
+    shown = " ".join(m.value for m in at.markdown)
+    assert html.escape(text.title) in shown and html.escape(text.question) in shown
+
+
+@pytest.mark.parametrize("lesson_id", list(LESSONS))
+def test_every_lesson_opens_from_its_link(lesson_id):
+    at = open_page({"lesson": lesson_id})
+    assert not [w for w in at.warning if "lesson" in w.value]
+    _check_lesson_drawn(at, lesson_id)
+
+
+def test_lessons_open_from_the_picker_and_previous_next_in_korean():
+    at = open_page({"lang": "ko"})
+    at.sidebar.selectbox(key="lesson").set_value("nesterov").run()
+    _check_lesson_drawn(at, "nesterov")
+    ids = list(LESSONS)
+    at.sidebar.button(key="lesson_next").click().run()
+    assert at.sidebar.selectbox(key="lesson").value == ids[ids.index("nesterov") + 1]
+    _check_lesson_drawn(at, ids[ids.index("nesterov") + 1])
+    at.sidebar.button(key="lesson_prev").click().run()
+    at.sidebar.button(key="lesson_prev").click().run()
+    assert at.sidebar.selectbox(key="lesson").value == ids[ids.index("nesterov") - 1]
+    assert at.query_params["lesson"] in (ids[ids.index("nesterov") - 1], [ids[ids.index("nesterov") - 1]])
+
+
+def test_controls_stay_free_after_choosing_a_lesson():
+    at = open_page({"lesson": "nesterov"})
+    at.sidebar.select_slider(key="momentum").set_value(0.5).run()
+    assert at.sidebar.select_slider(key="momentum").value == 0.5
+    assert at.sidebar.selectbox(key="lesson").value == "nesterov"  # still the lesson's narrative
+
+
+def test_presenter_mode_raises_the_chart_text_and_lines():
+    normal = chart_spec(open_page({"lesson": "saddle"}))
+    at = open_page({"lesson": "saddle", "present": "1"})
+    spec = chart_spec(at)
+    assert spec["layout"]["font"]["size"] >= 20
+    assert spec["layout"]["legend"]["font"]["size"] >= 20
+    lines = [t for t in spec["data"] if t.get("mode") == "lines"]
+    assert min(t["line"]["width"] for t in lines) >= 4 > normal["data"][3]["line"]["width"]
+    assert at.sidebar.toggle(key="presenter").value is True
+    # The narrative sits beside the chart, large.
+    assert any("1.3rem" in m.value and html.escape(LESSONS["saddle"].text["en"].title) in m.value for m in at.markdown)
+    # And the toggle switches it off again.
+    at.sidebar.toggle(key="presenter").set_value(False).run()
+    assert chart_spec(at)["layout"]["font"]["size"] < 20
+
+
+def _heads(spec) -> dict:
+    return {t["name"]: np.array([array(t["x"])[0], array(t["y"])[0]])
+            for t in spec["data"] if t.get("mode") == "markers" and "customdata" in t}
+
+
+def test_step_moves_every_head_by_exactly_one_engine_step():
+    at = open_page({"lesson": "adam-bias-correction"})
+    s = LESSONS["adam-bias-correction"].state()
+    race = optviz.race(s.surface, s.start, s.steps, s.race_spec(), surface_params=s.surface_params())
+    names = i18n.OPTIMIZER_NAMES["en"]
+
+    def assert_at(step):
+        heads = _heads(chart_spec(at))
+        for name, tr in race.items():
+            np.testing.assert_array_equal(heads[names[name]], tr.path[step])
+        assert any(f"Step {step} of {s.steps}" in m.value for m in at.markdown)
+
+    assert_at(s.steps)  # the whole race first
+    for expected, key in [(1, "stepper_step"), (2, "stepper_step"), (3, "stepper_step"), (2, "stepper_back"),
+                          (12, "stepper_ten"), (0, "stepper_first"), (1, "stepper_step")]:
+        at.button(key=key).click().run()
+        assert not at.exception
+        assert_at(expected)
+    at.button(key="stepper_last").click().run()
+    assert_at(s.steps)
