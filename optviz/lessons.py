@@ -6,6 +6,7 @@ checks every field and raises a ``ValueError`` naming the lesson and the field.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import tomllib
@@ -164,5 +165,12 @@ def parse_lessons(text: str) -> dict[str, Lesson]:
 
 
 def load_lessons(path: str | Path = LESSONS_FILE) -> dict[str, Lesson]:
-    """The lessons in ``path`` (default: the file shipped with optviz)."""
+    """The lessons in ``path`` (default: the file shipped with optviz, read once)."""
+    if Path(path) == LESSONS_FILE:
+        return _shipped_lessons()
     return parse_lessons(Path(path).read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_lessons() -> dict[str, Lesson]:
+    return parse_lessons(LESSONS_FILE.read_text(encoding="utf-8"))

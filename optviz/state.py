@@ -245,7 +245,9 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.6g}"
+    """The shortest text that reads back as the same float (so links round-trip exactly)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def to_query(state: PageState) -> dict[str, str]:
@@ -259,6 +261,7 @@ def to_query(state: PageState) -> dict[str, str]:
         out["kappa"] = _fmt(state.kappa)
     if state.noise:
         out["noise"] = _fmt(state.noise)
+    if state.noise or state.seed:
         out["seed"] = str(state.seed)
     if state.lesson:
         out["lesson"] = state.lesson

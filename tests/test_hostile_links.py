@@ -1,0 +1,110 @@
+"""Hostile links: whatever a URL holds, the page opens, draws a chart and settles on a valid state.
+
+Hypothesis generates query strings with unknown and repeated keys, NaN/inf, huge and
+negative numbers, wrong types, unicode, control characters, very long values and
+unknown lesson ids. The page-level test opens the real page (AppTest) for 1000 of
+them in four chunks (so `pytest -n 2` runs them on both cores); the state-level test
+feeds thousands more to the URL parser alone.
+"""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+import optviz
+from optviz.lessons import load_lessons
+from optviz.state import (
+    KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, PageState, parse_query, to_query,
+)
+from test_app import APP
+
+KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
+              "present"] + [f"{o}.{h.name}" for o, opt in optviz.OPTIMIZERS.items() for h in opt.hparams]
+
+numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-10**30, max_value=10**30).map(str),
+    st.sampled_from(["nan", "NaN", "inf", "-inf", "Infinity", "1e308", "1e-320", "-0", "0x10", "1_000", "１２",
+                     "1e9999", "--1", "0.5.5", "", " ", "true", "None"]),
+)
+texts = st.one_of(
+    st.text(max_size=40),  # unicode, control characters, surrogates excluded by hypothesis
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=10),  # control characters
+    st.builds(lambda c, n: c * n, st.sampled_from(["a", "9", "é", "한", "\x00", ","]), st.integers(200, 5000)),
+    st.sampled_from(["<script>alert(1)</script>", "__import__('os').system('id')", "sgd,adam,adam", "sgd,,",
+                     "ROSENBROCK", "rosenbrock ", "ko", "article", "saddle", "lesson-x", "../../etc/passwd",
+                     "${jndi:ldap://x}", "%00", "sgd;adam"]),
+)
+lesson_ids = st.one_of(st.sampled_from(list(load_lessons())), st.text(max_size=20))
+values = st.one_of(numbers, texts, lesson_ids)
+keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(min_size=1, max_size=30))
+query_strategy = st.dictionaries(keys, st.one_of(values, st.lists(values, min_size=2, max_size=3)), max_size=8)
+
+
+def _assert_valid(state: PageState):
+    assert state.learning_rate in LEARNING_RATES
+    assert state.momentum in MOMENTA
+    assert MIN_STEPS <= state.steps <= MAX_PAGE_STEPS
+    assert all(math.isfinite(v) for v in state.start)
+    assert state.kappa in KAPPAS or state.kappa == 10.0
+    assert set(state.optimizers) <= set(optviz.OPTIMIZERS) and state.optimizers
+    assert state.surface in optviz.SURFACES and state.lang in ("en", "ko")
+
+
+@settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query_strategy)
+def test_the_url_parser_always_settles_on_a_valid_state(query):
+    state, problems = parse_query(query)
+    _assert_valid(state)
+    # Every unknown key is reported; what the page writes back parses cleanly.
+    for key in query:
+        if key not in KNOWN_KEYS:
+            assert any(p.key == key[:40] for p in problems)
+    again, more = parse_query(to_query(state))
+    assert again == state and not more
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fast_apptest():
+    """AppTest scans every installed package for Streamlit components on each new page
+    (0.1 s); optviz uses none, so the hostile-link runs skip that scan."""
+    import streamlit.components.v2.manifest_scanner as scanner
+
+    original = scanner.scan_component_manifests
+    scanner.scan_component_manifests = lambda *args, **kwargs: []
+    yield
+    scanner.scan_component_manifests = original
+
+
+def _open(query: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("chunk", [pytest.param(i, marks=pytest.mark.xdist_group(f"hostile-{i % 2}"))
+                                   for i in range(4)])
+def test_any_link_opens_the_page_with_a_chart(chunk):
+    """1000 generated links in all (4 chunks of 250)."""
+    _open({})  # warm
+
+    @settings(max_examples=250, deadline=None, database=None, derandomize=False,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(query_strategy)
+    def check(query):
+        at = _open(query)
+        assert not at.exception, (query, at.exception)
+        assert at.get("plotly_chart"), query
+        state, problems = parse_query(query)
+        shown = " ".join(w.value for w in at.warning)
+        for problem in problems:  # every bad value is named on the page
+            assert f"`{problem.key}" in shown, (problem, shown[:500])
+        assert at.sidebar.select_slider(key="lr").value in LEARNING_RATES
+        assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
+
+    check()
