@@ -64,14 +64,14 @@ def lessons() -> dict:
     return load_lessons()
 
 
-@st.cache_data(max_entries=512, show_spinner=False)
+@st.cache_data(max_entries=128, show_spinner=False)
 def run_race(key: tuple, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     return optviz.race(_state.surface, _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=24, show_spinner=False)
 def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
     surface = optviz.get_surface(_state.surface)
     labels = i18n.OPTIMIZER_NAMES[lang]
@@ -84,7 +84,7 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     return race_fig, loss_fig
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
     return figures.surface_3d_figure(optviz.get_surface(_state.surface), _race,
                                      surface_params=_state.surface_params(), text=i18n.figure_text(lang),

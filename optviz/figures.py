@@ -33,8 +33,8 @@ SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop
 
 # A light grey ramp (low = darker): the surface reads as terrain, the coloured paths stay on top.
 SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]
-MAX_FRAMES = 60  # animation frames per race; enough for smooth play, small JSON
-MAX_TRAIL_POINTS = 300  # points per path inside one frame
+MAX_FRAMES = 48  # animation frames per race: smooth enough at 12 fps, and a small figure
+MAX_TRAIL_POINTS = 160  # points per path inside one frame (the shown state keeps every point)
 DEFAULT_TEXT = {
     "play": "▶ Play", "pause": "❚❚ Pause", "speed": "Speed", "step": "Step ", "start": "start",
     "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
@@ -154,13 +154,19 @@ def _frame_indices(n: int, frames: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, min(frames, n))).astype(int))
 
 
-def _trail(path: np.ndarray, end: int) -> np.ndarray:
-    """path[: end + 1], thinned to MAX_TRAIL_POINTS, always keeping its last point."""
+TRAIL_TAIL = 40  # the newest points of a frame's trail stay at full resolution
+
+
+def _trail(path: np.ndarray, end: int, full: bool = False) -> np.ndarray:
+    """path[: end + 1] for an animation frame: the last TRAIL_TAIL points at full
+    resolution (where the eye is, so a zig-zag is never aliased away) and the older
+    part thinned to about MAX_TRAIL_POINTS. ``full`` keeps every point."""
+    if full or end + 1 <= MAX_TRAIL_POINTS:
+        return path[: end + 1]
+    split = end + 1 - TRAIL_TAIL
     stride = max(1, math.ceil(len(path) / MAX_TRAIL_POINTS))
-    idx = np.arange(0, end + 1, stride)
-    if idx[-1] != end:
-        idx = np.append(idx, end)
-    return path[idx]
+    older = np.arange(0, split, stride)
+    return path[np.concatenate([older, np.arange(split, end + 1)])]
 
 
 def race_figure(
@@ -218,7 +224,7 @@ def race_figure(
         for name in names:
             tr = trajectories[name]
             k = at(tr, step)
-            trail = _trail(tr.path, k)
+            trail = _trail(tr.path, k, full=step == steps)
             trails.append({"type": "scatter", "x": _typed(trail[:, 0]), "y": _typed(trail[:, 1])})
             heads.append({"type": "scatter", "x": _typed(tr.path[k:k + 1, 0]), "y": _typed(tr.path[k:k + 1, 1]),
                           "customdata": _typed([[k, tr.loss[k]]])})
@@ -228,7 +234,7 @@ def race_figure(
     now = traces_at(shown)
     for name, base in zip(names, now[: len(names)]):
         tr = trajectories[name]
-        trail = _trail(tr.path, at(tr, shown))
+        trail = _trail(tr.path, at(tr, shown), full=True)
         traces.append(dict(type="scatter", 
             x=_round(trail[:, 0]), y=_round(trail[:, 1]), mode="lines", name=_display(name, labels), legendgroup=name,
             line=dict(color=color(name), width=line_width, dash=DASHES.get(name, "solid")),

@@ -1,0 +1,247 @@
+"""A class of N students on one server: time to the first chart, reruns under load, memory.
+
+    python bench/classroom.py            # N = 1, 10, 30 and the 500-rerun memory figure
+    python bench/classroom.py --quick    # N = 1, 5 and 50 reruns (a smoke run)
+
+It starts `streamlit run app.py` on a free loopback port, then plays N browser
+sessions at once with a small client that speaks Streamlit's own websocket protocol
+(the `BackMsg` / `ForwardMsg` protobufs the browser sends and receives, from
+`streamlit.proto`): it asks for a script run with the page's URL, and reads the
+messages back until the run has finished. Why not N headless browsers: thirty
+Chromium tabs would need more CPU than the server under test on a 2-core machine,
+and would measure the browsers; the protocol client costs almost nothing, so the
+figures are the server's.
+
+Measured for each N:
+- sessions rendered: sessions whose first run sent a race chart and no exception;
+- time to the first chart: from opening the websocket to receiving the race chart's
+  delta (p50, p95);
+- rerun under load: all N sessions move the learning-rate slider at the same moment
+  (each to a different value, so nothing is shared by luck); time from sending the
+  widget change to the end of that session's run (p95);
+- server RSS (VmRSS of the server process) before the first session and after.
+Then one session reruns 500 times (learning rate and momentum moved in turn) and the
+server's RSS growth is printed against its RSS after that session's first render.
+
+Everything is on 127.0.0.1, loops are bounded, and the server is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+           str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return proc
+        except OSError:
+            time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError("the server did not answer /_stcore/health within 90 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+@dataclass
+class Session:
+    """One student's browser tab, as the protocol sees it."""
+
+    url: str
+    query: str = ""
+    ws: object = None
+    lr_id: str = ""
+    lr_options: list = field(default_factory=list)
+    momentum_id: str = ""
+    momentum_options: list = field(default_factory=list)
+    exception: bool = False
+
+    async def open(self) -> float | None:
+        """Open the page; seconds from connecting to the race chart (None if none came)."""
+        started = time.perf_counter()
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=64 * 2**20,
+                                           open_timeout=TIMEOUT)
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query
+        msg.rerun_script.page_script_hash = ""
+        await self.ws.send(msg.SerializeToString())
+        chart_at = await self._until_finished(started)
+        return chart_at
+
+    async def rerun(self, widget_id: str, value: str) -> float:
+        """Move one select_slider; seconds until the run has finished."""
+        started = time.perf_counter()
+        msg = BackMsg()
+        msg.rerun_script.query_string = self.query
+        state = msg.rerun_script.widget_states.widgets.add()
+        state.id = widget_id
+        state.string_array_value.data.append(value)
+        await self.ws.send(msg.SerializeToString())
+        await self._until_finished(started)
+        return time.perf_counter() - started
+
+    async def _until_finished(self, started: float) -> float | None:
+        chart_at = None
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), TIMEOUT)
+            fwd = ForwardMsg()
+            fwd.ParseFromString(raw)
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                element = fwd.delta.new_element
+                which = element.WhichOneof("type")
+                if which == "plotly_chart" and chart_at is None:
+                    chart_at = time.perf_counter() - started
+                elif which == "exception":
+                    self.exception = True
+                elif which == "slider" and element.slider.label in ("Learning rate", "Momentum"):
+                    if element.slider.label == "Learning rate":
+                        self.lr_id, self.lr_options = element.slider.id, list(element.slider.options)
+                    else:
+                        self.momentum_id, self.momentum_options = element.slider.id, list(element.slider.options)
+            elif kind == "script_finished":
+                return chart_at
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def classroom(url: str, n: int, pid: int) -> dict:
+    rss_before = rss_mb(pid)
+    sessions = [Session(url) for _ in range(n)]
+    firsts = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
+    ok = [t for s, t in zip(sessions, firsts) if isinstance(t, float) and not s.exception]
+    # Everyone moves the learning-rate slider at the same moment, each to another value.
+    movers = [s for s in sessions if s.lr_id]
+    reruns = await asyncio.gather(*(
+        s.rerun(s.lr_id, s.lr_options[(40 + 3 * i) % len(s.lr_options)]) for i, s in enumerate(movers)
+    ), return_exceptions=True)
+    rerun_times = [t for t in reruns if isinstance(t, float)]
+    await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+    return {
+        "n": n, "rendered": len(ok), "errors": sum(1 for s in sessions if s.exception) + (n - len(ok)),
+        "first_p50": statistics.median(ok) if ok else float("nan"), "first_p95": pct(ok, 0.95) if ok else float("nan"),
+        "rerun_p50": statistics.median(rerun_times) if rerun_times else float("nan"),
+        "rerun_p95": pct(rerun_times, 0.95) if rerun_times else float("nan"),
+        "reruns_done": len(rerun_times), "rss_before": rss_before, "rss_after": rss_mb(pid),
+    }
+
+
+async def memory_run(url: str, pid: int, reruns: int) -> dict:
+    session = Session(url)
+    await session.open()
+    base = rss_mb(pid)
+    times = []
+    for i in range(reruns):
+        if i % 2 == 0:
+            value = session.lr_options[(i * 7) % len(session.lr_options)]
+            times.append(await session.rerun(session.lr_id, value))
+        else:
+            value = session.momentum_options[(i * 11) % len(session.momentum_options)]
+            times.append(await session.rerun(session.momentum_id, value))
+    after = rss_mb(pid)
+    await session.close()
+    return {"reruns": reruns, "rss_base": base, "rss_after": after, "growth": (after - base) / base,
+            "rerun_p50": statistics.median(times), "rerun_p95": pct(times, 0.95)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 1, 5 and 50 reruns")
+    args = parser.parse_args()
+    sizes, reruns = ((1, 5), 50) if args.quick else ((1, 10, 30), 500)
+
+    port = free_port()
+    print(f"optviz classroom benchmark: server on 127.0.0.1:{port}, {os.cpu_count()} cores")
+    proc = start_server(port)
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    try:
+        print(f"server RSS at start: {rss_mb(proc.pid):.0f} MB")
+        rows = []
+        for n in sizes:
+            # A fresh class each time: the server process, its caches and compiled programs persist
+            # (as on a real server: the first class of the day pays the compile).
+            row = asyncio.run(classroom(url, n, proc.pid))
+            rows.append(row)
+            print(f"  N={n:>2}: rendered {row['rendered']}/{n}, first chart p50 {row['first_p50']:.2f} s "
+                  f"p95 {row['first_p95']:.2f} s; slider rerun under load p50 {row['rerun_p50']:.2f} s "
+                  f"p95 {row['rerun_p95']:.2f} s; RSS {row['rss_before']:.0f} -> {row['rss_after']:.0f} MB")
+        mem = asyncio.run(memory_run(url, proc.pid, reruns))
+        print(f"  one session, {mem['reruns']} reruns: RSS {mem['rss_base']:.0f} -> {mem['rss_after']:.0f} MB "
+              f"({100 * mem['growth']:+.1f} %), rerun p50 {1000 * mem['rerun_p50']:.0f} ms "
+              f"p95 {1000 * mem['rerun_p95']:.0f} ms")
+    finally:
+        stop_server(proc)
+
+    print("\nSummary                                   measured     target   result")
+    failures = 0
+    for row in rows:
+        checks = [
+            (f"N={row['n']} sessions rendered", f"{row['rendered']}/{row['n']}", "all", row["rendered"] == row["n"]),
+            (f"N={row['n']} first chart p95", f"{row['first_p95']:.2f} s", "<= 5 s", row["first_p95"] <= 5),
+            (f"N={row['n']} rerun under load p95", f"{row['rerun_p95']:.2f} s", "<= 1 s", row["rerun_p95"] <= 1),
+        ]
+        for label, value, target, passed in checks:
+            failures += not passed
+            print(f"  {label:<38} {value:>10} {target:>10}   {'PASS' if passed else 'FAIL'}")
+    passed = mem["growth"] < 0.10
+    failures += not passed
+    print(f"  {'RSS growth over ' + str(mem['reruns']) + ' reruns':<38} {100 * mem['growth']:>9.1f}% {'< 10 %':>10}"
+          f"   {'PASS' if passed else 'FAIL'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
