@@ -23,7 +23,7 @@ from optviz.optimizers import OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
     EXTRA_HPARAMS, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    PageState, parse_query, to_query, with_preset, with_surface,
+    PageState, parse_query, to_query, with_cell, with_preset, with_surface,
 )
 
 TOLERANCE = 1e-3
@@ -43,6 +43,15 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
         if stop.is_set():
             return
         optviz.race(name, None, MIN_STEPS, ["sgd"], compile_steps=MAX_PAGE_STEPS)
+    # The tuning tab's grids on the default surface and step count: the heat map (121 × 100
+    # cells) for each optimizer with a momentum-like axis, and the learning-rate curves.
+    for name, opt in OPTIMIZERS.items():
+        if stop.is_set():
+            return
+        if opt.momentum_like:
+            optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, MOMENTA)
+        optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES,
+                     [opt.defaults[opt.momentum_like]] if opt.momentum_like else None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,6 +91,16 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)
     return race_fig, loss_fig
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
+    """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
+    fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
+             if k not in ("learning_rate", OPTIMIZERS[optimizer].momentum_like)}
+    return optviz.sweep(optimizer, _state.surface, _state.start, _state.steps, LEARNING_RATES,
+                        None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
+                        seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -175,6 +194,22 @@ def on_view_step(action: str) -> None:
         size = 1 if action == "step" else 10
         start = 0 if now >= steps else now
         ss.view_step = min(steps, start + size)
+
+
+def on_tune_click() -> None:
+    """A heat-map cell was clicked: load its learning rate and momentum into the race."""
+    event = ss.get("tune_chart")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    if not points:
+        return
+    point = points[0]
+    name = ss.get("tune_optimizer")
+    if name not in OPTIMIZERS or "x" not in point or "y" not in point:
+        return
+    learning_rate, value = 10 ** float(point["x"]), float(point["y"])
+    write_widgets(with_cell(read_widgets(), name, learning_rate, value))
+    ss.tune_loaded = (name, learning_rate, value)
 
 
 def on_reset_start() -> None:
@@ -359,6 +394,38 @@ def show_race() -> None:
     st.caption(t["share"])
 
 
+def show_tuning() -> None:
+    tunable = [n for n in state.optimizers if OPTIMIZERS[n].momentum_like]
+    if not tunable:
+        st.info(t["tune_none"])
+        return
+    if ss.get("tune_optimizer") not in tunable:
+        ss.tune_optimizer = tunable[0]
+    name = st.selectbox(t["tune_optimizer"], tunable, format_func=names.get, key="tune_optimizer")
+    axis = OPTIMIZERS[name].momentum_like
+    loaded = ss.pop("tune_loaded", None)
+    if loaded:
+        st.success(t["tune_loaded"].format(name=names[loaded[0]], lr=loaded[1], axis=axis, value=loaded[2]))
+    result = run_sweep(state.key(), name, MOMENTA, state)
+    hp = OPTIMIZERS[name].resolve(state.hyperparameters(name))
+    st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
+    st.plotly_chart(
+        figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
+                             current=(hp["learning_rate"], hp[axis])),
+        key="tune_chart", on_select=on_tune_click, selection_mode="points", width="stretch",
+        config={"displaylogo": False},
+    )
+    st.markdown(f"**{t['lr_curve']}**")
+    curves = {}
+    for other in state.optimizers:
+        axis_other = OPTIMIZERS[other].momentum_like
+        fixed_value = None if axis_other is None else \
+            (OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
+        curves[other] = run_sweep(state.key(), other, fixed_value, state)
+    st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
+                                                       labels=names), key="lr_curve", width="stretch")
+
+
 def show_3d() -> None:
     st.plotly_chart(build_3d(state.key(), lang, state, race), width="stretch", key="surface_3d")
 
@@ -378,8 +445,8 @@ if state.lesson and not state.presenter:
         show_lesson(big=False)
 
 # Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
-tabs = st.tabs([t["tab_race"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
-for tab, show in zip(tabs, (show_race, show_3d, show_rules)):
+tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
+for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules)):
     if tab.open is not False:
         with tab:
             show()

@@ -38,7 +38,8 @@ MAX_TRAIL_POINTS = 160  # points per path inside one frame (the shown state keep
 DEFAULT_TEXT = {
     "play": "▶ Play", "pause": "❚❚ Pause", "speed": "Speed", "step": "Step ", "start": "start",
     "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
-    "loss_gap": "loss − minimum", "x": "x", "y": "y", "f": "f(x, y)",
+    "loss_gap": "loss − minimum", "x": "x", "y": "y", "f": "f(x, y)", "steps_to_tol": "steps to tolerance",
+    "diverged": "diverged",
 }
 
 
@@ -406,3 +407,82 @@ def results_rows(trajectories: Mapping[str, Trajectory], tolerance: float, label
 def figure_json_size(fig: go.Figure) -> int:
     """Bytes of the figure's JSON, as the browser receives it."""
     return len(fig.to_json())
+
+
+def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
+                 current: tuple[float, float] | None = None, height: int = 520) -> SpecFigure:
+    """The tuning heat map: log10 of the final loss gap over learning rate (x, log) × momentum (y).
+
+    Diverged cells are grey with a ✖; a transparent marker on every cell carries the
+    hover text and takes the click (Plotly heat maps send Streamlit no selection).
+    """
+    t = _text(text)
+    lrs = np.asarray(result.learning_rates, np.float64)
+    ms = np.asarray(result.momenta, np.float64)
+    gap = result.final_loss - (min_value if min_value is not None else 0.0)
+    z = np.log10(np.maximum(gap, 1e-12)) if min_value is not None else np.asarray(result.final_loss)
+    z = np.where(result.diverged, np.nan, z).T  # rows: momenta (y), columns: learning rates (x)
+    x = np.log10(lrs)
+    y = ms if result.momentum_name else np.zeros(1)
+    axis_name = result.momentum_name or "—"
+    ticks = list(range(int(np.floor(x.min())), int(np.ceil(x.max())) + 1))
+    traces = [dict(
+        type="heatmap", x=_typed(x), y=_typed(y), z=_typed(z), colorscale="Viridis", reversescale=True,
+        hoverinfo="skip", zsmooth=False,
+        colorbar=dict(title=dict(text=t["loss_gap"] if min_value is not None else t["loss"], side="right"),
+                      thickness=12, **(dict(tickvals=list(range(-12, 9, 2)),
+                                            ticktext=[f"1e{k}" for k in range(-12, 9, 2)]) if min_value is not None
+                                       else {})),
+    )]
+    xx, yy = np.meshgrid(x, y)
+    diverged = result.diverged.T
+    if diverged.any():
+        traces.append(dict(type="scatter", x=_typed(xx[diverged]), y=_typed(yy[diverged]), mode="markers",
+                           marker=dict(symbol="x-thin", size=5, line=dict(width=1, color="#666")),
+                           hoverinfo="skip", showlegend=False, name="diverged"))
+    steps = result.steps_to_tolerance.T.astype(np.float32)
+    custom = np.stack([10 ** xx, yy, np.where(np.isfinite(result.final_loss.T), result.final_loss.T, np.nan),
+                       steps, diverged.astype(np.float32)], axis=-1).reshape(-1, 5)
+    traces.append(dict(
+        type="scatter", x=_typed(xx.ravel()), y=_typed(yy.ravel()), customdata=_typed(custom), mode="markers",
+        marker=dict(size=9, opacity=0.01, color="black", symbol="square"), showlegend=False, name="cells",
+        hovertemplate=(f"learning_rate %{{customdata[0]:.3g}}<br>{axis_name} %{{customdata[1]:.2f}}<br>"
+                       f"{t['loss']} %{{customdata[2]:.4g}}<br>{t['steps_to_tol']} %{{customdata[3]:.0f}}"
+                       f"<br>{t['diverged']} %{{customdata[4]:.0f}}<extra></extra>"),
+    ))
+    if current is not None:
+        traces.append(dict(type="scatter", x=[float(np.log10(current[0]))], y=[float(current[1])], mode="markers",
+                           marker=dict(symbol="circle-open", size=16, color="red", line=dict(width=3)),
+                           hoverinfo="skip", showlegend=False, name="current"))
+    layout = dict(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(color=_FONT_COLOR),
+        xaxis=dict(title=dict(text="learning_rate"), tickvals=ticks, ticktext=[f"1e{k}" for k in ticks], **_AXIS),
+        yaxis=dict(title=dict(text=axis_name), **_AXIS), clickmode="event+select", dragmode=False,
+        **_WHITE,
+    )
+    return SpecFigure({"data": traces, "layout": layout})
+
+
+def learning_rate_curve_figure(results: Mapping[str, object], min_value: float | None, *, text=None,
+                               labels=None, height: int = 360) -> SpecFigure:
+    """Final loss gap against learning rate, one line per optimizer (its momentum fixed)."""
+    t = _text(text)
+    traces = []
+    for name, result in results.items():
+        gap = result.final_loss[:, 0] - (min_value if min_value is not None else 0.0)
+        y = np.where(result.diverged[:, 0], np.nan, np.maximum(gap, 1e-12) if min_value is not None else gap)
+        traces.append(dict(type="scatter", x=_typed(result.learning_rates), y=_typed(y), mode="lines",
+                           name=_display(name, labels), connectgaps=False,
+                           line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=2.5),
+                           hovertemplate=f"{_display(name, labels)}<br>learning_rate %{{x:.3g}}<br>%{{y:.4g}}"
+                                         "<extra></extra>"))
+    layout = dict(
+        height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(color=_FONT_COLOR),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+        xaxis=dict(type="log", title=dict(text="learning_rate"), exponentformat="power", **_AXIS),
+        yaxis=dict(type="log" if min_value is not None else "linear",
+                   title=dict(text=t["loss_gap"] if min_value is not None else t["loss"]), exponentformat="power",
+                   **_AXIS),
+        **_WHITE,
+    )
+    return SpecFigure({"data": traces, "layout": layout})

@@ -98,6 +98,21 @@ def with_surface(state: PageState, surface: str) -> PageState:
     return with_preset(new, new.preset) if new.preset == "tuned" else new
 
 
+def with_cell(state: PageState, optimizer: str, learning_rate: float, value: float | None) -> PageState:
+    """``state`` with a tuning-map cell loaded: ``optimizer`` gets that learning rate and
+    momentum-like value as its own, and joins the race if it was not in it."""
+    opt = OPTIMIZERS[optimizer]
+    own_lr = {**state.own_learning_rate, optimizer: snap(learning_rate, LEARNING_RATES, log=True)}
+    own_mom, hparams = dict(state.own_momentum), {k: dict(v) for k, v in state.hparams.items()}
+    axis = opt.momentum_like
+    if axis == "momentum" and value is not None:
+        own_mom[optimizer] = snap(value, MOMENTA)
+    elif axis and value is not None:
+        hparams.setdefault(optimizer, {})[axis] = opt.hparam(axis).validate(snap(value, MOMENTA), optimizer)
+    optimizers = state.optimizers if optimizer in state.optimizers else (*state.optimizers, optimizer)
+    return replace(state, optimizers=optimizers, own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
+
+
 def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en") -> PageState:
     return with_preset(with_surface(PageState(lang=lang, preset=preset_name), surface), preset_name)
 

@@ -277,3 +277,38 @@ def test_empty_optimizer_choice_says_so():
     at.sidebar.multiselect(key="optimizers").set_value([]).run()
     assert not at.exception
     assert at.info and "optimizer" in at.info[0].value.lower()
+
+
+def test_tuning_tab_heat_map_is_the_engines_sweep():
+    at = open_tab(open_page({"opt": "sgd,adam", "steps": "200"}), "tab_tune")
+    spec = chart_spec(at)
+    heat = spec["data"][0]
+    assert heat["type"] == "heatmap"
+    z = array(heat["z"])
+    from optviz.state import LEARNING_RATES, MOMENTA
+    assert z.shape == (len(MOMENTA), len(LEARNING_RATES)) and z.size >= 64 * 64
+    params = {k: v for k, v in at.query_params.items()}
+    result = optviz.sweep("sgd", "rosenbrock", None, 200, LEARNING_RATES, MOMENTA, tolerance=1e-3)
+    expected = np.where(result.diverged, np.nan, np.log10(np.maximum(result.final_loss, 1e-12))).T
+    np.testing.assert_allclose(z, expected.astype(np.float32), rtol=1e-5, equal_nan=True)
+    cells = [d for d in spec["data"] if d.get("name") == "cells"][0]
+    assert array(cells["x"]).size == z.size  # every cell takes a click
+    assert params["opt"] == "sgd,adam"
+    # The learning-rate curve has one line per optimizer.
+    curve = chart_spec(at, 1)
+    assert [d["name"] for d in curve["data"]] == ["SGD", "Adam"]
+
+
+def test_a_clicked_cell_reaches_the_race():
+    from optviz.state import parse_query, with_cell
+    state, _ = parse_query({"opt": "sgd,adam"})
+    clicked = with_cell(state, "adam", 0.0316, 0.5)
+    assert clicked.hyperparameters("adam")["learning_rate"] == 0.0316
+    assert clicked.hyperparameters("adam")["beta_1"] == 0.5
+    clicked = with_cell(clicked, "nesterov", 0.001, 0.97)
+    assert "nesterov" in clicked.optimizers and clicked.hyperparameters("nesterov")["momentum"] == 0.97
+    # and the page draws the race with it: open its link
+    from optviz.state import to_query
+    at = open_page(to_query(clicked))
+    race = optviz.race("rosenbrock", state.start, state.steps, clicked.race_spec())
+    np.testing.assert_array_equal(paths(chart_spec(at))["Adam"][-1], race["adam"].path[-1])
