@@ -87,7 +87,8 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     text = i18n.figure_text(lang)
     params = _state.surface_params()
     race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
-                                   presenter=presenter, start_step=step, height=640 if presenter else 580)
+                                   presenter=presenter, start_step=step, height=640 if presenter else 580,
+                                   arrows=step is not None, click_grid=25)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)
     return race_fig, loss_fig
@@ -210,6 +211,20 @@ def on_tune_click() -> None:
     learning_rate, value = 10 ** float(point["x"]), float(point["y"])
     write_widgets(with_cell(read_widgets(), name, learning_rate, value))
     ss.tune_loaded = (name, learning_rate, value)
+
+
+def on_chart_click() -> None:
+    """A click on the race chart sets the start point there (the number inputs stay)."""
+    event = ss.get("race_chart")
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", [])
+    if not points or "x" not in points[0] or "y" not in points[0]:
+        return
+    x, y = float(points[0]["x"]), float(points[0]["y"])
+    if all(abs(v) <= 1e4 for v in (x, y)):
+        ss.x0, ss.y0 = round(x, 3), round(y, 3)
+        ss.view_step = None
+        ss.started_at = (ss.x0, ss.y0)
 
 
 def on_reset_start() -> None:
@@ -360,6 +375,16 @@ def show_step_controls(big: bool) -> None:
                       f"{html.escape(now)}</div>", unsafe_allow_html=True)
 
 
+def show_inspector(step: int) -> None:
+    rows = figures.inspector_rows(race, step, labels=names)
+    if not rows:
+        return
+    st.markdown(f"**{t['inspector'].format(step=step)}**")
+    st.caption(t["inspector_help"])
+    table = pd.DataFrame(rows).drop(columns=["name", "step"]).set_index("optimizer")
+    st.dataframe(table.T.map(lambda v: "" if pd.isna(v) else f"{v:.4g}"), width="stretch")
+
+
 def results_table() -> None:
     rows = figures.results_rows(race, TOLERANCE, labels=names)
     table = pd.DataFrame({
@@ -380,8 +405,14 @@ def show_race() -> None:
     left, right = st.columns([3, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
-        st.plotly_chart(race_fig, width="stretch", key="race_chart",
-                        config={"displaylogo": False, "scrollZoom": False})
+        started = ss.pop("started_at", None)
+        if started:
+            st.success(t["started_at"].format(x=started[0], y=started[1]))
+        st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
+                        selection_mode="points", config={"displaylogo": False, "scrollZoom": False})
+        st.caption(t["click_start"])
+        if shown_step() is not None:
+            show_inspector(shown_step())
     with right:
         if presenter:
             show_lesson(big=True)

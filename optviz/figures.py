@@ -39,7 +39,7 @@ DEFAULT_TEXT = {
     "play": "▶ Play", "pause": "❚❚ Pause", "speed": "Speed", "step": "Step ", "start": "start",
     "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
     "loss_gap": "loss − minimum", "x": "x", "y": "y", "f": "f(x, y)", "steps_to_tol": "steps to tolerance",
-    "diverged": "diverged",
+    "diverged": "diverged", "set_start": "click: start here",
 }
 
 
@@ -181,12 +181,18 @@ def race_figure(
     presenter: bool = False,
     height: int = 580,
     start_step: int | None = None,
+    arrows: bool = False,
+    click_grid: int = 0,
 ) -> SpecFigure:
     """The contour with every optimizer's path, animated by Plotly frames.
 
     The figure opens showing every full path (the last frame); Play runs the race from
     step 0; the slider scrubs steps; the speed buttons replay at other frame rates.
-    ``start_step`` opens the figure at that step instead (the step-through controls).
+    ``start_step`` opens the figure at that step instead (the step-through controls);
+    with ``arrows`` it also draws, at that step, each optimizer's update (its true
+    size), the downhill direction −∇f and its velocity / first moment (both scaled to
+    a fixed length, as only their direction is comparable). ``click_grid`` adds an
+    invisible n×n grid of points so that a click anywhere can set the start point.
     """
     t = _text(text)
     font = 20 if presenter else 13
@@ -276,6 +282,16 @@ def race_figure(
             font=dict(size=font),
         ))
 
+    if arrows and start_step is not None:
+        annotations.extend(_inspector_arrows(surface, trajectories, shown, width=3 if presenter else 2))
+    if click_grid:
+        gx = np.linspace(*surface.x_range, click_grid)
+        gy = np.linspace(*surface.y_range, click_grid)
+        xx, yy = np.meshgrid(gx, gy)
+        traces.append(dict(type="scatter", x=_typed(xx.ravel()), y=_typed(yy.ravel()), mode="markers",
+                           marker=dict(size=14, opacity=0.01, color="black"), showlegend=False, name="click",
+                           hovertemplate=t["set_start"] + " (%{x:.2f}, %{y:.2f})<extra></extra>"))
+
     frames = [{"name": str(int(k)), "data": traces_at(int(k)), "traces": dynamic} for k in indices]
     base_ms = max(30, int(4000 / max(len(indices), 1)))
 
@@ -316,6 +332,84 @@ def race_figure(
     layout["xaxis"].update(_AXIS)
     layout["yaxis"].update(_AXIS)
     return SpecFigure({"data": traces, "layout": layout, "frames": frames})
+
+
+def _inspector_arrows(surface: Surface, trajectories: Mapping[str, Trajectory], step: int, width: int) -> list:
+    """Layout arrows at ``step``: update (true size), −gradient and velocity (fixed length)."""
+    diagonal = float(np.hypot(np.ptp(surface.x_range), np.ptp(surface.y_range)))
+    length = 0.1 * diagonal
+    out = []
+
+    def arrow(start, end, colour, dash_width):
+        if not (np.all(np.isfinite(start)) and np.all(np.isfinite(end))) or np.allclose(start, end):
+            return
+        out.append(dict(x=float(end[0]), y=float(end[1]), ax=float(start[0]), ay=float(start[1]), xref="x", yref="y",
+                        axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=dash_width,
+                        arrowcolor=colour, text="", opacity=0.95))
+
+    def scaled(vector):
+        norm = float(np.linalg.norm(vector))
+        return None if not np.isfinite(norm) or norm == 0 else vector / norm * length
+
+    for name, tr in trajectories.items():
+        if step >= len(tr.path) - 1:
+            continue
+        here = tr.path[step].astype(np.float64)
+        arrow(here, tr.path[step + 1].astype(np.float64), color(name), width + 1)  # the update, true size
+        down = scaled(-tr.gradient[step].astype(np.float64))
+        if down is not None:
+            arrow(here, here + down, "#222222", width)
+        velocity = _velocity(name, tr, step + 1)
+        if velocity is not None:
+            v = scaled(velocity)
+            if v is not None:
+                arrow(here, here + v, _lighter(color(name)), width)
+    return out
+
+
+def _velocity(name: str, tr: Trajectory, index: int):
+    """The direction the optimizer's memory pushes in after ``index`` steps (None if it has none)."""
+    if "momentum" in tr.state and name in ("sgd", "nesterov"):
+        return tr.state["momentum"][index].astype(np.float64)  # Keras adds m to w
+    if name == "rmsprop" and "momentum" in tr.state:
+        return -tr.state["momentum"][index].astype(np.float64)  # Keras subtracts m from w
+    if name in ("adam", "adamax"):
+        first = tr.state["momentum" if name == "adam" else "m"][index].astype(np.float64)
+        return -first
+    return None
+
+
+def _lighter(hex_colour: str) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},0.55)"
+
+
+def inspector_rows(trajectories: Mapping[str, Trajectory], step: int, labels=None) -> list[dict]:
+    """Each optimizer's numbers at ``step``: point, gradient, update, state, effective step size.
+
+    The effective step size per coordinate is |Δw| / |g|: how far the optimizer moved per
+    unit of gradient. For plain SGD it is the learning rate; for Adagrad it shrinks as its
+    accumulator grows; for RMSprop it is about lr / √(v + ε).
+    """
+    rows = []
+    for name, tr in trajectories.items():
+        if step >= len(tr.path):
+            continue
+        row = {"name": name, "optimizer": _display(name, labels), "step": step,
+               "x": float(tr.path[step, 0]), "y": float(tr.path[step, 1]),
+               "gx": float(tr.gradient[step, 0]), "gy": float(tr.gradient[step, 1])}
+        if step + 1 < len(tr.path):
+            delta = (tr.path[step + 1] - tr.path[step]).astype(np.float64)
+            grad = tr.gradient[step].astype(np.float64)
+            row.update(dx=float(delta[0]), dy=float(delta[1]))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                effective = np.where(grad != 0, np.abs(delta) / np.abs(grad), np.nan)
+            row.update(step_size_x=float(effective[0]), step_size_y=float(effective[1]))
+        for key, values in tr.state.items():
+            row[f"{key} (x)"] = float(values[min(step + 1, len(values) - 1), 0])
+            row[f"{key} (y)"] = float(values[min(step + 1, len(values) - 1), 1])
+        rows.append(row)
+    return rows
 
 
 def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | None, text=None, labels=None,

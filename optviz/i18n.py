@@ -177,6 +177,13 @@ TEXT = {
         "step_first": "⏮ Start",
         "step_last": "End ⏭",
         "step_now": "Step {step} of {steps}",
+        "inspector": "Inspector at step {step}",
+        "inspector_help": "Arrows at this step: each optimizer's update in its colour (true size), the downhill "
+                          "direction −∇f in black and its velocity / first moment in its lighter colour (both "
+                          "scaled to one length). Effective step size = |Δw| / |g| per coordinate: for SGD the "
+                          "learning rate; watch Adagrad's shrink as its accumulator grows.",
+        "click_start": "Click anywhere on the chart to start from there.",
+        "started_at": "Start set to ({x:.3g}, {y:.3g}).",
         "tab_tune": "Tuning",
         "tune_optimizer": "Optimizer to tune",
         "tune_help": "Each cell is a whole run ({steps} steps from the start point): colour is the final loss gap "
@@ -243,6 +250,12 @@ TEXT = {
         "step_first": "⏮ 처음",
         "step_last": "끝 ⏭",
         "step_now": "스텝 {step} / {steps}",
+        "inspector": "스텝 {step} 살펴보기",
+        "inspector_help": "이 스텝의 화살표: 각 알고리즘의 실제 이동(자기 색, 실제 크기), 내리막 방향 −∇f(검정), 속도/1차 "
+                          "모멘트(옅은 색; 둘 다 같은 길이로 맞춤). 유효 스텝 크기 = 좌표별 |Δw| / |g|: SGD는 학습률과 "
+                          "같고, 아다그라드는 누적값이 커지며 줄어듭니다.",
+        "click_start": "차트 아무 곳이나 누르면 그곳에서 출발합니다.",
+        "started_at": "시작점을 ({x:.3g}, {y:.3g})로 정했습니다.",
         "tab_tune": "튜닝",
         "tune_optimizer": "튜닝할 최적화 알고리즘",
         "tune_help": "칸 하나가 시작점에서 {steps} 스텝을 끝까지 달린 결과입니다: 색은 최종 손실 차이(어두울수록 좋음), "
@@ -264,4 +277,5 @@ def figure_text(lang: str) -> dict[str, str]:
     t = text(lang)
     return {"play": t["play"], "pause": t["pause"], "step": t["step"], "start": t["start_marker"],
             "minimum": t["minimum"], "diverged_at": t["diverged_at"], "loss": t["loss"], "loss_gap": t["loss_gap"],
-            "steps_to_tol": t["col_steps"].format(tol=1e-3), "diverged": t["col_diverged"]}
+            "steps_to_tol": t["col_steps"].format(tol=1e-3), "diverged": t["col_diverged"],
+            "set_start": t["click_start"]}

@@ -164,3 +164,29 @@ def test_step_moves_every_head_by_exactly_one_engine_step():
         assert_at(expected)
     at.button(key="stepper_last").click().run()
     assert_at(s.steps)
+
+
+def test_inspector_numbers_are_the_engines_state():
+    at = open_page({"lesson": "adagrad-stalls"})
+    for _ in range(3):
+        at.button(key="stepper_step").click().run()
+    s = LESSONS["adagrad-stalls"].state()
+    race = optviz.race(s.surface, s.start, s.steps, s.race_spec())
+    table = at.dataframe[0].value
+    for name, column in [("adagrad", "Adagrad"), ("rmsprop", "RMSprop")]:
+        tr = race[name]
+        assert float(table.loc["accumulator (x)" if name == "adagrad" else "velocity (x)", column]) == pytest.approx(
+            float(tr.state["accumulator" if name == "adagrad" else "velocity"][4, 0]), rel=1e-3)
+        assert float(table.loc["gx", column]) == pytest.approx(float(tr.gradient[3, 0]), rel=1e-3)
+        delta = tr.path[4] - tr.path[3]
+        assert float(table.loc["step_size_y", column]) == pytest.approx(abs(delta[1] / tr.gradient[3, 1]), rel=1e-3)
+    # Adagrad's effective step shrinks from step to step (the point of the lesson).
+    first = float(table.loc["step_size_x", "Adagrad"])
+    for _ in range(10):
+        at.button(key="stepper_step").click().run()
+    assert float(at.dataframe[0].value.loc["step_size_x", "Adagrad"]) < first
+    # Arrows are drawn at the inspected step: an update arrow ends at the next point.
+    spec = chart_spec(at)
+    ends = {(round(a["x"], 4), round(a["y"], 4)) for a in spec["layout"]["annotations"] if "ax" in a}
+    nxt = race["adagrad"].path[14]
+    assert (round(float(nxt[0]), 4), round(float(nxt[1]), 4)) in ends
