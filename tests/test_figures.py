@@ -1,0 +1,101 @@
+"""Figure builders: valid Plotly, small, and drawing what the engine computed."""
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import optviz
+from helpers import array, paths
+from optviz import figures
+from optviz.state import default_state
+
+ALL = list(optviz.OPTIMIZERS)
+
+
+@pytest.fixture(scope="module")
+def race():
+    s = default_state()
+    return optviz.race(s.surface, s.start, 2000, s.race_spec())
+
+
+def test_every_spec_is_valid_plotly(race):
+    surface = optviz.get_surface("rosenbrock")
+    grid = optviz.sweep("sgd", surface, None, 100, np.logspace(-4, 0, 8), np.linspace(0, 0.9, 5))
+    curves = {"sgd": optviz.sweep("sgd", surface, None, 100, np.logspace(-4, 0, 8), [0.9])}
+    for fig in [figures.race_figure(surface, race), figures.race_figure(surface, race, start_step=7, arrows=True,
+                                                                        click_grid=10, presenter=True),
+                figures.loss_figure(race, min_value=0.0), figures.surface_3d_figure(surface, race),
+                figures.sweep_figure(grid, 0.0, current=(0.01, 0.5)),
+                figures.learning_rate_curve_figure(curves, 0.0)]:
+        strict = go.Figure(fig.to_dict())  # raises on any property Plotly does not know
+        assert strict.data
+
+
+def test_default_figure_is_small_even_at_2000_steps(race):
+    fig = figures.race_figure(optviz.get_surface("rosenbrock"), race)
+    size = figures.figure_json_size(fig)
+    assert size <= 2 * 1024 * 1024, size
+    assert len(fig.to_dict()["frames"]) <= figures.MAX_FRAMES + 1
+
+
+def test_shown_state_keeps_every_point_and_the_last_frame_is_the_end(race):
+    fig = figures.race_figure(optviz.get_surface("rosenbrock"), race)
+    drawn = paths(fig.to_dict())
+    for name, tr in race.items():
+        np.testing.assert_array_equal(drawn[optviz.OPTIMIZERS[name].display_name], tr.path)
+    last = fig.to_dict()["frames"][-1]["data"][0]
+    np.testing.assert_array_equal(array(last["x"]), race["sgd"].path[:, 0])
+
+
+def test_frames_keep_the_newest_points_at_full_resolution(race):
+    fig = figures.race_figure(optviz.get_surface("rosenbrock"), race)
+    frame = fig.to_dict()["frames"][len(fig.to_dict()["frames"]) // 2]
+    k = int(frame["name"])
+    trail = np.stack([array(frame["data"][0]["x"]), array(frame["data"][0]["y"])], axis=1)
+    np.testing.assert_array_equal(trail[-figures.TRAIL_TAIL:], race["sgd"].path[k + 1 - figures.TRAIL_TAIL: k + 1])
+
+
+def test_contour_levels_are_logarithmic_where_the_range_is_wide():
+    wide = figures.contour_trace(optviz.get_surface("rosenbrock"))
+    assert wide["colorbar"]["ticktext"][:3] == ["0.001", "0.01", "0.1"]
+    flat = figures.contour_trace(optviz.get_surface("saddle"))
+    assert "ticktext" not in flat["colorbar"]
+
+
+def test_each_optimizer_has_one_colour_and_dash_in_every_chart(race):
+    surface = optviz.get_surface("rosenbrock")
+    colours = set()
+    for name in ALL:
+        colours.add(figures.color(name))
+    assert len(colours) == len(ALL)
+    race_lines = {t["name"]: t["line"] for t in figures.race_figure(surface, race).to_dict()["data"]
+                  if t.get("mode") == "lines"}
+    loss_lines = {t["name"]: t["line"] for t in figures.loss_figure(race, min_value=0).to_dict()["data"]}
+    for name in ALL:
+        label = optviz.OPTIMIZERS[name].display_name
+        assert race_lines[label]["color"] == loss_lines[label]["color"] == figures.color(name)
+        assert race_lines[label]["dash"] == loss_lines[label]["dash"] == figures.DASHES[name]
+
+
+def test_divergence_is_marked_with_its_step():
+    tr = optviz.race("rosenbrock", None, 100, {"sgd": {"learning_rate": 0.05}, "adam": None})
+    fig = figures.race_figure(optviz.get_surface("rosenbrock"), tr).to_dict()
+    notes = fig["layout"]["annotations"][0]["text"]
+    assert f"SGD diverged at step {tr['sgd'].diverged_at}" in notes
+    crosses = [t for t in fig["data"] if t.get("marker", {}).get("symbol") == "x-thin"]
+    assert len(crosses) == 1
+
+
+def test_loss_chart_never_draws_a_non_positive_value_on_its_log_axis(race):
+    fig = figures.loss_figure(race, min_value=0.0).to_dict()
+    assert fig["layout"]["yaxis"]["type"] == "log"
+    for trace in fig["data"]:
+        y = array(trace["y"])
+        assert np.all(y > 0) and np.all(np.isfinite(y))
+
+
+def test_presenter_mode_is_readable_from_the_back_row(race):
+    fig = figures.race_figure(optviz.get_surface("rosenbrock"), race, presenter=True).to_dict()
+    assert fig["layout"]["font"]["size"] >= 20
+    assert all(t["line"]["width"] >= 4 for t in fig["data"] if t.get("mode") == "lines")
+    assert all(t["marker"]["size"] >= 20 for t in fig["data"] if t.get("mode") == "markers" and "customdata" in t)
