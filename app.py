@@ -17,13 +17,13 @@ import pandas as pd
 import streamlit as st
 
 import optviz
-from optviz import figures, i18n
+from optviz import export, figures, i18n
 from optviz.lessons import load_lessons
 from optviz.optimizers import OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
     EXTRA_HPARAMS, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    PageState, parse_query, to_query, with_cell, with_preset, with_surface,
+    BOXES, CUSTOM, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
 )
 
 TOLERANCE = 1e-3
@@ -76,14 +76,14 @@ def lessons() -> dict:
 @st.cache_data(max_entries=128, show_spinner=False)
 def run_race(key: tuple, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
-    return optviz.race(_state.surface, _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
+    return optviz.race(_state.surface_object(), _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
 def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
-    surface = optviz.get_surface(_state.surface)
-    labels = i18n.OPTIMIZER_NAMES[lang]
+    surface = _state.surface_object()
+    labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
     text = i18n.figure_text(lang)
     params = _state.surface_params()
     race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
@@ -99,16 +99,16 @@ def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageSta
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
              if k not in ("learning_rate", OPTIMIZERS[optimizer].momentum_like)}
-    return optviz.sweep(optimizer, _state.surface, _state.start, _state.steps, LEARNING_RATES,
+    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
                         None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
-    return figures.surface_3d_figure(optviz.get_surface(_state.surface), _race,
+    return figures.surface_3d_figure(_state.surface_object(), _race,
                                      surface_params=_state.surface_params(), text=i18n.figure_text(lang),
-                                     labels=i18n.OPTIMIZER_NAMES[lang])
+                                     labels=i18n.OPTIMIZER_SHORT_NAMES[lang])
 
 
 # --- widgets <-> state -----------------------------------------------------------------
@@ -123,6 +123,8 @@ def write_widgets(state: PageState) -> None:
     ss.lr, ss.momentum, ss.steps = state.learning_rate, state.momentum, state.steps
     ss.x0, ss.y0 = float(state.start[0]), float(state.start[1])
     ss.noise, ss.seed = state.noise, state.seed
+    ss.formula, ss.box = state.formula, state.box
+    ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
     ss.lesson, ss.presenter = state.lesson, state.presenter
     for name, opt in OPTIMIZERS.items():
         ss[f"{name}.own_lr"] = name in state.own_learning_rate
@@ -157,6 +159,8 @@ def read_widgets() -> PageState:
         start=(float(ss.get("x0", 0.0)), float(ss.get("y0", 0.0))), noise=float(ss.get("noise", 0.0)),
         seed=int(ss.get("seed", 0)), own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams,
         lesson=ss.get("lesson", ""), presenter=bool(ss.get("presenter", False)),
+        formula=str(ss.get("formula", ss.get("_formula", default.formula))),
+        box=float(ss.get("box", ss.get("_box", default.box))),
     )
 
 
@@ -165,7 +169,10 @@ def on_preset() -> None:
 
 
 def on_surface() -> None:
-    write_widgets(with_surface(read_widgets(), ss.surface))
+    try:
+        write_widgets(with_surface(read_widgets(), ss.surface))
+    except ValueError:  # a bad formula: the page shows why; nothing to reset yet
+        pass
 
 
 def on_lesson() -> None:
@@ -228,7 +235,10 @@ def on_chart_click() -> None:
 
 
 def on_reset_start() -> None:
-    start = optviz.get_surface(ss.surface).default_start
+    try:
+        start = read_widgets().surface_object().default_start
+    except ValueError:  # a bad formula: the page says so; keep the start
+        return
     ss.x0, ss.y0 = float(start[0]), float(start[1])
 
 
@@ -264,11 +274,20 @@ with st.sidebar:
     col_prev.button(t["previous"], on_click=on_lesson_step, args=(-1,), key="lesson_prev", width="stretch")
     col_next.button(t["next"], on_click=on_lesson_step, args=(1,), key="lesson_next", width="stretch")
     st.selectbox(t["preset"], PRESETS, format_func=i18n.PRESET_NAMES[lang].get, key="preset", on_change=on_preset)
-    st.selectbox(t["surface"], list(optviz.SURFACES), format_func=i18n.SURFACE_NAMES[lang].get, key="surface",
+    st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=i18n.SURFACE_NAMES[lang].get, key="surface",
                  on_change=on_surface)
-    surface = optviz.get_surface(ss.surface)
-    st.caption(i18n.SURFACE_NOTES[lang][surface.name])
-    if "kappa" in surface.params:
+    st.caption(i18n.SURFACE_NOTES[lang][ss.surface])
+    if ss.surface == CUSTOM:
+        ss.formula, ss.box = ss.get("formula", ss.get("_formula")), ss.get("box", ss.get("_box"))
+        st.text_input(t["formula"], key="formula", max_chars=300, on_change=on_surface)
+        st.select_slider(t["box"], BOXES, key="box", format_func=lambda v: f"{v:g}", on_change=on_surface)
+        ss._formula, ss._box = ss.formula, ss.box
+    try:
+        surface = read_widgets().surface_object()
+    except ValueError as exc:  # a typed formula the parser refuses: say what and where, draw nothing
+        surface = None
+        formula_error = str(exc)
+    if surface is not None and "kappa" in surface.params:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
     st.multiselect(t["optimizers"], list(OPTIMIZERS), format_func=names.get, key="optimizers")
     st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
@@ -311,6 +330,10 @@ with st.sidebar:
             st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
 
 state = read_widgets()
+if surface is None:
+    st.subheader(t["title"])
+    st.error(t["bad_formula"].format(reason=formula_error))
+    st.stop()
 query = to_query(state)
 if st.query_params.to_dict() != query:
     st.query_params.from_dict(query)
@@ -364,7 +387,7 @@ def shown_step() -> int | None:
 
 
 def show_step_controls(big: bool) -> None:
-    cols = st.columns([1, 1, 1, 1, 1, 2.2], vertical_alignment="center")
+    cols = st.columns([1, 1, 1, 1.2, 1, 2.4], vertical_alignment="center")
     actions = [("first", "step_first"), ("back", "step_back"), ("step", "step_forward"), ("ten", "step_ten"),
                ("last", "step_last")]
     for col, (action, label) in zip(cols, actions):
@@ -423,6 +446,27 @@ def show_race() -> None:
     if presenter:
         results_table()
     st.caption(t["share"])
+    show_exports(race_fig)
+
+
+def show_exports(race_fig) -> None:
+    """Standalone HTML, CSV and an animated GIF of the race, for slides and reports."""
+    with st.expander(t["export"]):
+        html_col, csv_col, gif_col = st.columns(3)
+        html_col.download_button(t["export_html"], data=lambda: export.race_html(race_fig, title=surface.display_name),
+                                 file_name="optviz-race.html", mime="text/html", on_click="ignore",
+                                 key="export_html")
+        csv_col.download_button(t["export_csv"], data=lambda: export.trajectories_csv(race),
+                                file_name="optviz-paths.csv", mime="text/csv", on_click="ignore", key="export_csv")
+        if gif_col.button(t["export_gif"], key="export_gif"):
+            bar = gif_col.progress(0.0)
+            ss.gif = (state.key(), lang, export.race_gif(surface, race, surface_params=state.surface_params(),
+                                                         labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                                                         text=i18n.figure_text(lang), progress=bar.progress))
+        made = ss.get("gif")
+        if made and made[0] == state.key() and made[1] == lang:
+            gif_col.download_button(t["download_gif"], data=made[2], file_name="optviz-race.gif", mime="image/gif",
+                                    on_click="ignore", key="download_gif")
 
 
 def show_tuning() -> None:
@@ -454,7 +498,8 @@ def show_tuning() -> None:
             (OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
         curves[other] = run_sweep(state.key(), other, fixed_value, state)
     st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
-                                                       labels=names), key="lr_curve", width="stretch")
+                                                       labels=i18n.OPTIMIZER_SHORT_NAMES[lang]),
+                    key="lr_curve", width="stretch")
 
 
 def show_3d() -> None:

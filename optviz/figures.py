@@ -109,7 +109,7 @@ def _round(values) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _grid(surface: Surface, params: tuple, resolution: int):
+def _grid(surface: Surface, box: tuple, params: tuple, resolution: int):
     xs, ys, z = surface.grid(resolution, **dict(params))
     z = np.where(np.isfinite(z), z, np.nan)
     return xs, ys, z
@@ -117,7 +117,8 @@ def _grid(surface: Surface, params: tuple, resolution: int):
 
 def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, resolution: int = 100):
     """x, y and z over the surface's view box (cached: the page draws it on every rerun)."""
-    return _grid(surface, tuple(sorted((params or {}).items())), resolution)
+    # The box is part of the key: a typed formula keeps its key when its view box changes.
+    return _grid(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), resolution)
 
 
 def _levels(surface: Surface, z: np.ndarray):
@@ -305,7 +306,7 @@ def race_figure(
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=font)),
         xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False),
         yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False),
-        uirevision=surface.name,  # keep a zoom across reruns of the same surface
+        uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",  # keep a zoom across reruns
         updatemenus=[
             dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
                  showactive=False, font=dict(size=font),
@@ -320,8 +321,9 @@ def race_figure(
                           for label, factor in (("½×", 0.5), ("1×", 1), ("2×", 2), ("4×", 4))]),
         ],
         sliders=[dict(
-            active=int(np.searchsorted(indices, shown)), x=0.18, len=0.6, y=-0.06, yanchor="top", pad=dict(t=0),
-            currentvalue=dict(prefix=t["step"], font=dict(size=font)), font=dict(size=max(font - 3, 9)),
+            active=int(np.searchsorted(indices, shown)), x=0.2, len=0.56, y=-0.06, yanchor="top", pad=dict(t=0),
+            currentvalue=dict(prefix=t["step"], font=dict(size=font), xanchor="center", offset=6),
+            font=dict(size=max(font - 3, 9)),
             steps=[dict(label=str(int(k)), method="animate",
                         args=[[str(int(k))], dict(mode="immediate", frame=dict(duration=0, redraw=False),
                                                   transition=dict(duration=0))]) for k in indices],

@@ -37,13 +37,21 @@ OPTIMIZER_NAMES = {
            "rmsprop": "알엠에스프롭 (RMSprop)", "adam": "아담 (Adam)", "adamax": "아다맥스 (Adamax)"},
 }
 
+# Short names for inside charts (legends, hover), where every pixel counts.
+OPTIMIZER_SHORT_NAMES = {
+    "en": OPTIMIZER_NAMES["en"],
+    "ko": {"sgd": "SGD", "nesterov": "네스테로프", "adagrad": "아다그라드", "rmsprop": "알엠에스프롭", "adam": "아담",
+           "adamax": "아다맥스"},
+}
+
 SURFACE_NAMES = {
     "en": {"rosenbrock": "Rosenbrock", "saddle": "Saddle", "quadratic": "Ill-conditioned quadratic",
            "himmelblau": "Himmelblau", "beale": "Beale", "rastrigin": "Rastrigin", "ackley": "Ackley",
-           "booth": "Booth", "goldstein_price": "Goldstein–Price", "six_hump_camel": "Six-hump camel"},
+           "booth": "Booth", "goldstein_price": "Goldstein–Price", "six_hump_camel": "Six-hump camel",
+           "custom": "Your own formula…"},
     "ko": {"rosenbrock": "로젠브록", "saddle": "안장점", "quadratic": "조건수가 큰 이차함수", "himmelblau": "힘멜블라우",
            "beale": "빌", "rastrigin": "라스트리긴", "ackley": "애클리", "booth": "부스",
-           "goldstein_price": "골드스타인–프라이스", "six_hump_camel": "여섯 혹 낙타"},
+           "goldstein_price": "골드스타인–프라이스", "six_hump_camel": "여섯 혹 낙타", "custom": "직접 입력한 수식…"},
 }
 
 SURFACE_NOTES = {
@@ -56,7 +64,9 @@ SURFACE_NOTES = {
            "ackley": "A nearly flat, bumpy plain around one deep hole.",
            "booth": "A tilted bowl: an easy warm-up.",
            "goldstein_price": "Values from 3 to a million: steep walls, several basins.",
-           "six_hump_camel": "Six local minima, two of them global."},
+           "six_hump_camel": "Six local minima, two of them global.",
+           "custom": "Type f(x, y) with numbers, x, y, + − * / ** and sin, cos, tan, exp, log, sqrt, abs, tanh, "
+                     "sinh, cosh, arctan, min(a, b), max(a, b), pi, e."},
     "ko": {"rosenbrock": "길고 휘어진, 바닥이 평평한 골짜기: 찾기는 쉽고 따라가기는 어렵습니다.",
            "saddle": "원점의 안장점: x 방향은 오르막, y 방향은 내리막입니다.",
            "quadratic": "y 방향이 x 방향보다 κ배 가파른 그릇 (κ는 조건수).",
@@ -66,7 +76,9 @@ SURFACE_NOTES = {
            "ackley": "깊은 구멍 하나를 둘러싼, 거의 평평하고 울퉁불퉁한 평원.",
            "booth": "기울어진 그릇: 쉬운 준비 운동.",
            "goldstein_price": "3부터 백만까지의 값: 가파른 벽과 여러 분지.",
-           "six_hump_camel": "지역 최솟값 여섯 개, 그중 두 개가 전역 최솟값."},
+           "six_hump_camel": "지역 최솟값 여섯 개, 그중 두 개가 전역 최솟값.",
+           "custom": "숫자, x, y, + − * / ** 와 sin, cos, tan, exp, log, sqrt, abs, tanh, sinh, cosh, arctan, "
+                     "min(a, b), max(a, b), pi, e 로 f(x, y)를 입력하세요."},
 }
 
 # Two lines of plain explanation per optimizer.
@@ -171,11 +183,11 @@ TEXT = {
         "presenter": "Presenter mode",
         "look_for": "What to look for",
         "question": "Question for the class",
-        "step_back": "◀ Back",
-        "step_forward": "Step ▶",
-        "step_ten": "+10 ⏩",
-        "step_first": "⏮ Start",
-        "step_last": "End ⏭",
+        "step_back": "◀ −1",
+        "step_forward": "+1 ▶",
+        "step_ten": "+10 ▶▶",
+        "step_first": "⇤ 0",
+        "step_last": "⇥ End",
         "step_now": "Step {step} of {steps}",
         "inspector": "Inspector at step {step}",
         "inspector_help": "Arrows at this step: each optimizer's update in its colour (true size), the downhill "
@@ -184,6 +196,14 @@ TEXT = {
                           "learning rate; watch Adagrad's shrink as its accumulator grows.",
         "click_start": "Click anywhere on the chart to start from there.",
         "started_at": "Start set to ({x:.3g}, {y:.3g}).",
+        "formula": "Formula f(x, y)",
+        "box": "View box: x and y from −b to b",
+        "bad_formula": "The formula cannot be used: {reason}",
+        "export": "Export for slides and reports",
+        "export_html": "Interactive HTML (works offline)",
+        "export_csv": "Paths as CSV",
+        "export_gif": "Make an animated GIF",
+        "download_gif": "Download the GIF",
         "tab_tune": "Tuning",
         "tune_optimizer": "Optimizer to tune",
         "tune_help": "Each cell is a whole run ({steps} steps from the start point): colour is the final loss gap "
@@ -244,11 +264,11 @@ TEXT = {
         "presenter": "발표 모드",
         "look_for": "눈여겨볼 점",
         "question": "학생들에게 던질 질문",
-        "step_back": "◀ 뒤로",
-        "step_forward": "한 스텝 ▶",
-        "step_ten": "+10 ⏩",
-        "step_first": "⏮ 처음",
-        "step_last": "끝 ⏭",
+        "step_back": "◀ −1",
+        "step_forward": "+1 ▶",
+        "step_ten": "+10 ▶▶",
+        "step_first": "⇤ 0",
+        "step_last": "⇥ 끝",
         "step_now": "스텝 {step} / {steps}",
         "inspector": "스텝 {step} 살펴보기",
         "inspector_help": "이 스텝의 화살표: 각 알고리즘의 실제 이동(자기 색, 실제 크기), 내리막 방향 −∇f(검정), 속도/1차 "
@@ -256,6 +276,14 @@ TEXT = {
                           "같고, 아다그라드는 누적값이 커지며 줄어듭니다.",
         "click_start": "차트 아무 곳이나 누르면 그곳에서 출발합니다.",
         "started_at": "시작점을 ({x:.3g}, {y:.3g})로 정했습니다.",
+        "formula": "수식 f(x, y)",
+        "box": "보기 범위: x와 y 모두 −b부터 b까지",
+        "bad_formula": "이 수식은 쓸 수 없습니다: {reason}",
+        "export": "발표 자료와 보고서용 내보내기",
+        "export_html": "대화형 HTML (오프라인에서도 동작)",
+        "export_csv": "경로 CSV",
+        "export_gif": "움직이는 GIF 만들기",
+        "download_gif": "GIF 내려받기",
         "tab_tune": "튜닝",
         "tune_optimizer": "튜닝할 최적화 알고리즘",
         "tune_help": "칸 하나가 시작점에서 {steps} 스텝을 끝까지 달린 결과입니다: 색은 최종 손실 차이(어두울수록 좋음), "

@@ -17,7 +17,11 @@ import numpy as np
 from .engine import MAX_STEPS
 from .optimizers import OPTIMIZERS
 from .presets import PRESETS, preset
-from .surfaces import SURFACES, get_surface
+from .surfaces import SURFACES, Surface, get_surface
+
+CUSTOM = "custom"  # the surface name for a typed formula
+DEFAULT_FORMULA = "sin(x)*cos(y) + 0.1*(x**2 + y**2)"
+BOXES = (1.0, 2.0, 3.0, 5.0, 10.0)  # half-width of a custom surface's square view box
 
 # The learning-rate slider: 24 values a decade from 1e-5 to 1 (every tuned rate is on it).
 LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))
@@ -50,11 +54,17 @@ class PageState:
     own_learning_rate: Mapping[str, float] = field(default_factory=dict)
     own_momentum: Mapping[str, float] = field(default_factory=dict)
     hparams: Mapping[str, Mapping[str, float | bool]] = field(default_factory=dict)  # non-default extras only
+    formula: str = DEFAULT_FORMULA  # used when surface == "custom"
+    box: float = 3.0  # a custom surface's view box is [-box, box]²
     lesson: str = ""  # the guided lesson this view came from ("" for none)
     presenter: bool = False  # projector layout: big text, thick lines, controls tucked away
 
+    def surface_object(self) -> Surface:
+        """The surface to draw: a named one, or the typed formula (ValueError if it is bad)."""
+        return surface_of(self.surface, self.formula, self.box)
+
     def surface_params(self) -> dict:
-        return {"kappa": self.kappa} if "kappa" in get_surface(self.surface).params else {}
+        return {"kappa": self.kappa} if "kappa" in self.surface_object().params else {}
 
     def hyperparameters(self, name: str) -> dict:
         """The Keras hyperparameters ``name`` runs with in this state."""
@@ -70,8 +80,18 @@ class PageState:
 
     def key(self) -> tuple:
         """A hashable summary of everything that changes the computed race."""
-        return (self.surface, self.kappa, self.steps, self.start, self.noise, self.seed,
+        custom = (self.formula, self.box) if self.surface == CUSTOM else ()
+        return (self.surface, custom, self.kappa, self.steps, self.start, self.noise, self.seed,
                 tuple((n, tuple(sorted(self.hyperparameters(n).items()))) for n in self.optimizers))
+
+
+def surface_of(name: str, formula: str = DEFAULT_FORMULA, box: float = 3.0) -> Surface:
+    """A named surface, or for ``custom`` the formula's (cached; ValueError if the formula is bad)."""
+    if name != CUSTOM:
+        return get_surface(name)
+    from .custom import custom_surface  # the parser is only needed for typed formulas
+
+    return custom_surface(formula, x_range=(-box, box), y_range=(-box, box))
 
 
 def snap(value: float, options: tuple[float, ...], log: bool = False) -> float:
@@ -92,8 +112,8 @@ def with_preset(state: PageState, name: str) -> PageState:
 
 def with_surface(state: PageState, surface: str) -> PageState:
     """A new surface: its own start and κ; the tuned preset re-tunes its learning rates."""
-    s = get_surface(surface)
-    new = replace(state, surface=s.name, start=tuple(float(v) for v in s.default_start),
+    s = surface_of(surface, state.formula, state.box)
+    new = replace(state, surface=surface, start=tuple(float(v) for v in s.default_start),
                   kappa=float(s.params.get("kappa", PageState.kappa)))
     return with_preset(new, new.preset) if new.preset == "tuned" else new
 
@@ -113,8 +133,10 @@ def with_cell(state: PageState, optimizer: str, learning_rate: float, value: flo
     return replace(state, optimizers=optimizers, own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
 
 
-def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en") -> PageState:
-    return with_preset(with_surface(PageState(lang=lang, preset=preset_name), surface), preset_name)
+def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en",
+                  formula: str = DEFAULT_FORMULA, box: float = 3.0) -> PageState:
+    base = PageState(lang=lang, preset=preset_name, formula=formula, box=box)
+    return with_preset(with_surface(base, surface), preset_name)
 
 
 # --- URL -------------------------------------------------------------------------------
@@ -192,17 +214,28 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
     lang = take("lang", choice(("en", "ko")), "en")
     presenter = take("present", _bool, False)
     lesson_id = take("lesson", choice(tuple(lessons)), "", "no lesson")
+    surfaces = (*SURFACES, CUSTOM)
+
+    def formula_text(text):
+        from .custom import custom_surface
+
+        custom_surface(text)  # ValueError says what is wrong and where
+        return text
+
+    formula = take("f", formula_text, DEFAULT_FORMULA)
+    box = take("box", lambda t: snap(_number(t, BOXES[0], BOXES[-1]), BOXES), PageState.box)
     if lesson_id:
         state = lessons[lesson_id].state(lang, presenter)
-        surface = take("surface", choice(tuple(SURFACES)), state.surface)
+        surface = take("surface", choice(surfaces), state.surface)
         if surface != state.surface:
-            state = with_surface(state, surface)
+            state = with_surface(replace(state, formula=formula, box=box), surface)
         state = replace(state, preset=take("preset", choice(PRESETS), state.preset))
     else:
-        surface = take("surface", choice(tuple(SURFACES)), "rosenbrock")
+        surface = take("surface", choice(surfaces), "rosenbrock")
         preset_name = take("preset", choice(PRESETS), "tuned")
-        state = replace(default_state(surface, preset_name, lang), presenter=presenter)
-    s = get_surface(surface)
+        state = replace(default_state(surface, preset_name, lang, formula, box), presenter=presenter)
+    state = replace(state, formula=formula, box=box)
+    s = state.surface_object()
 
     def optimizer_list(text):
         names = [n.strip().lower() for n in text.split(",") if n.strip()]
@@ -272,8 +305,11 @@ def to_query(state: PageState) -> dict[str, str]:
         "lr": _fmt(state.learning_rate), "mom": _fmt(state.momentum), "steps": str(state.steps),
         "x": _fmt(state.start[0]), "y": _fmt(state.start[1]),
     }
-    if "kappa" in get_surface(state.surface).params:
+    if "kappa" in state.surface_object().params:
         out["kappa"] = _fmt(state.kappa)
+    if state.surface == CUSTOM:
+        out["f"] = state.formula
+        out["box"] = _fmt(state.box)
     if state.noise:
         out["noise"] = _fmt(state.noise)
     if state.noise or state.seed:

@@ -312,3 +312,39 @@ def test_a_clicked_cell_reaches_the_race():
     at = open_page(to_query(clicked))
     race = optviz.race("rosenbrock", state.start, state.steps, clicked.race_spec())
     np.testing.assert_array_equal(paths(chart_spec(at))["Adam"][-1], race["adam"].path[-1])
+
+
+def test_a_typed_formula_draws_its_contour_and_goes_into_the_link():
+    at = open_page()
+    at.sidebar.selectbox(key="surface").set_value("custom").run()
+    at.sidebar.text_input(key="formula").input("(x - 1)**2 + 4*(y + 0.5)**2").run()
+    assert not at.exception and not at.error
+    spec = chart_spec(at)
+    from optviz.custom import custom_surface
+    surface = custom_surface("(x - 1)**2 + 4*(y + 0.5)**2")
+    _, _, z = surface.grid(100)
+    np.testing.assert_allclose(array(spec["data"][0]["z"]).reshape(z.shape), z, rtol=1e-5)
+    stars = [t for t in spec["data"] if t.get("name") == "minimum"]
+    assert stars and stars[0]["x"][0] == pytest.approx(1.0, abs=0.05)
+    link = {k: v for k, v in at.query_params.items()}
+    assert link["surface"] == "custom" and link["f"] == "(x - 1)**2 + 4*(y + 0.5)**2"
+    assert _signature(open_page(link)) == _signature(at)
+
+
+def test_a_hostile_typed_formula_is_refused_and_runs_nothing():
+    at = open_page({"surface": "custom"})
+    at.sidebar.text_input(key="formula").input("__import__('os').system('touch /tmp/optviz-pwned')").run()
+    assert not at.exception
+    assert at.error and "not allowed" in at.error[0].value
+    assert not Path("/tmp/optviz-pwned").exists()
+    at.sidebar.text_input(key="formula").input("sin(x) + y**2").run()  # and the page recovers
+    assert not at.error and at.get("plotly_chart")
+
+
+def test_exports_are_offered_and_the_gif_is_made_on_request():
+    at = open_page({"opt": "adam,sgd", "steps": "100"})
+    labels = [b.label for b in at.get("download_button")]
+    assert "Interactive HTML (works offline)" in labels and "Paths as CSV" in labels
+    at.button(key="export_gif").click().run()
+    assert not at.exception
+    assert "Download the GIF" in [b.label for b in at.get("download_button")]

@@ -84,7 +84,7 @@ def test_a_broken_lessons_file_names_the_lesson_and_field(edit, needle):
 def _check_lesson_drawn(at, lesson_id):
     lesson = LESSONS[lesson_id]
     spec = chart_spec(at)
-    names = i18n.OPTIMIZER_NAMES[at.sidebar.radio(key="lang").value]
+    names = i18n.OPTIMIZER_SHORT_NAMES[at.sidebar.radio(key="lang").value]
     assert set(paths(spec)) == {names[o] for o in lesson.settings.optimizers}
     surface = optviz.get_surface(lesson.settings.surface)
     assert spec["layout"]["xaxis"]["range"] == list(surface.x_range)
