@@ -26,10 +26,23 @@ COLORS = {
     "rmsprop": "#CC79A7",  # reddish purple
     "adam": "#0072B2",  # blue
     "adamax": "#D55E00",  # vermillion
+    # The rest of Keras: Paul Tol's "muted" scheme (also colour-blind safe), each with its
+    # own line style, so that any two are told apart by colour and by dash together.
+    "adamw": "#332288",  # indigo
+    "nadam": "#882255",  # wine
+    "adadelta": "#44AA99",  # teal
+    "lion": "#000000",  # black
+    "ftrl": "#999933",  # olive
+    "lamb": "#AA4499",  # purple
+    "adafactor": "#117733",  # green
+    "schedulefreeadamw": "#88CCEE",  # cyan
 }
-DASHES = {"sgd": "solid", "nesterov": "dash", "adagrad": "dot", "rmsprop": "dashdot", "adam": "solid", "adamax": "longdash"}
+DASHES = {"sgd": "solid", "nesterov": "dash", "adagrad": "dot", "rmsprop": "dashdot", "adam": "solid", "adamax": "longdash",
+          "adamw": "longdashdot", "nadam": "dot", "adadelta": "dash", "lion": "dashdot", "ftrl": "longdash",
+          "lamb": "dash", "adafactor": "longdashdot", "schedulefreeadamw": "dot"}
 SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop": "triangle-up", "adam": "star",
-           "adamax": "hexagon"}
+           "adamax": "hexagon", "adamw": "pentagon", "nadam": "triangle-down", "adadelta": "cross", "lion": "x",
+           "ftrl": "triangle-left", "lamb": "triangle-right", "adafactor": "star-diamond", "schedulefreeadamw": "bowtie"}
 
 # A light grey ramp (low = darker): the surface reads as terrain, the coloured paths stay on top.
 SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]

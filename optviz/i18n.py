@@ -32,16 +32,21 @@ HPARAM_HELP = {
 
 OPTIMIZER_NAMES = {
     "en": {"sgd": "SGD", "nesterov": "SGD + Nesterov", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
-           "adamax": "Adamax"},
+           "adamax": "Adamax", "adamw": "AdamW", "nadam": "Nadam", "adadelta": "Adadelta", "lion": "Lion",
+           "ftrl": "FTRL", "lamb": "LAMB", "adafactor": "Adafactor", "schedulefreeadamw": "Schedule-free AdamW"},
     "ko": {"sgd": "확률적 경사 하강법 (SGD)", "nesterov": "네스테로프 모멘텀 (Nesterov)", "adagrad": "아다그라드 (Adagrad)",
-           "rmsprop": "알엠에스프롭 (RMSprop)", "adam": "아담 (Adam)", "adamax": "아다맥스 (Adamax)"},
+           "rmsprop": "알엠에스프롭 (RMSprop)", "adam": "아담 (Adam)", "adamax": "아다맥스 (Adamax)",
+           "adamw": "아담W (AdamW)", "nadam": "나담 (Nadam)", "adadelta": "아다델타 (Adadelta)", "lion": "라이언 (Lion)",
+           "ftrl": "에프티알엘 (FTRL)", "lamb": "램 (LAMB)", "adafactor": "아다팩터 (Adafactor)",
+           "schedulefreeadamw": "스케줄 프리 아담W (ScheduleFreeAdamW)"},
 }
 
 # Short names for inside charts (legends, hover), where every pixel counts.
 OPTIMIZER_SHORT_NAMES = {
     "en": OPTIMIZER_NAMES["en"],
     "ko": {"sgd": "SGD", "nesterov": "네스테로프", "adagrad": "아다그라드", "rmsprop": "알엠에스프롭", "adam": "아담",
-           "adamax": "아다맥스"},
+           "adamax": "아다맥스", "adamw": "아담W", "nadam": "나담", "adadelta": "아다델타", "lion": "라이언", "ftrl": "FTRL",
+           "lamb": "램", "adafactor": "아다팩터", "schedulefreeadamw": "스케줄 프리 아담W"},
 }
 
 SURFACE_NAMES = {
@@ -96,6 +101,22 @@ EXPLANATIONS = {
                 "correction so the first steps are not tiny: each coordinate moves about one learning rate.",
         "adamax": "Adam with the largest recent gradient (an infinity norm) in place of the squared average: "
                   "a step size bounded by the learning rate and robust to rare huge gradients.",
+        "adamw": "Adam plus decoupled weight decay: before each step the weights shrink by learning rate × "
+                 "weight_decay, separately from the gradient, which is why it regularises better than L2 in Adam.",
+        "nadam": "Adam with Nesterov momentum: the first moment is corrected with the gradient it is about to "
+                 "meet, under a momentum schedule that warms up over the first steps.",
+        "adadelta": "Scales each step by the ratio of two running averages, of past updates and of past squared "
+                    "gradients: the units of the step match the weights', and it needs almost no learning rate.",
+        "lion": "Takes the sign of an interpolation of momentum and gradient: every coordinate moves by exactly "
+                "the learning rate, so it needs a 3-10× smaller rate than Adam.",
+        "ftrl": "Follow The Regularized Leader: a per-coordinate adaptive method built for sparse, huge models; "
+                "its L1 term can put weights at exactly zero.",
+        "lamb": "Adam's direction rescaled per layer by a trust ratio ‖w‖ / ‖update‖: large-batch training keeps "
+                "each layer's step in proportion to its weights.",
+        "adafactor": "Adam-like with a memory-light second moment (factored for matrices) and an update clipped by "
+                     "its RMS; its step can be relative to the weights' scale.",
+        "schedulefreeadamw": "AdamW without a learning-rate schedule: it averages its iterates and evaluates the "
+                             "gradient at an interpolation between the average and the fast sequence.",
     },
     "ko": {
         "sgd": "그래디언트 반대 방향으로 학습률만큼 곧장 내려갑니다. 모멘텀을 주면 지난 스텝을 누적한 속도를 유지해 "
@@ -110,6 +131,22 @@ EXPLANATIONS = {
                 "편향을 보정합니다: 각 좌표가 대략 학습률만큼씩 움직입니다.",
         "adamax": "제곱 평균 대신 최근 그래디언트의 최댓값(무한대 노름)을 쓰는 아담: 스텝 크기가 학습률로 제한되고 "
                   "드물게 나오는 아주 큰 그래디언트에 강합니다.",
+        "adamw": "아담에 분리된 가중치 감쇠를 더했습니다: 매 스텝 전에 가중치를 학습률 × weight_decay만큼 그래디언트와 "
+                 "따로 줄이므로, 아담에서의 L2보다 정규화가 잘 됩니다.",
+        "nadam": "네스테로프 모멘텀을 쓰는 아담: 곧 만날 그래디언트로 1차 모멘트를 고치며, 모멘텀 계수는 처음 몇 "
+                 "스텝 동안 서서히 커집니다.",
+        "adadelta": "지난 업데이트와 지난 제곱 그래디언트, 두 이동 평균의 비율로 스텝을 정합니다: 스텝의 단위가 "
+                    "가중치의 단위와 맞고, 학습률이 거의 필요 없습니다.",
+        "lion": "모멘텀과 그래디언트를 섞은 값의 부호만 씁니다: 모든 좌표가 정확히 학습률만큼 움직이므로, 아담보다 "
+                "3~10배 작은 학습률이 필요합니다.",
+        "ftrl": "FTRL(Follow The Regularized Leader): 희소하고 거대한 모델을 위한 좌표별 적응 방법으로, L1 항이 "
+                "가중치를 정확히 0으로 만들 수 있습니다.",
+        "lamb": "아담의 방향을 층마다 신뢰 비율 ‖w‖ / ‖업데이트‖로 다시 맞춥니다: 큰 배치 학습에서도 각 층의 스텝이 "
+                "가중치 크기에 비례합니다.",
+        "adafactor": "메모리를 아끼는 2차 모멘트(행렬이면 인수분해)와 RMS로 자른 업데이트를 쓰는 아담 계열로, "
+                     "스텝을 가중치 크기에 상대적으로 정할 수 있습니다.",
+        "schedulefreeadamw": "학습률 스케줄이 필요 없는 아담W: 반복값을 평균하고, 평균과 빠른 수열 사이의 점에서 "
+                             "그래디언트를 계산합니다.",
     },
 }
 
@@ -124,6 +161,24 @@ UPDATE_RULES = {
             r"w \leftarrow w - \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \epsilon}",
     "adamax": r"m \leftarrow m + (1-\beta_1)(g - m),\quad u \leftarrow \max(\beta_2\,u, |g|),\quad "
               r"w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,\frac{m}{u + \epsilon}",
+    "adamw": r"w \leftarrow w - \eta\,\lambda\,w,\quad\text{then Adam: }"
+             r"w \leftarrow w - \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \epsilon}",
+    "nadam": r"\mu_t = \beta_1(1 - \tfrac12 0.96^{0.004t}),\quad "
+             r"w \leftarrow w - \eta\Big(\frac{\mu_{t+1} m}{1-\prod_{i\le t+1}\mu_i} + "
+             r"\frac{(1-\mu_t) g}{1-\prod_{i\le t}\mu_i}\Big)\Big/\big(\sqrt{\hat v} + \epsilon\big)",
+    "adadelta": r"a \leftarrow \rho a + (1-\rho)g^2,\quad \Delta = -\frac{\sqrt{d + \epsilon}}{\sqrt{a + \epsilon}}\,g,"
+                r"\quad d \leftarrow \rho d + (1-\rho)\Delta^2,\quad w \leftarrow w + \eta\,\Delta",
+    "lion": r"w \leftarrow w - \eta\,\operatorname{sign}\big(\beta_1 m + (1-\beta_1) g\big),\quad "
+            r"m \leftarrow \beta_2 m + (1-\beta_2) g",
+    "ftrl": r"n \leftarrow n + g^2,\quad z \leftarrow z + g - \frac{\sqrt{n}-\sqrt{n_{\text{old}}}}{\eta}w,\quad "
+            r"w = \frac{\operatorname{clip}(z, \lambda_1) - z}{\sqrt{n}/\eta + 2\lambda_2}",
+    "lamb": r"r = \frac{\hat m}{\sqrt{\hat v} + \epsilon},\quad "
+            r"w \leftarrow w - \eta\,\frac{\lVert w\rVert}{\lVert r\rVert}\,r",
+    "adafactor": r"v \leftarrow \hat\beta_{2,t} v + (1-\hat\beta_{2,t})(g^2 + \epsilon_1),\quad "
+                 r"u = \frac{g}{\sqrt{v}} \big/ \max\!\big(1, \tfrac{\mathrm{RMS}(u)}{d}\big),\quad "
+                 r"w \leftarrow w - \eta_t\,u",
+    "schedulefreeadamw": r"y = (1-\beta_1) z + \beta_1 x,\quad z \leftarrow z - \eta_t\,\frac{g(y)}{\sqrt{v}+\epsilon},"
+                         r"\quad x \leftarrow (1 - c_t)\,x + c_t\,z",
 }
 
 PRESET_NAMES = {
