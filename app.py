@@ -116,6 +116,16 @@ def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
 ss = st.session_state
 
 
+def _get(key: str, default=None):
+    """A widget's value, or the copy kept while its expander is closed (its widget not drawn)."""
+    return ss.get(key, ss.get(f"_v.{key}", default))
+
+
+def _set(key: str, value) -> None:
+    ss[key] = value
+    ss[f"_v.{key}"] = value
+
+
 def write_widgets(state: PageState) -> None:
     """Put a state into the widgets' session-state keys (the widgets take no value=)."""
     ss.lang, ss.preset, ss.surface = state.lang, state.preset, state.surface
@@ -127,14 +137,14 @@ def write_widgets(state: PageState) -> None:
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
     ss.lesson, ss.presenter = state.lesson, state.presenter
     for name, opt in OPTIMIZERS.items():
-        ss[f"{name}.own_lr"] = name in state.own_learning_rate
-        ss[f"{name}.lr"] = state.own_learning_rate.get(name, state.learning_rate)
+        _set(f"{name}.own_lr", name in state.own_learning_rate)
+        _set(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
         if name in MOMENTUM_OPTIMIZERS:
-            ss[f"{name}.own_momentum"] = name in state.own_momentum
-            ss[f"{name}.momentum"] = state.own_momentum.get(name, state.momentum)
+            _set(f"{name}.own_momentum", name in state.own_momentum)
+            _set(f"{name}.momentum", state.own_momentum.get(name, state.momentum))
         for hp in EXTRA_HPARAMS[name]:
             value = state.hparams.get(name, {}).get(hp, opt.hparam(hp).default)
-            ss[f"{name}.{hp}"] = value if isinstance(value, bool) else float(value)
+            _set(f"{name}.{hp}", value if isinstance(value, bool) else float(value))
 
 
 def read_widgets() -> PageState:
@@ -142,13 +152,13 @@ def read_widgets() -> PageState:
     default = PageState()
     own_lr, own_mom, hparams = {}, {}, {}
     for name, opt in OPTIMIZERS.items():
-        if ss.get(f"{name}.own_lr"):
-            own_lr[name] = float(ss[f"{name}.lr"])
-        if name in MOMENTUM_OPTIMIZERS and ss.get(f"{name}.own_momentum"):
-            own_mom[name] = float(ss[f"{name}.momentum"])
+        if _get(f"{name}.own_lr"):
+            own_lr[name] = float(_get(f"{name}.lr"))
+        if name in MOMENTUM_OPTIMIZERS and _get(f"{name}.own_momentum"):
+            own_mom[name] = float(_get(f"{name}.momentum"))
         for hp in EXTRA_HPARAMS[name]:
             spec = opt.hparam(hp)
-            value = ss.get(f"{name}.{hp}", spec.default)
+            value = _get(f"{name}.{hp}", spec.default)
             if value != spec.default:
                 hparams.setdefault(name, {})[hp] = value
     return PageState(
@@ -244,11 +254,11 @@ def on_reset_start() -> None:
 
 def on_reset_optimizer(name: str) -> None:
     opt = OPTIMIZERS[name]
-    ss[f"{name}.own_lr"] = False
+    _set(f"{name}.own_lr", False)
     if name in MOMENTUM_OPTIMIZERS:
-        ss[f"{name}.own_momentum"] = False
+        _set(f"{name}.own_momentum", False)
     for hp in EXTRA_HPARAMS[name]:
-        ss[f"{name}.{hp}"] = opt.hparam(hp).default
+        _set(f"{name}.{hp}", opt.hparam(hp).default)
 
 
 if "initialized" not in ss:
@@ -261,6 +271,39 @@ start_warm_up()
 lang = ss.get("lang", "en")
 t = i18n.text(lang)
 names = i18n.OPTIMIZER_NAMES[lang]
+
+def _widget(kind, label: str, key: str, **kwargs):
+    """A widget inside a lazily drawn expander: restored from its kept value, and kept again."""
+    if key not in ss and f"_v.{key}" in ss:
+        ss[key] = ss[f"_v.{key}"]
+    value = kind(label, key=key, **kwargs)
+    ss[f"_v.{key}"] = value
+    return value
+
+
+def show_optimizer_settings(name: str, opt) -> None:
+    _widget(st.checkbox, t["own_learning_rate"], f"{name}.own_lr")
+    _widget(st.select_slider, i18n.HPARAM_HELP[lang]["learning_rate"], f"{name}.lr", options=LEARNING_RATES,
+            format_func=lambda v: f"{v:.3g}", disabled=not _get(f"{name}.own_lr"))
+    if name in MOMENTUM_OPTIMIZERS:
+        _widget(st.checkbox, t["own_momentum"], f"{name}.own_momentum")
+        _widget(st.select_slider, i18n.HPARAM_HELP[lang]["momentum"], f"{name}.momentum", options=MOMENTA,
+                format_func=lambda v: f"{v:.2f}", disabled=not _get(f"{name}.own_momentum"))
+    for hp in EXTRA_HPARAMS[name]:
+        spec = opt.hparam(hp)
+        label = i18n.HPARAM_HELP[lang][hp]
+        if spec.kind == "bool":
+            _widget(st.checkbox, label, f"{name}.{hp}")
+        elif hp == "epsilon":
+            _widget(st.number_input, label, f"{name}.{hp}", min_value=1e-10, max_value=1.0, format="%.1e")
+        elif hp == "initial_accumulator_value":
+            _widget(st.number_input, label, f"{name}.{hp}", min_value=0.0, max_value=100.0, step=0.05,
+                    format="%.3f")
+        else:  # rho, beta_1, beta_2: Keras requires [0, 1)
+            _widget(st.number_input, label, f"{name}.{hp}", min_value=0.0, max_value=0.9999, step=0.001,
+                    format="%.4f")
+    st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
+
 
 # --- sidebar ----------------------------------------------------------------------------
 
@@ -306,28 +349,12 @@ with st.sidebar:
     st.slider(t["noise"], 0.0, MAX_NOISE_SLIDER, step=0.1, key="noise")
     st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
     for name, opt in OPTIMIZERS.items():
-        with st.expander(t["settings_of"].format(name=names[name])):
-            st.checkbox(t["own_learning_rate"], key=f"{name}.own_lr")
-            st.select_slider(i18n.HPARAM_HELP[lang]["learning_rate"], LEARNING_RATES, key=f"{name}.lr",
-                             format_func=lambda v: f"{v:.3g}", disabled=not ss.get(f"{name}.own_lr"))
-            if name in MOMENTUM_OPTIMIZERS:
-                st.checkbox(t["own_momentum"], key=f"{name}.own_momentum")
-                st.select_slider(i18n.HPARAM_HELP[lang]["momentum"], MOMENTA, key=f"{name}.momentum",
-                                 format_func=lambda v: f"{v:.2f}", disabled=not ss.get(f"{name}.own_momentum"))
-            for hp in EXTRA_HPARAMS[name]:
-                spec = opt.hparam(hp)
-                label = i18n.HPARAM_HELP[lang][hp]
-                if spec.kind == "bool":
-                    st.checkbox(label, key=f"{name}.{hp}")
-                elif hp == "epsilon":
-                    st.number_input(label, min_value=1e-10, max_value=1.0, format="%.1e", key=f"{name}.{hp}")
-                elif hp == "initial_accumulator_value":
-                    st.number_input(label, min_value=0.0, max_value=100.0, step=0.05, format="%.3f",
-                                    key=f"{name}.{hp}")
-                else:  # rho, beta_1, beta_2: Keras requires [0, 1)
-                    st.number_input(label, min_value=0.0, max_value=0.9999, step=0.001, format="%.4f",
-                                    key=f"{name}.{hp}")
-            st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
+        # Lazy: a closed expander draws no widgets (most of a rerun's elements otherwise); their
+        # values live on in session state (_get/_set) and come back when it opens.
+        expander = st.expander(t["settings_of"].format(name=names[name]), key=f"exp.{name}", on_change="rerun")
+        if expander.open:
+            with expander:
+                show_optimizer_settings(name, opt)
 
 state = read_widgets()
 if surface is None:

@@ -15,10 +15,15 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = i18n.OPTIMIZER_NAMES["en"]
 
 
-def open_page(query: dict | None = None) -> AppTest:
+def open_page(query: dict | None = None, expanded: bool = True) -> AppTest:
+    """The page as a link opens it; ``expanded`` opens every optimizer's settings expander
+    (they are lazy: a closed one draws no widgets)."""
     at = AppTest.from_file(APP, default_timeout=180)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if expanded:
+        for name in optviz.OPTIMIZERS:
+            at.session_state[f"exp.{name}"] = True
     at.run()
     assert not at.exception, at.exception
     return at
@@ -32,7 +37,7 @@ def page() -> AppTest:
 def test_six_optimizers_race_on_rosenbrock_by_default(page):
     spec = chart_spec(page)
     drawn = paths(spec)
-    assert set(drawn) == set(EN.values())
+    assert set(drawn) == {EN[n] for n in optviz.OPTIMIZERS}
     assert len(spec["frames"]) >= 20  # animated
     buttons = [b["label"] for menu in spec["layout"]["updatemenus"] for b in menu["buttons"]]
     assert "▶ Play" in buttons and "❚❚ Pause" in buttons and "2×" in buttons
