@@ -1,10 +1,18 @@
 """simulate / race / sweep: Keras's update rules run by ``lax.scan``, compiled once.
 
 Compilation is keyed only on what changes the program's shape: the surface, the
-number of lanes (rounded up) and the number of steps (rounded up to a power of two).
-Learning rates, momenta, every other hyperparameter, booleans such as ``amsgrad``,
-the start point, the surface's parameters, the noise and its seed are all passed as
-arrays, so changing them runs the compiled program again without compiling.
+number of lanes (rounded up), the number of steps (rounded up to a power of two),
+whether any lane has a learning-rate schedule (a program without schedule code
+compiles faster) and the number of PiecewiseConstantDecay boundaries (rounded up, at
+least 4). Learning rates, learning-rate schedules (class and floats), momenta, every other
+hyperparameter, booleans such as ``amsgrad``, weight decay and clipping, the start
+point, the surface's parameters, the noise and its seed are all passed as arrays, so
+changing them runs the compiled program again without compiling.
+
+Each step is Keras's ``apply_gradients``: the learning rate for the iteration count
+before the step (a schedule is called with 0 for the first step), the gradient
+clipped (clipnorm / global_clipnorm / clipvalue), the weights decayed
+(``w -= w * weight_decay * learning_rate``), then the optimizer's update rule.
 """
 
 from __future__ import annotations
@@ -19,13 +27,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .optimizers import ALL_FLOAT_HPARAMS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, get_optimizer
+from . import schedules
+from .optimizers import (
+    ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
+    get_optimizer,
+)
 from .surfaces import Surface, get_surface
 
 MAX_STEPS = 100_000
 BOUND = 1e6  # a point with |x| or |y| beyond this has diverged
 DEFAULT_TOLERANCE = 1e-3
-_OPTIMIZER_ORDER = tuple(OPTIMIZERS)  # lax.switch branch index -> optimizer name
+_OPTIMIZER_ORDER = tuple(ALL_OPTIMIZERS)  # lax.switch branch index -> optimizer name
 
 
 # --- results ----------------------------------------------------------------------
@@ -37,9 +49,11 @@ class Trajectory:
 
     ``path[k]`` is the point after ``k`` steps (``path[0]`` is the start), ``loss[k]``
     the loss there, ``gradient[k]`` the gradient the next step uses there (noise
-    included), ``state[name][k]`` the optimizer's variable ``name`` after ``k`` steps.
-    A run that diverged ends at its last finite point inside |x|, |y| <= 1e6, and
-    ``diverged_at`` is the step that left it (else None).
+    included), ``state[name][k]`` the optimizer's variable ``name`` after ``k`` steps,
+    ``learning_rate[k]`` the learning rate the next step uses there (Keras's
+    ``optimizer.learning_rate`` with ``iterations == k``: a schedule's value, or the
+    constant; float32). A run that diverged ends at its last finite point inside
+    |x|, |y| <= 1e6, and ``diverged_at`` is the step that left it (else None).
     """
 
     optimizer: str
@@ -55,6 +69,7 @@ class Trajectory:
     minima: tuple = ()
     noise: float = 0.0
     seed: int = 0
+    learning_rate: np.ndarray | None = None
 
     @property
     def final_loss(self) -> float:
@@ -95,6 +110,9 @@ class SweepResult:
     steps: int
     tolerance: float
     fixed: dict = field(default_factory=dict)
+    # Per row: the parsed schedule, or None for a constant learning rate (then
+    # ``learning_rates[i]`` is that rate; for a schedule, its initial_learning_rate or values[0]).
+    learning_rate_schedules: tuple = ()
 
 
 # --- validation -------------------------------------------------------------------
@@ -156,13 +174,25 @@ def _bucket(n: int, minimum: int) -> int:
     return max(minimum, 1 << (int(n) - 1).bit_length())
 
 
-def _hp_arrays(values: Sequence[Mapping[str, float | bool]]) -> dict[str, np.ndarray]:
+def _float(value) -> float:
+    """A hyperparameter as a float column entry: None (an unset option) is 0, a schedule
+    its first rate (the per-step learning rate, not this entry, drives the steps)."""
+    kind = type(value)
+    if kind is float or kind is int or kind is bool:
+        return float(value)
+    if value is None:
+        return 0.0
+    if schedules.is_schedule(value):
+        config = value["config"]
+        return float(config["values"][0] if "values" in config else config["initial_learning_rate"])
+    return float(value)
+
+
+def _hp_arrays(values: Sequence[Mapping[str, object]]) -> dict[str, np.ndarray]:
     """Per-lane hyperparameters as float32 arrays, one entry per name any optimizer uses."""
-    columns = {
-        name: np.array([float(v.get(name, filler)) for v in values], np.float64)
-        for name, filler in ALL_FLOAT_HPARAMS.items()
-    }
-    return _hp_columns(columns)
+    names, fillers = list(ALL_FLOAT_HPARAMS), list(ALL_FLOAT_HPARAMS.values())
+    rows = np.array([[_float(v[n]) if n in v else f for n, f in zip(names, fillers)] for v in values], np.float64)
+    return _hp_columns({name: rows[:, i] for i, name in enumerate(names)})
 
 
 def _hp_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -171,7 +201,14 @@ def _hp_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     for name in COMPLEMENTS:
         # Keras computes 1 - beta in Python double and casts the result to float32.
         out["1-" + name] = np.asarray(1.0 - np.asarray(columns[name], np.float64), np.float32)
+    clip = np.asarray(columns["global_clipnorm"], np.float64)
+    with np.errstate(divide="ignore"):
+        out["1/global_clipnorm"] = np.where(clip > 0, 1.0 / np.where(clip > 0, clip, 1.0), 0.0).astype(np.float32)
     return out
+
+
+def _rate_arrays(rates: Sequence, n_boundaries: int) -> dict[str, np.ndarray]:
+    return schedules.lane_arrays(rates, n_boundaries)
 
 
 def _surface_params(surface: Surface, params: Mapping[str, float]) -> dict[str, np.ndarray]:
@@ -200,41 +237,92 @@ def _noise_table(key, steps, std):
     )
 
 
+# lax.switch branches: one per distinct update rule (AdamW is Adam with weight decay). The
+# article's six come first: a race of those runs them as one vmapped switch (XLA fuses
+# the six into a select); every other rule runs under its own lax.cond, only if a lane
+# uses it, so each optimizer added to the engine costs a race nothing until it races.
+_BRANCH_RULES = tuple(dict.fromkeys(ALL_OPTIMIZERS[name].update for name in _OPTIMIZER_ORDER))
+_BRANCH = {name: _BRANCH_RULES.index(ALL_OPTIMIZERS[name].update) for name in _OPTIMIZER_ORDER}
+_CLASSIC_BRANCHES = len({o.update for o in OPTIMIZERS.values()})
+assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in OPTIMIZERS)
+
+
+def _update_lanes(rules, index, g, w, slots, t, hp):
+    """Each lane's rule ``rules[index]``: the first ``_CLASSIC_BRANCHES`` as one vmapped
+    switch, the others each under a ``lax.cond`` that skips it when no lane uses it."""
+    classic = rules[:_CLASSIC_BRANCHES]
+
+    def switch(i, g, w, slots, t, hp):
+        return jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic, g, w, slots, t, hp)
+
+    def merge(mine, new, carry):
+        return jnp.where(mine[:, None], new[0], carry[0]), jnp.where(mine[:, None, None], new[1], carry[1])
+
+    def run_classic(carry):
+        new = jax.vmap(switch, in_axes=(0, 0, 0, 0, None, 0))(index, g, w, slots, t, hp)
+        return merge(index < len(classic), new, carry)
+
+    def run_others(carry):
+        # (One cond per rule: a race of a few of them runs only those. A vmapped switch of
+        # all of them would compile about as fast but compute all of them in every lane.)
+        for k in range(len(classic), len(rules)):
+            def run(carry, k=k):
+                new = jax.vmap(rules[k], in_axes=(0, 0, 0, None, 0))(g, w, slots, t, hp)
+                return merge(index == k, new, carry)
+
+            carry = jax.lax.cond(jnp.any(index == k), run, lambda carry: carry, carry)
+        return carry
+
+    out = jax.lax.cond(jnp.any(index < len(classic)), run_classic, lambda carry: carry, (w, slots))
+    # One outer cond: a race of the article's six skips all the others at once.
+    return jax.lax.cond(jnp.any(index >= len(classic)), run_others, lambda carry: carry, out)
+
+
+def _learning_rates(rates, steps, scheduled: bool):
+    """(steps, lanes) learning rates for iteration counts 0..steps-1. ``scheduled`` (static)
+    says whether some lane has a schedule: a program without one carries no schedule code
+    (it compiles faster); within one, every schedule's class and floats are traced."""
+    if scheduled:
+        return schedules.table(rates, jnp.arange(steps, dtype=jnp.int32))
+    return jnp.broadcast_to(rates["lr"], (steps, rates["lr"].shape[0]))
+
+
 @functools.lru_cache(maxsize=64)
-def _race_program(surface: Surface, lanes: int, steps: int):
+def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
-    branches = [OPTIMIZERS[name].update for name in _OPTIMIZER_ORDER]
-
-    def lane_update(index, g, w, slots, t, hp):
-        return jax.lax.switch(index, branches, g, w, slots, t, hp)
-
-    update = jax.vmap(lane_update, in_axes=(0, 0, 0, 0, None, 0))
 
     @jax.jit
-    def run(index, start, slots, hp, params, noise_std, seed):
+    def run(index, start, slots, hp, rates, params, noise_std, seed):
         key = jax.random.PRNGKey(seed)
         w0 = jnp.broadcast_to(start, (lanes, 2))
         all_steps = jnp.arange(steps + 1, dtype=jnp.uint32)
         noise = _noise_table(key, all_steps, noise_std)
+        # The learning rate at iteration 0 .. steps (Keras calls a schedule before each step).
+        lr = _learning_rates(rates, steps + 1, scheduled)
 
         def body(carry, xs):
             w, slots = carry
-            step, step_noise = xs
+            step, step_noise, step_lr = xs
             loss, g = value_and_grad(w, params)
             g = g + step_noise
             t = (step + 1).astype(jnp.float32)
-            w_next, slots_next = update(index, g, w, slots, t, hp)
+            # Keras's apply_gradients: clip and decay (if any lane does), then the rule.
+            step_hp = dict(hp, learning_rate=step_lr)
+            g_used, w = clip_and_decay_lanes(g, w, step_hp)
+            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w, slots, t, step_hp)
             return (w_next, slots_next), (w_next, loss, g, slots_next)
 
-        (w_last, _), (ws, losses, grads, states) = jax.lax.scan(body, (w0, slots), (all_steps[:-1], noise[:-1]))
+        (w_last, _), (ws, losses, grads, states) = jax.lax.scan(
+            body, (w0, slots), (all_steps[:-1], noise[:-1], lr[:-1])
+        )
         loss_last, g_last = value_and_grad(w_last, params)
         g_last = g_last + noise[-1]
         path = jnp.concatenate([w0[None], ws])  # (steps + 1, lanes, 2)
         loss = jnp.concatenate([losses, loss_last[None]])
         grad = jnp.concatenate([grads, g_last[None]])
         state = jnp.concatenate([slots[None], states])
-        return path, loss, grad, state
+        return path, loss, grad, state, lr
 
     return run
 
@@ -289,15 +377,18 @@ def race(
 
     lanes = _bucket(len(entries), 8)
     padded = entries + [entries[0]] * (lanes - len(entries))
-    index = np.array([_OPTIMIZER_ORDER.index(opt.name) for _, opt, _ in padded], np.int32)
-    slots = np.stack([opt.init_slots(values) for _, opt, values in padded])
+    index = np.array([_BRANCH[opt.name] for _, opt, _ in padded], np.int32)
+    slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     hp = _hp_arrays([values for _, _, values in padded])
+    rates = [values["learning_rate"] for _, _, values in padded]
+    n_boundaries = schedules.boundary_slots(rates)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
-    program = _race_program(surface, lanes, _bucket(length, 64))
-    path, loss, grad, state = jax.device_get(
+    scheduled = any(schedules.is_schedule(rate) for rate in rates)
+    program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled)
+    path, loss, grad, state, lr = jax.device_get(
         program(
-            index, np.asarray(start, np.float32), slots, hp, _surface_params(surface, params),
-            np.float32(noise), np.uint32(seed),
+            index, np.asarray(start, np.float32), slots, hp, _rate_arrays(rates, n_boundaries),
+            _surface_params(surface, params), np.float32(noise), np.uint32(seed),
         )
     )
     n = len(entries)
@@ -323,6 +414,7 @@ def race(
             minima=surface.minima,
             noise=noise,
             seed=seed,
+            learning_rate=np.array(lr[:keep, lane]),
         )
     return results
 
@@ -354,15 +446,23 @@ def simulate(
 
 
 @functools.lru_cache(maxsize=64)
-def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int):
+def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
+                   scheduled: bool = False):
     """Jitted grid run for one optimizer; keeps only running summaries, not paths."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
-    update = jax.vmap(OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
 
     @jax.jit
-    def run(start, slots, hp, params, noise_std, seed, n_steps, min_value, tolerance):
+    def run(start, slots, hp, rates, params, noise_std, seed, n_steps, min_value, tolerance):
         key = jax.random.PRNGKey(seed)
         noise = _noise_table(key, jnp.arange(steps, dtype=jnp.uint32), noise_std)
+        rule = jax.vmap(ALL_OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
+
+        def keras_step(g, w, slots, step, t):
+            # Computed per step here (4096 lanes x all steps would be a large table).
+            lr = schedules.rates_at(rates, step) if scheduled else rates["lr"]
+            step_hp = dict(hp, learning_rate=lr)
+            g, w = clip_and_decay_lanes(g, w, step_hp)
+            return rule(g, w, slots, t, step_hp)
         w0 = jnp.broadcast_to(start, (lanes, 2))
         minus_one = jnp.full((lanes,), -1, jnp.int32)
 
@@ -381,7 +481,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             step, step_noise = xs
             loss, g = value_and_grad(w, params)
             last_loss, diverged_at, reached_at = record(step, w, loss, last_loss, diverged_at, reached_at)
-            w_next, slots_next = update(g + step_noise, w, slots, (step + 1).astype(jnp.float32), hp)
+            w_next, slots_next = keras_step(g + step_noise, w, slots, step, (step + 1).astype(jnp.float32))
             return (w_next, slots_next, last_loss, diverged_at, reached_at), None
 
         init = (w0, slots, jnp.zeros((lanes,), jnp.float32), minus_one, minus_one)
@@ -410,8 +510,11 @@ def sweep(
 ) -> SweepResult:
     """Run a learning rate × momentum grid in one compiled call.
 
-    For adam and adamax the "momentum" axis is ``beta_1``. An optimizer with no
-    momentum-like parameter (adagrad) takes ``momenta=None``: one column.
+    The "momentum" axis is the optimizer's ``momentum_like`` hyperparameter: momentum
+    for sgd, nesterov and rmsprop, ``beta_1`` for adam, adamax, adamw, nadam, lion, lamb
+    and schedulefreeadamw. An optimizer without one (adagrad, adadelta, ftrl, adafactor)
+    takes ``momenta=None``: one column. An entry of ``learning_rates`` may be a Keras
+    schedule (``{"class_name": ..., "config": {...}}``) instead of a number.
     Results have shape (len(learning_rates), len(momenta)).
     """
     opt = get_optimizer(optimizer)
@@ -422,15 +525,16 @@ def sweep(
     noise, seed = _check_noise(noise, seed)
     tolerance = _check_tolerance(tolerance)
     axis = opt.momentum_like
-    learning_rates = np.atleast_1d(np.asarray(learning_rates, dtype=np.float64))
-    if learning_rates.size == 0 or learning_rates.ndim != 1:
-        raise ValueError("`learning_rates` must be a non-empty list of numbers")
+    rates = _sweep_rates(learning_rates, opt)
     if momenta is None:
         momenta = np.array([opt.resolve(fixed).get(axis, np.nan)] if axis else [np.nan])
     else:
         if axis is None:
             raise ValueError(f"`momenta`: {opt.name} has no momentum-like hyperparameter; pass momenta=None")
-        momenta = np.atleast_1d(np.asarray(momenta, dtype=np.float64))
+        try:
+            momenta = np.atleast_1d(np.asarray(momenta, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"`momenta` must be a non-empty list of numbers, got {momenta!r}") from None
         if momenta.size == 0 or momenta.ndim != 1:
             raise ValueError("`momenta` must be a non-empty list of numbers")
     for key in ("learning_rate", axis):
@@ -438,28 +542,31 @@ def sweep(
             raise ValueError(f"`{key}` is swept; do not also pass it as a fixed value")
     # Validate each swept value once, then lay the grid out as columns (no per-cell dicts).
     base = opt.resolve(fixed)
-    for value in learning_rates:
-        opt.hparam("learning_rate").validate(value, opt.name)
     if axis:
         for value in momenta:
             opt.hparam(axis).validate(value, opt.name)
-    count = learning_rates.size * momenta.size
+    count = len(rates) * momenta.size
     lanes = _bucket(count, 64)
-    columns = {name: np.full(lanes, float(base.get(name, filler))) for name, filler in ALL_FLOAT_HPARAMS.items()}
-    columns["learning_rate"][:count] = np.repeat(learning_rates, momenta.size)
+    columns = {name: np.full(lanes, _float(base[name]) if name in base else filler)
+               for name, filler in ALL_FLOAT_HPARAMS.items()}
+    lane_rates = [r for r in rates for _ in range(momenta.size)]
+    lane_rates += [rates[0]] * (lanes - count)
+    columns["learning_rate"][:] = [_float(r) for r in lane_rates]
     if axis:
-        columns[axis][:count] = np.tile(momenta, learning_rates.size)
-    columns["learning_rate"][count:] = learning_rates[0]
-    slots = np.broadcast_to(opt.init_slots(base), (lanes, MAX_SLOTS, 2))
-    program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64))
+        columns[axis][:count] = np.tile(momenta, len(rates))
+    slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
+    n_boundaries = schedules.boundary_slots(rates)
+    scheduled = any(schedules.is_schedule(rate) for rate in rates)
+    program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64), n_boundaries, scheduled)
     min_value = -np.inf if surface.min_value is None else surface.min_value
     last_loss, diverged_at, reached_at = jax.device_get(
         program(
-            np.asarray(start, np.float32), slots, _hp_columns(columns), _surface_params(surface, params),
-            np.float32(noise), np.uint32(seed), np.int32(steps), np.float32(min_value),
-            np.float32(tolerance),
+            np.asarray(start, np.float32), slots, _hp_columns(columns), _rate_arrays(lane_rates, n_boundaries),
+            _surface_params(surface, params), np.float32(noise), np.uint32(seed), np.int32(steps),
+            np.float32(min_value), np.float32(tolerance),
         )
     )
+    learning_rates = np.array([_float(r) for r in rates])
     shape = (len(learning_rates), len(momenta))
     diverged_at = np.asarray(diverged_at[:count]).reshape(shape)
     return SweepResult(
@@ -475,4 +582,29 @@ def sweep(
         steps=steps,
         tolerance=tolerance,
         fixed=dict(fixed),
+        learning_rate_schedules=tuple(r if schedules.is_schedule(r) else None for r in rates),
     )
+
+
+def _sweep_rates(learning_rates, opt: Optimizer) -> list:
+    """The swept learning rates, validated: numbers, or Keras schedules (parsed)."""
+    if isinstance(learning_rates, np.ndarray):
+        if learning_rates.ndim > 1:
+            raise ValueError("`learning_rates` must be a non-empty list of numbers")
+        items = learning_rates.reshape(-1).tolist()
+    elif isinstance(learning_rates, (str, bytes)) or schedules.is_schedule(learning_rates) \
+            or not isinstance(learning_rates, Iterable):
+        items = [learning_rates]
+    else:
+        items = list(learning_rates)
+    if not items:
+        raise ValueError("`learning_rates` must be a non-empty list of numbers")
+    out = []
+    for value in items:
+        if schedules.is_schedule(value):
+            out.append(schedules.parse(value, where=f"{opt.name}: `learning_rates`"))
+        else:
+            if isinstance(value, (list, tuple, np.ndarray)):
+                raise ValueError("`learning_rates` must be a non-empty list of numbers")
+            out.append(opt.hparam("learning_rate").validate(value, opt.name))
+    return out

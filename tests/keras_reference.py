@@ -2,6 +2,9 @@
 
 The gradient is the surface's own jax.grad, jitted on its own; the update is
 Keras's ``optimizer.apply_gradients``, op by op, as a Keras user would run it.
+A learning rate given as ``{"class_name": ..., "config": {...}}`` becomes a real
+Keras schedule (``keras.optimizers.schedules.deserialize``); weight_decay, clipnorm,
+clipvalue and global_clipnorm go to the optimizer's constructor as they are.
 """
 
 from __future__ import annotations
@@ -24,30 +27,88 @@ KERAS_CLASS = {
     "rmsprop": ("RMSprop", {}),
     "adam": ("Adam", {}),
     "adamax": ("Adamax", {}),
+    "adamw": ("AdamW", {}),
+    "nadam": ("Nadam", {}),
+    "adadelta": ("Adadelta", {}),
+    "lion": ("Lion", {}),
+    "ftrl": ("Ftrl", {}),
+    "lamb": ("Lamb", {}),
+    "adafactor": ("Adafactor", {}),
+    "schedulefreeadamw": ("ScheduleFreeAdamW", {}),
 }
 
 # optviz's "nesterov" defaults to the article's momentum 0.9; Keras's SGD defaults to 0.0.
 OPTVIZ_DEFAULTS_NOT_IN_KERAS = {"nesterov": {"momentum": 0.9}}
 
 
-def keras_path(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
-    """Positions after 0..steps Keras steps (stops early once non-finite), float32."""
-    s = get_surface(surface)
-    params = {k: jnp.float32(v) for k, v in s.resolve_params(surface_params).items()}
-    grad = jax.jit(jax.grad(lambda w: s.fn(w[0], w[1], params)))
+class _OncePerIteration(keras.optimizers.schedules.LearningRateSchedule):
+    """A Keras schedule, called once per iteration count (the optimizer asks for the rate
+    two or three times a step). The value is Keras's own: CosineDecay with warm-up and
+    CosineDecayRestarts run ``ops.cond``, which compiles at every eager call (~40 ms);
+    calling it once a step keeps the reference fast without changing a bit."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+        self.cache = {}
+
+    def __call__(self, step):
+        key = int(np.asarray(step))
+        if key not in self.cache:
+            self.cache[key] = self.schedule(step)
+        return self.cache[key]
+
+
+def keras_optimizer(optimizer: str, **hyperparameters):
+    """The Keras optimizer object for optviz's name and hyperparameters."""
     class_name, fixed = KERAS_CLASS[optimizer]
     kwargs = dict(OPTVIZ_DEFAULTS_NOT_IN_KERAS.get(optimizer, {}))
     kwargs.update(fixed)
     kwargs.update(hyperparameters)
     if "momentum" in kwargs:
         kwargs["momentum"] = float(kwargs["momentum"])
-    opt = getattr(keras.optimizers, class_name)(**kwargs)
+    if isinstance(kwargs.get("learning_rate"), dict):
+        kwargs["learning_rate"] = _OncePerIteration(keras.optimizers.schedules.deserialize(kwargs["learning_rate"]))
+    return getattr(keras.optimizers, class_name)(**kwargs)
+
+
+def keras_path(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
+    """Positions after 0..steps Keras steps (stops early once non-finite), float32."""
+    return keras_run(optimizer, surface, start, steps, surface_params, **hyperparameters)[0]
+
+
+def keras_run(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
+    """(positions after 0..steps Keras steps, the learning rate Keras used at each of them):
+    ``optimizer.learning_rate`` read before each step (stops early once non-finite)."""
+    s = get_surface(surface)
+    params = {k: jnp.float32(v) for k, v in s.resolve_params(surface_params).items()}
+    grad = jax.jit(jax.grad(lambda w: s.fn(w[0], w[1], params)))
+    opt = keras_optimizer(optimizer, **hyperparameters)
     w = keras.Variable(np.asarray(start, np.float32), dtype="float32")
     out = [np.array(w.value)]
+    rates = []
     for _ in range(steps):
+        rates.append(np.float32(opt.learning_rate))
         opt.apply_gradients([(grad(w.value), w)])
         point = np.array(w.value)
         out.append(point)
         if not np.all(np.isfinite(point)):
             break
-    return np.array(out)
+    return np.array(out), np.array(rates, np.float32)
+
+
+def compare_paths(ours, theirs: np.ndarray, keras_rates: np.ndarray | None = None):
+    """optviz's Trajectory against Keras's positions: the same divergence step, the first 50
+    positions to 1e-4 relative (atol 1e-6), the whole path close; and, if given, the
+    learning rate of every step."""
+    bound = 1e6
+    inside = np.all(np.isfinite(theirs), axis=1) & np.all(np.abs(theirs) <= bound, axis=1)
+    # Keras's own divergence step, by our definition, must be ours.
+    keras_diverged = None if inside.all() else int(np.argmin(inside))
+    if keras_diverged is not None and keras_diverged < len(theirs):
+        assert ours.diverged_at == keras_diverged
+    n = len(ours.path)
+    np.testing.assert_allclose(ours.path[:50], theirs[: min(50, n)], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours.path, theirs[:n], rtol=1e-3, atol=1e-4)
+    if keras_rates is not None:
+        m = min(n, len(keras_rates))
+        np.testing.assert_allclose(ours.learning_rate[:m], keras_rates[:m], rtol=1e-6, atol=0)

@@ -68,7 +68,7 @@ def test_list_names_every_optimizer_and_surface_with_defaults():
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["trajectory", "--optimizer", "adamw"], "unknown optimizer"),
+        (["trajectory", "--optimizer", "sophia"], "unknown optimizer"),
         (["trajectory", "--optimizer", "sgd", "--surface", "moon"], "unknown surface"),
         (["trajectory", "--optimizer", "sgd", "--learning-rate", "-1"], "learning_rate"),
         (["trajectory", "--optimizer", "sgd", "--momentum", "1.5"], "momentum"),

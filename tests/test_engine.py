@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz.optimizers import OPTIMIZERS
+from optviz.optimizers import ALL_OPTIMIZERS, NEW_OPTIMIZERS, OPTIMIZERS
 
-ALL = list(OPTIMIZERS)
+ALL = list(ALL_OPTIMIZERS)
+CLASSIC = list(OPTIMIZERS)
 
 
 # --- closed forms and hand-worked steps -------------------------------------------------
@@ -48,11 +49,71 @@ def test_trajectory_shapes_and_state_names(name):
     assert tr.path.shape == (41, 2) and tr.loss.shape == (41,) and tr.gradient.shape == (41, 2)
     assert tr.path.dtype == np.float32
     np.testing.assert_allclose(tr.path[0], optviz.get_surface("himmelblau").default_start)
-    assert set(tr.state) == set(OPTIMIZERS[name].slot_names)
+    assert set(tr.state) == set(ALL_OPTIMIZERS[name].slot_names)
     for values in tr.state.values():
         assert values.shape == (41, 2)
     assert tr.diverged_at is None
     np.testing.assert_allclose(tr.loss, optviz.get_surface("himmelblau")(tr.path[:, 0], tr.path[:, 1]), rtol=1e-5)
+
+
+def test_nadam_u_product_is_keras_s_running_product():
+    tr = optviz.simulate("nadam", "quadratic", None, 5, beta_1=0.8)
+    u = tr.state["u_product"][:, 0]
+    expected = [1.0]
+    for t in range(1, 6):
+        expected.append(expected[-1] * 0.8 * (1 - 0.5 * 0.96 ** t))
+    np.testing.assert_allclose(u, expected, rtol=1e-6)
+    assert np.all(tr.state["u_product"][:, 0] == tr.state["u_product"][:, 1])
+
+
+def test_schedule_free_keeps_y_between_z_and_x():
+    # The point y is (1 - beta_1) z + beta_1 x; z (Keras's `momentum`) and x start at the start.
+    tr = optviz.simulate("schedulefreeadamw", "rosenbrock", (-1.2, 1.5), 50, learning_rate=0.02, beta_1=0.7)
+    z, x = tr.state["momentum"], tr.state["x"]
+    np.testing.assert_allclose(z[0], [-1.2, 1.5])
+    np.testing.assert_allclose(x[0], [-1.2, 1.5])
+    np.testing.assert_allclose(tr.path, 0.3 * z + 0.7 * x, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="start"):
+        ALL_OPTIMIZERS["schedulefreeadamw"].init_slots(ALL_OPTIMIZERS["schedulefreeadamw"].defaults)
+
+
+def test_lion_moves_every_coordinate_by_the_learning_rate():
+    tr = optviz.simulate("lion", "rosenbrock", (-1.5, 2.0), 20, learning_rate=0.01)
+    np.testing.assert_allclose(np.abs(np.diff(tr.path, axis=0)), 0.01, rtol=1e-4)
+
+
+def test_ftrl_with_l1_pins_a_coordinate_to_zero():
+    # |linear| <= l1 sets the coordinate to exactly 0: the valley's y at a large L1.
+    tr = optviz.simulate("ftrl", "quadratic", (0.5, 0.01), 50, learning_rate=0.1, l1_regularization_strength=5.0)
+    assert np.all(tr.path[1:] == 0.0)
+
+
+def test_every_optimizer_has_keras_names_and_validated_defaults():
+    for name, opt in ALL_OPTIMIZERS.items():
+        assert opt.resolve() == opt.all_defaults
+        assert opt.keras_code().startswith(f"keras.optimizers.{opt.keras_class}(learning_rate=")
+        assert opt.momentum_like is None or opt.momentum_like in opt.defaults
+        assert 1 <= len(opt.slot_names) <= optviz.optimizers.MAX_SLOTS
+    assert set(NEW_OPTIMIZERS) | set(OPTIMIZERS) == set(ALL_OPTIMIZERS)
+    assert {o: ALL_OPTIMIZERS[o].momentum_like for o in NEW_OPTIMIZERS} == {
+        "adamw": "beta_1", "nadam": "beta_1", "adadelta": None, "lion": "beta_1", "ftrl": None,
+        "lamb": "beta_1", "adafactor": None, "schedulefreeadamw": "beta_1",
+    }
+
+
+def test_keras_code_writes_options_and_new_hyperparameters():
+    opt = ALL_OPTIMIZERS
+    assert opt["adamw"].keras_code({"weight_decay": 0.004}) == "keras.optimizers.AdamW(learning_rate=0.001)"
+    assert opt["adamw"].keras_code({"weight_decay": 0.01}) == \
+        "keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.01)"
+    assert opt["adam"].keras_code({"learning_rate": 0.01, "weight_decay": 0.1, "global_clipnorm": 2.0}) == \
+        "keras.optimizers.Adam(learning_rate=0.01, weight_decay=0.1, global_clipnorm=2)"
+    assert opt["ftrl"].keras_code({"learning_rate_power": -0.7, "beta": 0.5}) == \
+        "keras.optimizers.Ftrl(learning_rate=0.001, learning_rate_power=-0.7, beta=0.5)"
+    assert opt["schedulefreeadamw"].keras_code({"warmup_steps": 20.0}) == \
+        "keras.optimizers.ScheduleFreeAdamW(learning_rate=0.0025, warmup_steps=20)"
+    assert opt["adafactor"].keras_code({"relative_step": False}) == \
+        "keras.optimizers.Adafactor(learning_rate=0.001, relative_step=False)"
 
 
 # --- surfaces -----------------------------------------------------------------------------
@@ -123,11 +184,37 @@ def test_race_equals_simulate_for_each_optimizer():
             np.testing.assert_array_equal(raced[name].state[key], single.state[key])
 
 
-@pytest.mark.parametrize("name,momenta", [("sgd", [0.0, 0.5, 0.9]), ("adam", [0.5, 0.9]), ("adagrad", None)])
+def test_race_equals_simulate_for_the_new_optimizers():
+    settings = {"adamw": {"learning_rate": 0.05, "clipvalue": 3.0}, "nadam": {"learning_rate": 0.02},
+                "adadelta": {"learning_rate": 2.0}, "lion": {"weight_decay": 0.3, "learning_rate": 0.01},
+                "ftrl": {"l1_regularization_strength": 0.01, "learning_rate": 0.3},
+                "lamb": {"learning_rate": 0.02, "global_clipnorm": 1.0},
+                "adafactor": {"learning_rate": {"class_name": "CosineDecay",
+                                                "config": {"initial_learning_rate": 0.5, "decay_steps": 200}}},
+                "schedulefreeadamw": {"learning_rate": 0.03, "warmup_steps": 30}}
+    raced = optviz.race("rosenbrock", (-1.2, 1.5), 300, settings, noise=0.3, seed=7)
+    assert list(raced) == list(settings)
+    for name, hp in settings.items():
+        single = optviz.simulate(name, "rosenbrock", (-1.2, 1.5), 300, noise=0.3, seed=7, **hp)
+        np.testing.assert_array_equal(raced[name].path, single.path)
+        np.testing.assert_array_equal(raced[name].learning_rate, single.learning_rate)
+        for key in single.state:
+            np.testing.assert_array_equal(raced[name].state[key], single.state[key])
+
+
+def test_all_fourteen_race_together():
+    raced = optviz.race("himmelblau", None, 100, ALL)
+    assert list(raced) == ALL
+    for name in ALL:
+        np.testing.assert_array_equal(raced[name].path, optviz.simulate(name, "himmelblau", None, 100).path)
+
+
+@pytest.mark.parametrize("name,momenta", [("sgd", [0.0, 0.5, 0.9]), ("adam", [0.5, 0.9]), ("adagrad", None),
+                                          ("lion", [0.3, 0.9]), ("schedulefreeadamw", [0.5, 0.9]), ("ftrl", None)])
 def test_sweep_equals_simulate_cell_by_cell(name, momenta):
     lrs = [1e-4, 3e-3, 0.03, 0.3]
     result = optviz.sweep(name, "rosenbrock", None, 200, lrs, momenta, tolerance=0.5)
-    axis = OPTIMIZERS[name].momentum_like
+    axis = ALL_OPTIMIZERS[name].momentum_like
     assert result.final_loss.shape == (4, len(momenta or [0]))
     assert result.momentum_name == axis
     for i, lr in enumerate(lrs):
@@ -207,7 +294,7 @@ def _count_compiles(fn):
 
 
 def test_changing_floats_start_noise_or_flags_never_compiles():
-    optviz.race("quadratic", None, 300, ALL)
+    optviz.race("quadratic", None, 300, CLASSIC)
     optviz.sweep("adam", "quadratic", None, 300, np.logspace(-3, 0, 8), np.linspace(0, 0.9, 8))
 
     def moves():
@@ -228,6 +315,40 @@ def test_changing_floats_start_noise_or_flags_never_compiles():
     assert _count_compiles(moves) == []
 
 
+def test_new_optimizers_options_and_schedules_never_compile_again():
+    cosine = {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 100}}
+    # A race with a schedule is its own program (compiled once, the first time a schedule races).
+    optviz.race("quadratic", None, 300, list(NEW_OPTIMIZERS))
+    optviz.race("quadratic", None, 300, {"sgd": None, "adam": {"learning_rate": cosine}})
+    optviz.sweep("lion", "quadratic", None, 300, np.logspace(-3, 0, 8), np.linspace(0.1, 0.9, 8))
+
+    def moves():
+        for i, lr in enumerate([1e-4, 0.003, 0.1]):
+            optviz.race(
+                "quadratic", (1.0 + i, -0.5), 300 - i,
+                {"adamw": {"learning_rate": lr, "weight_decay": 0.01 * i, "amsgrad": bool(i % 2)},
+                 "nadam": {"beta_1": 0.5 + 0.1 * i, "clipnorm": 1.0 + i},
+                 "adadelta": {"rho": 0.5, "epsilon": 1e-5 * (i + 1), "global_clipnorm": 0.5 * (i + 1)},
+                 "lion": {"beta_1": 0.2 + 0.1 * i, "beta_2": 0.9, "clipvalue": 0.1 + i},
+                 "ftrl": {"learning_rate_power": -0.1 * i, "initial_accumulator_value": 0.2 * i,
+                          "l1_regularization_strength": 0.01 * i, "l2_regularization_strength": 0.1,
+                          "l2_shrinkage_regularization_strength": 0.01 * i, "beta": 0.1 * i},
+                 "lamb": {"epsilon": 1e-3, "weight_decay": 0.1 * i},
+                 "adafactor": {"beta_2_decay": -0.5 - 0.1 * i, "epsilon_1": 1e-20, "epsilon_2": 1e-2 * i,
+                               "clip_threshold": 0.5 + i, "relative_step": bool(i % 2)},
+                 "schedulefreeadamw": {"warmup_steps": 10 * i, "beta_1": 0.5 + 0.1 * i,
+                                       "learning_rate": dict(cosine, config={"initial_learning_rate": lr,
+                                                                             "decay_steps": 50 + i})}},
+                noise=0.1 * i, seed=i, surface_params={"kappa": 5.0 + i},
+            )
+            optviz.sweep("lion", "quadratic", (0.5, 0.5), 290, np.logspace(-2, 0, 8), np.linspace(0.1, 0.8, 8),
+                         noise=0.2, seed=i, surface_params={"kappa": 3.0 + i}, weight_decay=0.1 * i)
+            # a mixed race of old and new optimizers in the same 8 lanes shares the program
+            optviz.race("quadratic", None, 280, {"sgd": {"clipnorm": 1.0}, "adafactor": None, "adam": None})
+
+    assert _count_compiles(moves) == []
+
+
 def test_a_new_surface_compiles_once_then_is_cached():
     first = _count_compiles(lambda: optviz.race("booth", None, 100, ["sgd", "adam"]))
     again = _count_compiles(lambda: optviz.race("booth", (1.0, 2.0), 120, {"adam": {"learning_rate": 0.3}}))
@@ -240,7 +361,7 @@ def test_a_new_surface_compiles_once_then_is_cached():
 @pytest.mark.parametrize(
     "call,field",
     [
-        (lambda: optviz.simulate("adamw", "rosenbrock"), "unknown optimizer"),
+        (lambda: optviz.simulate("sophia", "rosenbrock"), "unknown optimizer"),
         (lambda: optviz.simulate("sgd", "sphere"), "unknown surface"),
         (lambda: optviz.simulate("sgd", "rosenbrock", learning_rate=-0.1), "learning_rate"),
         (lambda: optviz.simulate("sgd", "rosenbrock", learning_rate=float("nan")), "learning_rate"),
@@ -275,6 +396,45 @@ def test_a_new_surface_compiles_once_then_is_cached():
         (lambda: optviz.sweep("sgd", "rosenbrock", None, 10, [0.1, -1.0], [0.5]), "learning_rate"),
         (lambda: optviz.sweep("adam", "rosenbrock", None, 10, [0.1], [1.0]), "beta_1"),
         (lambda: optviz.sweep("sgd", "rosenbrock", None, 10, [0.1], [0.5], tolerance=0), "tolerance"),
+        # the new optimizers: Keras's own checks, and ranges where Keras has none
+        (lambda: optviz.simulate("lion", "rosenbrock", beta_1=0.0), "beta_1"),
+        (lambda: optviz.simulate("lion", "rosenbrock", beta_1=1.5), "beta_1"),
+        (lambda: optviz.simulate("lion", "rosenbrock", beta_2=-0.1), "beta_2"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", learning_rate_power=0.5), "learning_rate_power"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", initial_accumulator_value=-0.1), "initial_accumulator_value"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", l1_regularization_strength=-1), "l1_regularization_strength"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", l2_regularization_strength=-1), "l2_regularization_strength"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", l2_shrinkage_regularization_strength=-1),
+         "l2_shrinkage_regularization_strength"),
+        (lambda: optviz.simulate("ftrl", "rosenbrock", beta=-1), "beta"),
+        (lambda: optviz.simulate("adafactor", "rosenbrock", clip_threshold=0.0), "clip_threshold"),
+        (lambda: optviz.simulate("adafactor", "rosenbrock", beta_2_decay=0.5), "beta_2_decay"),
+        (lambda: optviz.simulate("adafactor", "rosenbrock", epsilon_1=0.0), "epsilon_1"),
+        (lambda: optviz.simulate("adafactor", "rosenbrock", relative_step="often"), "relative_step"),
+        (lambda: optviz.simulate("schedulefreeadamw", "rosenbrock", warmup_steps=2.5), "warmup_steps"),
+        (lambda: optviz.simulate("schedulefreeadamw", "rosenbrock", warmup_steps=-1), "warmup_steps"),
+        (lambda: optviz.simulate("schedulefreeadamw", "rosenbrock", beta_1=0.0), "beta_1"),
+        (lambda: optviz.simulate("nadam", "rosenbrock", beta_2=1.0), "beta_2"),
+        (lambda: optviz.simulate("adadelta", "rosenbrock", rho=1.0), "rho"),
+        (lambda: optviz.simulate("adamw", "rosenbrock", weight_decay=None), "weight_decay"),
+        (lambda: optviz.simulate("adamw", "rosenbrock", weight_decay=-0.1), "weight_decay"),
+        (lambda: optviz.simulate("adam", "rosenbrock", learning_rate_power=-0.5), "learning_rate_power"),
+        # options every optimizer has
+        (lambda: optviz.simulate("sgd", "rosenbrock", weight_decay=-1.0), "weight_decay"),
+        (lambda: optviz.simulate("sgd", "rosenbrock", weight_decay="lots"), "weight_decay"),
+        (lambda: optviz.simulate("sgd", "rosenbrock", clipnorm=-1.0), "clipnorm"),
+        (lambda: optviz.simulate("sgd", "rosenbrock", clipvalue=float("inf")), "clipvalue"),
+        (lambda: optviz.simulate("adam", "rosenbrock", global_clipnorm=True), "global_clipnorm"),
+        (lambda: optviz.simulate("sgd", "rosenbrock", clipnorm=1.0, clipvalue=1.0), "clipnorm.*clipvalue"),
+        (lambda: optviz.simulate("sgd", "rosenbrock", clipnorm=0.0, global_clipnorm=1.0), "clipnorm.*global_clipnorm"),
+        (lambda: optviz.race("rosenbrock", None, 10, {"lion": {"clipvalue": 1.0, "global_clipnorm": 1.0}}),
+         "only one of"),
+        (lambda: optviz.sweep("sgd", "rosenbrock", None, 10, [0.1], [0.5], clipnorm=1.0, clipvalue=1.0),
+         "only one of"),
+        (lambda: optviz.sweep("lion", "rosenbrock", None, 10, [0.1], [0.0, 0.5]), "beta_1"),
+        (lambda: optviz.sweep("ftrl", "rosenbrock", None, 10, [0.1], [0.5]), "momenta"),
+        (lambda: optviz.sweep("sgd", "rosenbrock", None, 10, [], [0.5]), "learning_rates"),
+        (lambda: optviz.sweep("sgd", "rosenbrock", None, 10, [[0.1]], [0.5]), "learning_rates"),
     ],
 )
 def test_bad_input_is_a_value_error_naming_the_field(call, field):
@@ -284,7 +444,7 @@ def test_bad_input_is_a_value_error_naming_the_field(call, field):
 
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="sgd, nesterov, adagrad, rmsprop, adam, adamax"):
-        optviz.simulate("lion", "rosenbrock")
+        optviz.simulate("sophia", "rosenbrock")
     with pytest.raises(ValueError, match="rosenbrock, saddle, quadratic"):
         optviz.simulate("sgd", "everest")
 
