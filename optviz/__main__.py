@@ -1,5 +1,9 @@
 """Command line: ``python -m optviz trajectory|sweep|list``.
 
+Every Keras hyperparameter of the fourteen optimizers, and the options every Keras
+optimizer takes (weight decay, clipping), is a flag: ``--beta-1``, ``--weight-decay``,
+``--learning-rate-power``... A learning-rate schedule is given in Keras's serialized
+form: ``--learning-rate-json '{"class_name": "CosineDecay", "config": {...}}'``.
 Bad input exits with status 2 and one line on stderr (never a traceback).
 """
 
@@ -14,8 +18,9 @@ from typing import Sequence
 
 import numpy as np
 
+from . import schedules
 from .engine import DEFAULT_TOLERANCE, MAX_STEPS, simulate, sweep
-from .optimizers import OPTIMIZERS, get_optimizer
+from .optimizers import ALL_OPTIMIZERS, COMMON_OPTIONS, get_optimizer
 from .surfaces import SURFACES
 
 
@@ -30,8 +35,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-# CLI flag -> Keras hyperparameter name. Every hyperparameter any optimizer has.
-_HPARAM_FLAGS = sorted({h.name for o in OPTIMIZERS.values() for h in o.hparams} - {"learning_rate"})
+# CLI flag -> Keras hyperparameter name. Every hyperparameter any optimizer has, and the
+# common options (weight_decay, clipnorm, clipvalue, global_clipnorm).
+_HPARAMS = {h.name: h for o in ALL_OPTIMIZERS.values() for h in (*o.hparams, *o.options)}
+_HPARAM_FLAGS = sorted(set(_HPARAMS) - {"learning_rate"})
 
 
 def _bool(text: str) -> bool:
@@ -43,8 +50,15 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+
+
 def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool) -> None:
-    p.add_argument("--optimizer", required=True, help=", ".join(OPTIMIZERS))
+    p.add_argument("--optimizer", required=True, help=", ".join(ALL_OPTIMIZERS))
     p.add_argument("--surface", default="rosenbrock", help=", ".join(SURFACES))
     p.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="default: the surface's start")
     p.add_argument("--steps", type=int, default=200, help=f"1 to {MAX_STEPS}")
@@ -52,9 +66,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kappa", type=float, help="the quadratic surface's condition number")
     if not sweep_mode:
-        p.add_argument("--learning-rate", type=float)
+        rate = p.add_mutually_exclusive_group()
+        rate.add_argument("--learning-rate", type=float)
+        rate.add_argument("--learning-rate-json", type=_json, metavar="JSON",
+                          help='a Keras schedule, e.g. \'{"class_name": "CosineDecay", "config": '
+                               '{"initial_learning_rate": 0.1, "decay_steps": 200}}\' (or a number)')
     for name in _HPARAM_FLAGS:
-        kind = _bool if name in ("centered", "amsgrad") else float
+        kind = {"bool": _bool, "int": int}.get(_HPARAMS[name].kind, float)
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=f"Keras's `{name}`")
     p.add_argument("--format", choices=("json", "csv"), default="json")
 
@@ -66,10 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(t, sweep_mode=False)
     s = sub.add_parser("sweep", help="a learning rate x momentum grid")
     _add_run_options(s, sweep_mode=True)
-    s.add_argument("--learning-rates", nargs="+", type=float, help="default: 16 values log-spaced from 1e-4 to 1")
-    s.add_argument("--momenta", nargs="+", type=float, help="momentum (beta_1 for adam, adamax); default: 0..0.95")
+    rates = s.add_mutually_exclusive_group()
+    rates.add_argument("--learning-rates", nargs="+", type=float, help="default: 16 values log-spaced from 1e-4 to 1")
+    rates.add_argument("--learning-rates-json", type=_json, metavar="JSON",
+                       help="a JSON list of learning rates: numbers or Keras schedules")
+    s.add_argument("--momenta", nargs="+", type=float,
+                   help="the momentum-like hyperparameter (momentum for sgd, nesterov, rmsprop; beta_1 for the "
+                        "Adam family, lion, lamb, schedulefreeadamw); default: 8 values from 0 (or 0.05) to 0.95")
     s.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
-    ls = sub.add_parser("list", help="optimizers and surfaces with their defaults")
+    ls = sub.add_parser("list", help="optimizers, options, schedules and surfaces with their defaults")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
@@ -79,11 +102,13 @@ def _hyperparameters(args, optimizer) -> dict:
     given = {name: getattr(args, name) for name in _HPARAM_FLAGS if getattr(args, name, None) is not None}
     if getattr(args, "learning_rate", None) is not None:
         given["learning_rate"] = args.learning_rate
+    if getattr(args, "learning_rate_json", None) is not None:
+        given["learning_rate"] = args.learning_rate_json
     for name in given:
-        if name not in optimizer.defaults:
+        if name not in optimizer.all_defaults:
             raise ValueError(
                 f"--{name.replace('_', '-')}: {optimizer.name} has no `{name}` "
-                f"(it takes {', '.join(optimizer.defaults)})"
+                f"(it takes {', '.join(optimizer.all_defaults)})"
             )
     return given
 
@@ -109,15 +134,16 @@ def _trajectory(args, out) -> None:
                 "diverged_at": tr.diverged_at,
                 "path": tr.path.astype(float).tolist(),
                 "loss": tr.loss.astype(float).tolist(),
+                "learning_rate": tr.learning_rate.astype(float).tolist(),
             },
             out,
         )
         out.write("\n")
     else:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["step", "x", "y", "loss"])
-        for k, ((x, y), loss) in enumerate(zip(tr.path.tolist(), tr.loss.tolist())):
-            writer.writerow([k, repr(x), repr(y), repr(loss)])
+        writer.writerow(["step", "x", "y", "loss", "learning_rate"])
+        for k, ((x, y), loss, rate) in enumerate(zip(tr.path.tolist(), tr.loss.tolist(), tr.learning_rate.tolist())):
+            writer.writerow([k, repr(x), repr(y), repr(loss), repr(rate)])
 
 
 def _sweep(args, out) -> None:
@@ -126,10 +152,16 @@ def _sweep(args, out) -> None:
     axis = optimizer.momentum_like
     if axis in fixed and args.momenta is None:
         args.momenta = [fixed.pop(axis)]
-    learning_rates = args.learning_rates or np.logspace(-4, 0, 16).tolist()
+    if args.learning_rates_json is not None:
+        given = args.learning_rates_json
+        learning_rates = given if isinstance(given, list) else [given]
+    else:
+        learning_rates = args.learning_rates or np.logspace(-4, 0, 16).tolist()
     momenta = args.momenta
     if momenta is None and axis:
-        momenta = np.linspace(0, 0.95, 8).round(4).tolist()
+        spec = optimizer.hparam(axis)
+        low = 0.05 if spec.low_open else 0.0  # lion's and schedulefreeadamw's beta_1 must be > 0
+        momenta = np.linspace(low, 0.95, 8).round(4).tolist()
     result = sweep(
         optimizer, args.surface, args.start, args.steps, learning_rates, momenta,
         tolerance=args.tolerance, noise=args.noise, seed=args.seed, surface_params=_surface_params(args), **fixed,
@@ -141,6 +173,7 @@ def _sweep(args, out) -> None:
                 "surface": result.surface,
                 "momentum_name": result.momentum_name,
                 "learning_rates": result.learning_rates.tolist(),
+                "learning_rate_schedules": list(result.learning_rate_schedules),
                 "momenta": [None if np.isnan(m) else m for m in result.momenta.tolist()],
                 "final_loss": result.final_loss.tolist(),
                 "steps_to_tolerance": result.steps_to_tolerance.tolist(),
@@ -164,8 +197,19 @@ def _sweep(args, out) -> None:
 
 def _list(args, out) -> None:
     optimizers = {
-        o.name: {"keras": o.keras_class + ("(nesterov=True)" if o.keras_fixed else ""), "defaults": o.defaults}
-        for o in OPTIMIZERS.values()
+        o.name: {
+            "keras": o.keras_class + ("(nesterov=True)" if o.keras_fixed else ""),
+            "defaults": o.defaults,
+            "momentum_like": o.momentum_like,
+            "state": list(o.slot_names),
+        }
+        for o in ALL_OPTIMIZERS.values()
+    }
+    options = {h.name: h.help for h in COMMON_OPTIONS}
+    schedule_info = {
+        name: {field: ("required" if default is schedules._REQUIRED else default)
+               for field, (default, _) in fields.items()}
+        for name, fields in schedules.SCHEDULES.items()
     }
     surfaces = {
         s.name: {
@@ -175,13 +219,22 @@ def _list(args, out) -> None:
         for s in SURFACES.values()
     }
     if args.format == "json":
-        json.dump({"optimizers": optimizers, "surfaces": surfaces}, out, indent=1)
+        json.dump({"optimizers": optimizers, "options": options, "schedules": schedule_info, "surfaces": surfaces},
+                  out, indent=1)
         out.write("\n")
         return
     out.write("Optimizers (Keras 3 defaults):\n")
     for name, info in optimizers.items():
         params = ", ".join(f"{k}={v}" for k, v in info["defaults"].items())
-        out.write(f"  {name:<10} keras.optimizers.{info['keras']:<22} {params}\n")
+        out.write(f"  {name:<17} keras.optimizers.{info['keras']:<22} {params}\n")
+    out.write("Options of every optimizer (unset by default; AdamW's weight_decay defaults to 0.004; "
+              "at most one of the three clip options):\n")
+    for name, text in options.items():
+        out.write(f"  {name:<17} {text}\n")
+    out.write("Learning-rate schedules (--learning-rate-json '{\"class_name\": ..., \"config\": {...}}'):\n")
+    for name, fields in schedule_info.items():
+        params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in fields.items() if k != "name")
+        out.write(f"  {name:<23} {params}\n")
     out.write("Surfaces:\n")
     for name, info in surfaces.items():
         extra = "".join(f", {k}={v:g}" for k, v in info["parameters"].items())

@@ -65,6 +65,62 @@ def test_list_names_every_optimizer_and_surface_with_defaults():
     assert json.loads(out)["optimizers"]["nesterov"]["defaults"]["momentum"] == 0.9
 
 
+def test_list_names_all_fourteen_optimizers_the_options_and_the_schedules():
+    code, out, _ = run("list")
+    assert code == 0
+    for name in optviz.optimizers.ALL_OPTIMIZERS:
+        assert f"\n  {name} " in out
+    for text in ("keras.optimizers.ScheduleFreeAdamW", "learning_rate_power=-0.5", "weight_decay=0.004",
+                 "clip_threshold=1.0", "global_clipnorm", "CosineDecayRestarts", "warmup_target=None",
+                 "PiecewiseConstantDecay  boundaries, values"):
+        assert text in out
+    data = json.loads(run("list", "--format", "json")[1])
+    assert len(data["optimizers"]) == 14 and data["optimizers"]["lion"]["momentum_like"] == "beta_1"
+    assert data["optimizers"]["nadam"]["state"] == ["momentum", "velocity", "u_product"]
+    assert data["schedules"]["CosineDecay"]["decay_steps"] == "required"
+    assert set(data["options"]) == {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
+
+
+SCHEDULE = '{"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 50}}'
+
+
+def test_trajectory_takes_a_schedule_and_the_new_hyperparameters():
+    code, out, err = run("trajectory", "--optimizer", "ftrl", "--surface", "quadratic", "--steps", "40",
+                         "--learning-rate-json", SCHEDULE.replace("0.1", "0.5"), "--learning-rate-power", "-0.7",
+                         "--l1-regularization-strength", "0.01", "--weight-decay", "0.1", "--clipnorm", "2")
+    assert code == 0, err
+    data = json.loads(out)
+    tr = optviz.simulate("ftrl", "quadratic", None, 40, learning_rate=json.loads(SCHEDULE.replace("0.1", "0.5")),
+                         learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2.0)
+    np.testing.assert_array_equal(np.array(data["path"], np.float32), tr.path)
+    np.testing.assert_array_equal(np.array(data["learning_rate"], np.float32), tr.learning_rate)
+    assert data["keras"] == (
+        "keras.optimizers.Ftrl(learning_rate=keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.5, "
+        "decay_steps=50), learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2)"
+    )
+    code, out, _ = run("trajectory", "--optimizer", "schedulefreeadamw", "--steps", "5", "--warmup-steps", "3",
+                       "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 6 and float(rows[0]["learning_rate"]) == pytest.approx(0.0025)
+    code, out, _ = run("trajectory", "--optimizer", "adafactor", "--steps", "5", "--relative-step", "false")
+    assert code == 0 and json.loads(out)["hyperparameters"]["relative_step"] is False
+
+
+def test_sweep_of_a_new_optimizer_and_of_schedules():
+    code, out, err = run("sweep", "--optimizer", "lion", "--surface", "quadratic", "--steps", "60",
+                         "--learning-rates", "0.001", "0.01")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["momentum_name"] == "beta_1" and data["momenta"][0] == 0.05  # lion's beta_1 must be > 0
+    code, out, err = run("sweep", "--optimizer", "adadelta", "--surface", "quadratic", "--steps", "60",
+                         "--learning-rates-json", f"[1.0, {SCHEDULE}]")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["momentum_name"] is None and np.array(data["final_loss"]).shape == (2, 1)
+    assert data["learning_rate_schedules"][0] is None
+    assert data["learning_rate_schedules"][1]["class_name"] == "CosineDecay"
+
+
 @pytest.mark.parametrize(
     "args,needle",
     [
@@ -81,6 +137,25 @@ def test_list_names_every_optimizer_and_surface_with_defaults():
         (["sweep", "--optimizer", "adam", "--momenta", "1.0"], "beta_1"),
         (["fly"], "invalid choice"),
         ([], "required"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", '{"class_name": "Cosine", "config": {}}'],
+         "Cosine"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", '{"class_name": "CosineDecay", '
+          '"config": {"initial_learning_rate": 0.1}}'], "decay_steps"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", "{bad"], "JSON"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", '"fast"'], "learning_rate"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate", "0.1", "--learning-rate-json", "0.2"],
+         "not allowed with"),
+        (["trajectory", "--optimizer", "sgd", "--clipnorm", "1", "--clipvalue", "1"], "only one of"),
+        (["trajectory", "--optimizer", "sgd", "--clipnorm", "-1"], "clipnorm"),
+        (["trajectory", "--optimizer", "adamw", "--weight-decay", "-0.1"], "weight_decay"),
+        (["trajectory", "--optimizer", "adam", "--beta", "0.5"], "beta"),
+        (["trajectory", "--optimizer", "lion", "--beta-1", "0"], "beta_1"),
+        (["trajectory", "--optimizer", "ftrl", "--learning-rate-power", "0.5"], "learning_rate_power"),
+        (["trajectory", "--optimizer", "schedulefreeadamw", "--warmup-steps", "2.5"], "warmup-steps"),
+        (["trajectory", "--optimizer", "adafactor", "--relative-step", "maybe"], "relative-step"),
+        (["sweep", "--optimizer", "lion", "--momenta", "0"], "beta_1"),
+        (["sweep", "--optimizer", "sgd", "--learning-rates-json", '[0.1, {"class_name": "X", "config": {}}]'], "X"),
+        (["sweep", "--optimizer", "sgd", "--learning-rates-json", "[]"], "learning_rates"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, needle):
