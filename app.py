@@ -73,14 +73,14 @@ def lessons() -> dict:
     return load_lessons()
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False)
 def run_race(key: tuple, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     return optviz.race(_state.surface_object(), _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
     surface = _state.surface_object()
     labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
@@ -94,7 +94,7 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     return race_fig, loss_fig
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False)
 def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
@@ -478,7 +478,12 @@ def show_race() -> None:
 
 def show_exports(race_fig) -> None:
     """Standalone HTML, CSV and an animated GIF of the race, for slides and reports."""
-    with st.expander(t["export"]):
+    # Lazy: the download buttons register their files with the server on every run they
+    # are drawn (holding the race and its figure); only an open expander draws them.
+    expander = st.expander(t["export"], key="exp.export", on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
         html_col, csv_col, gif_col = st.columns(3)
         html_col.download_button(t["export_html"], data=lambda: export.race_html(race_fig, title=surface.display_name),
                                  file_name="optviz-race.html", mime="text/html", on_click="ignore",

@@ -22,7 +22,7 @@ def open_page(query: dict | None = None, expanded: bool = True) -> AppTest:
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if expanded:
-        for name in optviz.OPTIMIZERS:
+        for name in [*optviz.OPTIMIZERS, "export"]:
             at.session_state[f"exp.{name}"] = True
     at.run()
     assert not at.exception, at.exception
