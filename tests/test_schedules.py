@@ -44,7 +44,10 @@ def _keras_schedule(spec):
 
 def _uses_cond(spec):
     # Keras's CosineDecay with warm-up and CosineDecayRestarts run ops.cond, which compiles
-    # at every eager call (~40 ms): those are checked at 60 of the 300 iterations.
+    # at every eager call (~40 ms): those are checked at 30 of the 300 iterations (and at
+    # every step of a 200-step path below). Run op by op instead (jax.disable_jit), Keras's
+    # geometric restarts give other values at ~15% of the steps: the compiled cond is what
+    # a Keras user gets, so that is the reference.
     return spec["class_name"] == "CosineDecayRestarts" or spec["config"].get("warmup_target") is not None
 
 
@@ -53,7 +56,7 @@ def test_values_match_keras_step_for_step(name):
     spec = SPECS[name]
     ours = schedules.values(spec, 300)
     schedule = _keras_schedule(spec)
-    steps = range(0, 300, 5) if _uses_cond(spec) else range(300)
+    steps = range(0, 300, 10) if _uses_cond(spec) else range(300)
     # Keras calls the schedule with the optimizer's int32 iteration counter.
     theirs = np.array([np.float32(schedule(jnp.asarray(k, jnp.int32))) for k in steps])
     np.testing.assert_allclose(ours[list(steps)], theirs, rtol=1e-6, atol=0)
