@@ -9,6 +9,7 @@ clipvalue and global_clipnorm go to the optimizer's constructor as they are.
 
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -71,6 +72,14 @@ def keras_optimizer(optimizer: str, **hyperparameters):
     return getattr(keras.optimizers, class_name)(**kwargs)
 
 
+@functools.lru_cache(maxsize=None)
+def _gradient(surface: str, params: tuple):
+    """The surface's jitted gradient (compiled once per surface and parameters)."""
+    s = get_surface(surface)
+    values = {k: jnp.float32(v) for k, v in params}
+    return jax.jit(jax.grad(lambda w: s.fn(w[0], w[1], values)))
+
+
 def keras_path(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
     """Positions after 0..steps Keras steps (stops early once non-finite), float32."""
     return keras_run(optimizer, surface, start, steps, surface_params, **hyperparameters)[0]
@@ -79,9 +88,7 @@ def keras_path(optimizer: str, surface: str, start, steps: int, surface_params=N
 def keras_run(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
     """(positions after 0..steps Keras steps, the learning rate Keras used at each of them):
     ``optimizer.learning_rate`` read before each step (stops early once non-finite)."""
-    s = get_surface(surface)
-    params = {k: jnp.float32(v) for k, v in s.resolve_params(surface_params).items()}
-    grad = jax.jit(jax.grad(lambda w: s.fn(w[0], w[1], params)))
+    grad = _gradient(surface, tuple(sorted(get_surface(surface).resolve_params(surface_params).items())))
     opt = keras_optimizer(optimizer, **hyperparameters)
     w = keras.Variable(np.asarray(start, np.float32), dtype="float32")
     out = [np.array(w.value)]

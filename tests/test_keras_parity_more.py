@@ -123,3 +123,49 @@ def test_weight_decay_pulls_towards_the_origin_before_the_step():
     assert tr.path[1, 0] == pytest.approx(decayed - 0.1 * 2 * 2.0, rel=1e-6)
     # AdamW's default weight decay is Keras's 0.004.
     assert optviz.optimizers.ALL_OPTIMIZERS["adamw"].defaults["weight_decay"] == 0.004
+
+
+# --- any valid setting: a property test ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_LOG = {"learning_rate": (1e-4, 0.2), "epsilon": (1e-8, 1e-2), "epsilon_1": (1e-30, 1e-10)}
+_LINEAR = {
+    "beta_1": (0.05, 0.99), "beta_2": (0.5, 0.999), "rho": (0.5, 0.99), "weight_decay": (0.0, 0.5),
+    "learning_rate_power": (-1.0, 0.0), "initial_accumulator_value": (0.0, 1.0),
+    "l1_regularization_strength": (0.0, 0.1), "l2_regularization_strength": (0.0, 0.1),
+    "l2_shrinkage_regularization_strength": (0.0, 0.1), "beta": (0.0, 1.0), "beta_2_decay": (-1.0, 0.0),
+    "epsilon_2": (0.0, 0.01), "clip_threshold": (0.1, 2.0),
+}
+
+
+@st.composite
+def _settings(draw):
+    name = draw(st.sampled_from(NEW_OPTIMIZERS))
+    hp = {}
+    for h in optviz.get_optimizer(name).hparams:
+        if h.kind == "bool":
+            hp[h.name] = draw(st.booleans())
+        elif h.kind == "int":
+            hp[h.name] = draw(st.integers(0, 40))
+        elif h.name in _LOG:
+            low, high = _LOG[h.name]
+            hp[h.name] = float(10 ** draw(st.floats(np.log10(low), np.log10(high))))
+        else:
+            hp[h.name] = draw(st.floats(*_LINEAR[h.name]))
+    clip = draw(st.sampled_from([None, "clipnorm", "clipvalue", "global_clipnorm"]))
+    if clip:
+        hp[clip] = draw(st.floats(0.1, 5.0))
+    if name != "adamw" and draw(st.booleans()):
+        hp["weight_decay"] = draw(st.floats(0.0, 0.5))
+    surface = draw(st.sampled_from(list(SURFACES)))
+    start = (draw(st.floats(-2.0, 2.0)), draw(st.floats(-1.0, 3.0)))
+    return name, surface, start, hp
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(_settings())
+def test_any_valid_setting_matches_keras(case):
+    name, surface, start, hp = case
+    ours, theirs, rates = _run_both(name, surface, 60, start, **hp)
+    compare_paths(ours, theirs, rates)
