@@ -17,12 +17,13 @@ import pandas as pd
 import streamlit as st
 
 import optviz
+from optviz import schedules as lr_schedules
 from optviz import export, figures, i18n
 from optviz.lessons import load_lessons
-from optviz.optimizers import OPTIMIZERS
+from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
-    EXTRA_HPARAMS, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
+    EXTRA_HPARAMS, KAPPAS, SCHEDULE_FIELDS, schedule_spec, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
     BOXES, CUSTOM, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
 )
 
@@ -87,7 +88,7 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     text = i18n.figure_text(lang)
     params = _state.surface_params()
     race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
-                                   presenter=presenter, start_step=step, height=640 if presenter else 580,
+                                   presenter=presenter, start_step=step, height=560 if presenter else 640,
                                    arrows=step is not None, click_grid=25)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)
@@ -98,7 +99,7 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
 def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
-             if k not in ("learning_rate", OPTIMIZERS[optimizer].momentum_like)}
+             if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
     return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
                         None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
@@ -136,22 +137,31 @@ def write_widgets(state: PageState) -> None:
     ss.formula, ss.box = state.formula, state.box
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
     ss.lesson, ss.presenter = state.lesson, state.presenter
-    for name, opt in OPTIMIZERS.items():
+    for name, opt in ALL_OPTIMIZERS.items():
         _set(f"{name}.own_lr", name in state.own_learning_rate)
         _set(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
         if name in MOMENTUM_OPTIMIZERS:
             _set(f"{name}.own_momentum", name in state.own_momentum)
             _set(f"{name}.momentum", state.own_momentum.get(name, state.momentum))
         for hp in EXTRA_HPARAMS[name]:
-            value = state.hparams.get(name, {}).get(hp, opt.hparam(hp).default)
-            _set(f"{name}.{hp}", value if isinstance(value, bool) else float(value))
+            spec = opt.hparam(hp)
+            value = state.hparams.get(name, {}).get(hp, spec.default)
+            if value is None:  # an unset Keras option shows as 0 ("off")
+                value = 0.0
+            _set(f"{name}.{hp}", value if isinstance(value, bool) else int(value) if spec.kind == "int"
+                 else float(value))
+    ss.schedule = state.schedule
+    for sched, fields in SCHEDULE_FIELDS.items():
+        for key, default in fields.items():
+            value = state.schedule_fields.get(key, default) if sched == state.schedule else default
+            _set(f"sched.{sched}.{key}", value)
 
 
 def read_widgets() -> PageState:
     """The state the widgets show."""
     default = PageState()
     own_lr, own_mom, hparams = {}, {}, {}
-    for name, opt in OPTIMIZERS.items():
+    for name, opt in ALL_OPTIMIZERS.items():
         if _get(f"{name}.own_lr"):
             own_lr[name] = float(_get(f"{name}.lr"))
         if name in MOMENTUM_OPTIMIZERS and _get(f"{name}.own_momentum"):
@@ -159,6 +169,8 @@ def read_widgets() -> PageState:
         for hp in EXTRA_HPARAMS[name]:
             spec = opt.hparam(hp)
             value = _get(f"{name}.{hp}", spec.default)
+            if spec.kind == "optional":
+                value = float(value) if value else None  # 0 means "off", as Keras's None
             if value != spec.default:
                 hparams.setdefault(name, {})[hp] = value
     return PageState(
@@ -169,6 +181,10 @@ def read_widgets() -> PageState:
         start=(float(ss.get("x0", 0.0)), float(ss.get("y0", 0.0))), noise=float(ss.get("noise", 0.0)),
         seed=int(ss.get("seed", 0)), own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams,
         lesson=ss.get("lesson", ""), presenter=bool(ss.get("presenter", False)),
+        schedule=ss.get("schedule", "") or "",
+        schedule_fields={k: _get(f"sched.{ss.get('schedule')}.{k}", d)
+                         for k, d in SCHEDULE_FIELDS.get(ss.get("schedule") or "", {}).items()
+                         if _get(f"sched.{ss.get('schedule')}.{k}", d) != d},
         formula=str(ss.get("formula", ss.get("_formula", default.formula))),
         box=float(ss.get("box", ss.get("_box", default.box))),
     )
@@ -223,7 +239,7 @@ def on_tune_click() -> None:
         return
     point = points[0]
     name = ss.get("tune_optimizer")
-    if name not in OPTIMIZERS or "x" not in point or "y" not in point:
+    if name not in ALL_OPTIMIZERS or "x" not in point or "y" not in point:
         return
     learning_rate, value = 10 ** float(point["x"]), float(point["y"])
     write_widgets(with_cell(read_widgets(), name, learning_rate, value))
@@ -253,7 +269,7 @@ def on_reset_start() -> None:
 
 
 def on_reset_optimizer(name: str) -> None:
-    opt = OPTIMIZERS[name]
+    opt = ALL_OPTIMIZERS[name]
     _set(f"{name}.own_lr", False)
     if name in MOMENTUM_OPTIMIZERS:
         _set(f"{name}.own_momentum", False)
@@ -283,7 +299,8 @@ def _widget(kind, label: str, key: str, **kwargs):
 
 def show_optimizer_settings(name: str, opt) -> None:
     _widget(st.checkbox, t["own_learning_rate"], f"{name}.own_lr")
-    _widget(st.select_slider, i18n.HPARAM_HELP[lang]["learning_rate"], f"{name}.lr", options=LEARNING_RATES,
+    _widget(st.select_slider, f"{i18n.HPARAM_HELP[lang]['learning_rate']}: {names[name]}", f"{name}.lr",
+            options=LEARNING_RATES,
             format_func=lambda v: f"{v:.3g}", disabled=not _get(f"{name}.own_lr"))
     if name in MOMENTUM_OPTIMIZERS:
         _widget(st.checkbox, t["own_momentum"], f"{name}.own_momentum")
@@ -291,18 +308,54 @@ def show_optimizer_settings(name: str, opt) -> None:
                 format_func=lambda v: f"{v:.2f}", disabled=not _get(f"{name}.own_momentum"))
     for hp in EXTRA_HPARAMS[name]:
         spec = opt.hparam(hp)
-        label = i18n.HPARAM_HELP[lang][hp]
+        label = i18n.HPARAM_HELP[lang].get(hp, hp)
+        key = f"{name}.{hp}"
         if spec.kind == "bool":
-            _widget(st.checkbox, label, f"{name}.{hp}")
-        elif hp == "epsilon":
-            _widget(st.number_input, label, f"{name}.{hp}", min_value=1e-10, max_value=1.0, format="%.1e")
-        elif hp == "initial_accumulator_value":
-            _widget(st.number_input, label, f"{name}.{hp}", min_value=0.0, max_value=100.0, step=0.05,
-                    format="%.3f")
-        else:  # rho, beta_1, beta_2: Keras requires [0, 1)
-            _widget(st.number_input, label, f"{name}.{hp}", min_value=0.0, max_value=0.9999, step=0.001,
-                    format="%.4f")
+            _widget(st.checkbox, label, key)
+        elif spec.kind == "int":
+            _widget(st.number_input, label, key, min_value=0, max_value=100_000, step=1)
+        elif spec.kind == "optional":  # weight decay and clipping: 0 is "off"
+            _widget(st.number_input, label, key, min_value=0.0, max_value=1e6, step=0.01, format="%.4g")
+        elif "epsilon" in hp:
+            _widget(st.number_input, label, key, min_value=1e-30, max_value=1.0, format="%.1e")
+        else:
+            high = spec.high if spec.high is not None else 1e6
+            if spec.high_open:
+                high = high - 1e-4
+            low = spec.low if spec.low is not None else -1e6
+            _widget(st.number_input, label, key, min_value=float(low), max_value=float(high), step=0.01,
+                    format="%.4g")
     st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
+
+
+def show_schedule_settings() -> None:
+    """The learning-rate schedule: Keras's class, its fields, and a small plot of the shared rate."""
+    st.selectbox(t["schedule"], ["", *SCHEDULE_FIELDS], key="schedule",
+                 format_func=lambda name: i18n.SCHEDULE_NAMES[lang][name] if name else t["schedule_none"])
+    name = ss.get("schedule")
+    if not name:
+        return
+    for key, default in SCHEDULE_FIELDS[name].items():
+        widget_key = f"sched.{name}.{key}"
+        if isinstance(default, bool):
+            _widget(st.checkbox, key, widget_key)
+        elif isinstance(default, str):
+            _widget(st.text_input, t[key] if key in t else key, widget_key, max_chars=200)
+        elif isinstance(default, int):
+            _widget(st.number_input, key, widget_key, min_value=0 if "warmup" in key else 1, max_value=100_000,
+                    step=10)
+        else:
+            _widget(st.number_input, key, widget_key, min_value=0.0, max_value=1e6, step=0.05, format="%.4g")
+    st.caption(t["schedule_help"])
+    try:
+        chosen = read_widgets()
+        spec = schedule_spec(name, chosen.schedule_fields, chosen.learning_rate)
+        rates = lr_schedules.values(spec, chosen.steps)
+        st.plotly_chart(figures.schedule_figure(rates, text=i18n.figure_text(lang)), key="schedule_chart",
+                        width="stretch", config={"displayModeBar": False})
+        st.code(lr_schedules.keras_code(spec), language="python")
+    except ValueError as exc:
+        st.error(t["bad_input"].format(reason=exc))
 
 
 # --- sidebar ----------------------------------------------------------------------------
@@ -332,7 +385,7 @@ with st.sidebar:
         formula_error = str(exc)
     if surface is not None and "kappa" in surface.params:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
-    st.multiselect(t["optimizers"], list(OPTIMIZERS), format_func=names.get, key="optimizers")
+    st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=names.get, key="optimizers")
     st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
     chosen = read_widgets()
     followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
@@ -348,7 +401,9 @@ with st.sidebar:
     st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
     st.slider(t["noise"], 0.0, MAX_NOISE_SLIDER, step=0.1, key="noise")
     st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
-    for name, opt in OPTIMIZERS.items():
+    show_schedule_settings()
+    for name in ss.get("optimizers", []):
+        opt = ALL_OPTIMIZERS[name]
         # Lazy: a closed expander draws no widgets (most of a rerun's elements otherwise); their
         # values live on in session state (_get/_set) and come back when it opens.
         expander = st.expander(t["settings_of"].format(name=names[name]), key=f"exp.{name}", on_change="rerun")
@@ -367,8 +422,9 @@ if st.query_params.to_dict() != query:
 
 # --- main view -----------------------------------------------------------------------------
 
-st.subheader(t["title"])
-st.caption(t["subtitle"])
+if not state.presenter:  # on a projector every line of height goes to the chart
+    st.subheader(t["title"])
+    st.caption(t["subtitle"])
 for problem in ss.get("url_problems", []):
     if problem.default:
         st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
@@ -418,10 +474,12 @@ def show_step_controls(big: bool) -> None:
     actions = [("first", "step_first"), ("back", "step_back"), ("step", "step_forward"), ("ten", "step_ten"),
                ("last", "step_last")]
     for col, (action, label) in zip(cols, actions):
-        col.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,), width="stretch")
+        col.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,), width="stretch",
+                   help=t["step_help"][action])
     step = shown_step()
     now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
-    cols[-1].markdown(f"<div style='font-size:{'2.4rem' if big else '1.5rem'}; font-weight:700; text-align:right'>"
+    cols[-1].markdown(f"<div style='font-size:{'2rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
+                      f"white-space:nowrap'>"
                       f"{html.escape(now)}</div>", unsafe_allow_html=True)
 
 
@@ -502,32 +560,32 @@ def show_exports(race_fig) -> None:
 
 
 def show_tuning() -> None:
-    tunable = [n for n in state.optimizers if OPTIMIZERS[n].momentum_like]
+    tunable = [n for n in state.optimizers if ALL_OPTIMIZERS[n].momentum_like]
     if not tunable:
         st.info(t["tune_none"])
         return
     if ss.get("tune_optimizer") not in tunable:
         ss.tune_optimizer = tunable[0]
     name = st.selectbox(t["tune_optimizer"], tunable, format_func=names.get, key="tune_optimizer")
-    axis = OPTIMIZERS[name].momentum_like
+    axis = ALL_OPTIMIZERS[name].momentum_like
     loaded = ss.pop("tune_loaded", None)
     if loaded:
         st.success(t["tune_loaded"].format(name=names[loaded[0]], lr=loaded[1], axis=axis, value=loaded[2]))
     result = run_sweep(state.key(), name, MOMENTA, state)
-    hp = OPTIMIZERS[name].resolve(state.hyperparameters(name))
+    hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
     st.plotly_chart(
         figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
-                             current=(hp["learning_rate"], hp[axis])),
+                             current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis])),
         key="tune_chart", on_select=on_tune_click, selection_mode="points", width="stretch",
         config={"displaylogo": False},
     )
     st.markdown(f"**{t['lr_curve']}**")
     curves = {}
     for other in state.optimizers:
-        axis_other = OPTIMIZERS[other].momentum_like
+        axis_other = ALL_OPTIMIZERS[other].momentum_like
         fixed_value = None if axis_other is None else \
-            (OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
+            (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
         curves[other] = run_sweep(state.key(), other, fixed_value, state)
     st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
                                                        labels=i18n.OPTIMIZER_SHORT_NAMES[lang]),
@@ -545,7 +603,7 @@ def show_rules() -> None:
         st.latex(i18n.UPDATE_RULES[name])
         st.write(i18n.EXPLANATIONS[lang][name])
         st.caption(t["code_caption"])
-        st.code(OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
+        st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
 
 
 if state.lesson and not state.presenter:

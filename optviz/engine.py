@@ -211,6 +211,29 @@ def _rate_arrays(rates: Sequence, n_boundaries: int) -> dict[str, np.ndarray]:
     return schedules.lane_arrays(rates, n_boundaries)
 
 
+# The programs take the per-lane floats packed as two (names, lanes) matrices (hyperparameters,
+# schedule fields) rather than ~50 separate arrays: each argument costs dispatch time.
+_HP_NAMES = (*ALL_FLOAT_HPARAMS, *(f"1-{name}" for name in COMPLEMENTS), "1/global_clipnorm")
+_RATE_NAMES = (*schedules.FLOAT_FIELDS, "lr")
+
+
+def _pack(arrays: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    return np.stack([np.asarray(arrays[name], np.float32) for name in names])
+
+
+def _unpack(packed, names: Sequence[str]) -> dict:
+    return {name: packed[i] for i, name in enumerate(names)}
+
+
+def _pack_rates(rates: Mapping[str, np.ndarray]) -> tuple:
+    return _pack(rates, _RATE_NAMES), rates["kind"], rates["boundaries"], rates["values"]
+
+
+def _unpack_rates(packed) -> dict:
+    floats, kind, boundaries, values = packed
+    return dict(_unpack(floats, _RATE_NAMES), kind=kind, boundaries=boundaries, values=values)
+
+
 def _surface_params(surface: Surface, params: Mapping[str, float]) -> dict[str, np.ndarray]:
     return {k: np.float32(v) for k, v in params.items()}
 
@@ -294,6 +317,7 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
 
     @jax.jit
     def run(index, start, slots, hp, rates, params, noise_std, seed):
+        hp, rates = _unpack(hp, _HP_NAMES), _unpack_rates(rates)
         key = jax.random.PRNGKey(seed)
         w0 = jnp.broadcast_to(start, (lanes, 2))
         all_steps = jnp.arange(steps + 1, dtype=jnp.uint32)
@@ -387,8 +411,9 @@ def race(
     program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled)
     path, loss, grad, state, lr = jax.device_get(
         program(
-            index, np.asarray(start, np.float32), slots, hp, _rate_arrays(rates, n_boundaries),
-            _surface_params(surface, params), np.float32(noise), np.uint32(seed),
+            index, np.asarray(start, np.float32), slots, _pack(hp, _HP_NAMES),
+            _pack_rates(_rate_arrays(rates, n_boundaries)), _surface_params(surface, params),
+            np.float32(noise), np.uint32(seed),
         )
     )
     n = len(entries)
@@ -453,6 +478,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
 
     @jax.jit
     def run(start, slots, hp, rates, params, noise_std, seed, n_steps, min_value, tolerance):
+        hp, rates = _unpack(hp, _HP_NAMES), _unpack_rates(rates)
         key = jax.random.PRNGKey(seed)
         noise = _noise_table(key, jnp.arange(steps, dtype=jnp.uint32), noise_std)
         rule = jax.vmap(ALL_OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
@@ -561,7 +587,8 @@ def sweep(
     min_value = -np.inf if surface.min_value is None else surface.min_value
     last_loss, diverged_at, reached_at = jax.device_get(
         program(
-            np.asarray(start, np.float32), slots, _hp_columns(columns), _rate_arrays(lane_rates, n_boundaries),
+            np.asarray(start, np.float32), slots, _pack(_hp_columns(columns), _HP_NAMES),
+            _pack_rates(_rate_arrays(lane_rates, n_boundaries)),
             _surface_params(surface, params), np.float32(noise), np.uint32(seed), np.int32(steps),
             np.float32(min_value), np.float32(tolerance),
         )

@@ -134,6 +134,11 @@ def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, re
     return _grid(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), resolution)
 
 
+def _tick(value: float) -> str:
+    """0.001, 0.1, 10, 1000, 1e+05: plain numbers where they are short."""
+    return f"{value:g}" if 1e-3 <= abs(value) < 1e5 else f"{value:.0e}"
+
+
 def _levels(surface: Surface, z: np.ndarray):
     """Contour values and colour-bar ticks: log10(f − min) where the range is wide."""
     floor = surface.min_value if surface.min_value is not None else float(np.nanmin(z))
@@ -143,12 +148,12 @@ def _levels(surface: Surface, z: np.ndarray):
         values = np.log10(np.maximum(z - floor, 0) + eps)
         low, high = math.floor(np.nanmin(values)), math.ceil(np.nanmax(values))
         ticks = list(range(low, high + 1))
-        labels = [f"{floor + 10.0**k:.3g}" for k in ticks]
+        labels = [_tick(floor + 10.0**k) for k in ticks]
         return values, dict(tickvals=ticks, ticktext=labels), (high - low) / 24
     return z, {}, None
 
 
-def contour_trace(surface: Surface, params: Mapping[str, float] | None = None, *, resolution: int = 100,
+def contour_trace(surface: Surface, params: Mapping[str, float] | None = None, *, resolution: int = 80,
                   show_scale: bool = True, font_size: int = 12) -> dict:
     xs, ys, z = surface_grid(surface, params, resolution)
     values, ticks, size = _levels(surface, z)
@@ -157,7 +162,10 @@ def contour_trace(surface: Surface, params: Mapping[str, float] | None = None, *
         contours.update(start=float(np.nanmin(values)), end=float(np.nanmax(values)), size=size)
     return dict(
         type="contour", x=_round(xs), y=_round(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
-        contours=contours, ncontours=28, line=dict(width=0.6, color="rgba(255,255,255,0.7)"),
+        contours=contours, ncontours=28,
+        # No line smoothing: Plotly's smoothing of every level line was most of the browser's
+        # redraw time after a slider move (bench/app.py, DevTools profile).
+        line=dict(width=0.6, color="rgba(255,255,255,0.7)", smoothing=0),
         hoverinfo="skip", showscale=show_scale, name="f",
         colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9, tickfont=dict(size=font_size),
                       **ticks),
@@ -303,7 +311,7 @@ def race_figure(
         gy = np.linspace(*surface.y_range, click_grid)
         xx, yy = np.meshgrid(gx, gy)
         traces.append(dict(type="scatter", x=_typed(xx.ravel()), y=_typed(yy.ravel()), mode="markers",
-                           marker=dict(size=14, opacity=0.01, color="black"), showlegend=False, name="click",
+                           marker=dict(size=14, color="rgba(0,0,0,0)"), showlegend=False, name="click",
                            hovertemplate=t["set_start"] + " (%{x:.2f}, %{y:.2f})<extra></extra>"))
 
     frames = [{"name": str(int(k)), "data": traces_at(int(k)), "traces": dynamic} for k in indices]
@@ -314,27 +322,27 @@ def race_figure(
                     mode="immediate")
 
     layout = dict(
-        height=height, margin=dict(l=10, r=10, t=10, b=90), 
+        height=height, margin=dict(l=10, r=10, t=10, b=150), 
         font=dict(size=font, color=_FONT_COLOR),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=font)),
         xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False),
         yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False),
         uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",  # keep a zoom across reruns
         updatemenus=[
-            dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
+            dict(type="buttons", direction="left", x=0.0, y=-0.07, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
                  showactive=False, font=dict(size=font),
                  buttons=[
                      dict(label=t["play"], method="animate", args=[None, play(base_ms)]),
                      dict(label=t["pause"], method="animate",
                           args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
                  ]),
-            dict(type="buttons", direction="left", x=1.0, y=-0.08, xanchor="right", yanchor="top", pad=dict(t=4),
+            dict(type="buttons", direction="left", x=1.0, y=-0.07, xanchor="right", yanchor="top", pad=dict(t=4),
                  showactive=True, active=1, font=dict(size=font - 1),
                  buttons=[dict(label=f"{label}", method="animate", args=[None, play(int(base_ms / factor))])
                           for label, factor in (("½×", 0.5), ("1×", 1), ("2×", 2), ("4×", 4))]),
         ],
         sliders=[dict(
-            active=int(np.searchsorted(indices, shown)), x=0.2, len=0.56, y=-0.06, yanchor="top", pad=dict(t=0),
+            active=int(np.searchsorted(indices, shown)), x=0.0, len=1.0, y=-0.17, yanchor="top", pad=dict(t=0),
             currentvalue=dict(prefix=t["step"], font=dict(size=font), xanchor="center", offset=6),
             font=dict(size=max(font - 3, 9)),
             steps=[dict(label=str(int(k)), method="animate",
@@ -344,8 +352,8 @@ def race_figure(
         annotations=annotations,
     )
     layout.update(_WHITE)
-    layout["xaxis"].update(_AXIS)
-    layout["yaxis"].update(_AXIS)
+    layout["xaxis"].update(_AXIS, tickfont=dict(size=font))
+    layout["yaxis"].update(_AXIS, tickfont=dict(size=font))
     return SpecFigure({"data": traces, "layout": layout, "frames": frames})
 
 
@@ -594,4 +602,15 @@ def learning_rate_curve_figure(results: Mapping[str, object], min_value: float |
                    **_AXIS),
         **_WHITE,
     )
+    return SpecFigure({"data": traces, "layout": layout})
+
+
+def schedule_figure(rates, *, text=None, height: int = 160) -> SpecFigure:
+    """A small plot of the learning rate against step (the sidebar's schedule preview)."""
+    t = _text(text)
+    rates = np.asarray(rates, np.float64)
+    traces = [dict(type="scatter", x=_typed(np.arange(len(rates))), y=_typed(rates), mode="lines",
+                   line=dict(color="#0072B2", width=2), hovertemplate=f"{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>")]
+    layout = dict(height=height, margin=dict(l=0, r=0, t=4, b=0), font=dict(size=10, color=_FONT_COLOR),
+                  showlegend=False, xaxis=dict(**_AXIS), yaxis=dict(exponentformat="power", **_AXIS), **_WHITE)
     return SpecFigure({"data": traces, "layout": layout})

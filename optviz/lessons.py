@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
-from .optimizers import OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS as OPTIMIZERS  # a lesson may race any of the fourteen
 from .state import (
     KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, PageState,
     default_state, snap,

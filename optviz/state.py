@@ -15,7 +15,8 @@ from typing import Mapping
 import numpy as np
 
 from .engine import MAX_STEPS
-from .optimizers import OPTIMIZERS
+from . import schedules as schedule_lib
+from .optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from .presets import PRESETS, preset
 from .surfaces import SURFACES, Surface, get_surface
 
@@ -29,11 +30,59 @@ MOMENTA = tuple(round(k / 100, 2) for k in range(0, 100))  # 0 .. 0.99
 MIN_STEPS, MAX_PAGE_STEPS, STEP_STEP = 10, 2000, 10
 MAX_NOISE = 50.0
 MAX_SEED = 2**31 - 1
-MOMENTUM_OPTIMIZERS = tuple(n for n, o in OPTIMIZERS.items() if "momentum" in o.defaults)
-# Per-optimizer hyperparameters set in the optimizer's own expander (learning rate and
-# momentum have their own "own value" switches instead).
-EXTRA_HPARAMS = {n: tuple(h.name for h in o.hparams if h.name not in ("learning_rate", "momentum"))
-                 for n, o in OPTIMIZERS.items()}
+MOMENTUM_OPTIMIZERS = tuple(n for n, o in ALL_OPTIMIZERS.items() if "momentum" in o.defaults)
+# Per-optimizer hyperparameters and Keras options (weight decay, clipping) set in the
+# optimizer's own expander (learning rate and momentum have "own value" switches instead).
+EXTRA_HPARAMS = {n: tuple(h.name for h in (*o.hparams, *o.options) if h.name not in ("learning_rate", "momentum"))
+                 for n, o in ALL_OPTIMIZERS.items()}
+
+# Learning-rate schedules on the page: Keras's classes, with the fields a user sets (the
+# initial rate is each optimizer's own learning rate). PiecewiseConstantDecay's values
+# are factors of that rate.
+SCHEDULE_FIELDS: dict[str, dict[str, object]] = {
+    "ExponentialDecay": {"decay_steps": 100, "decay_rate": 0.5, "staircase": False},
+    "PiecewiseConstantDecay": {"boundaries": "100, 300", "factors": "1, 0.5, 0.1"},
+    "PolynomialDecay": {"decay_steps": 500, "end_learning_rate": 0.0001, "power": 1.0, "cycle": False},
+    "InverseTimeDecay": {"decay_steps": 100, "decay_rate": 1.0, "staircase": False},
+    "CosineDecay": {"decay_steps": 500, "alpha": 0.0, "warmup_steps": 0},
+    "CosineDecayRestarts": {"first_decay_steps": 100, "t_mul": 2.0, "m_mul": 1.0, "alpha": 0.0},
+}
+
+
+def _number_list(text: str, integer: bool = False) -> list:
+    """'100, 300' -> [100, 300]: numbers only (float() reads numbers; nothing is evaluated)."""
+    if len(str(text)) > 200:
+        raise ValueError("too long")
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items or len(items) > 16:
+        raise ValueError("expected 1 to 16 numbers separated by commas")
+    values = [float(item) for item in items]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("numbers must be finite")
+    if integer:
+        if any(v != int(v) or v < 0 for v in values):
+            raise ValueError("boundaries must be whole numbers >= 0")
+        return [int(v) for v in values]
+    return values
+
+
+def schedule_spec(name: str, fields: Mapping[str, object], learning_rate: float) -> dict:
+    """Keras's serialized schedule for the page's fields, starting from ``learning_rate``
+    (validated by optviz.schedules: ValueError naming the field)."""
+    if name not in SCHEDULE_FIELDS:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULE_FIELDS)}")
+    values = {**SCHEDULE_FIELDS[name], **fields}
+    if name == "PiecewiseConstantDecay":
+        factors = _number_list(values["factors"])
+        config = {"boundaries": _number_list(values["boundaries"], integer=True),
+                  "values": [learning_rate * f for f in factors]}
+    else:
+        config = {k: v for k, v in values.items() if k in schedule_lib.SCHEDULES[name]}
+        config["initial_learning_rate"] = learning_rate
+        if name == "CosineDecay" and values.get("warmup_steps"):
+            # Warm up linearly from 0 to the learning rate, then decay from there.
+            config.update(initial_learning_rate=0.0, warmup_target=learning_rate)
+    return schedule_lib.parse({"class_name": name, "config": config})
 MAX_VALUE_CHARS = 200
 KAPPAS = (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 500.0, 1000.0)  # longer URL values are refused unread
 
@@ -56,6 +105,8 @@ class PageState:
     hparams: Mapping[str, Mapping[str, float | bool]] = field(default_factory=dict)  # non-default extras only
     formula: str = DEFAULT_FORMULA  # used when surface == "custom"
     box: float = 3.0  # a custom surface's view box is [-box, box]²
+    schedule: str = ""  # a Keras schedule class name, or "" for a constant learning rate
+    schedule_fields: Mapping[str, object] = field(default_factory=dict)  # non-default fields only
     lesson: str = ""  # the guided lesson this view came from ("" for none)
     presenter: bool = False  # projector layout: big text, thick lines, controls tucked away
 
@@ -69,7 +120,8 @@ class PageState:
     def hyperparameters(self, name: str) -> dict:
         """The Keras hyperparameters ``name`` runs with in this state."""
         values = dict(self.hparams.get(name, {}))
-        values["learning_rate"] = self.own_learning_rate.get(name, self.learning_rate)
+        rate = self.own_learning_rate.get(name, self.learning_rate)
+        values["learning_rate"] = schedule_spec(self.schedule, self.schedule_fields, rate) if self.schedule else rate
         if name in MOMENTUM_OPTIMIZERS:
             values["momentum"] = self.own_momentum.get(name, self.momentum)
         return values
@@ -82,7 +134,9 @@ class PageState:
         """A hashable summary of everything that changes the computed race."""
         custom = (self.formula, self.box) if self.surface == CUSTOM else ()
         return (self.surface, custom, self.kappa, self.steps, self.start, self.noise, self.seed,
-                tuple((n, tuple(sorted(self.hyperparameters(n).items()))) for n in self.optimizers))
+                self.schedule, tuple(sorted((k, str(v)) for k, v in self.schedule_fields.items())),
+                tuple((n, tuple(sorted((k, str(v)) for k, v in self.hyperparameters(n).items())))
+                      for n in self.optimizers))
 
 
 def surface_of(name: str, formula: str = DEFAULT_FORMULA, box: float = 3.0) -> Surface:
@@ -121,7 +175,7 @@ def with_surface(state: PageState, surface: str) -> PageState:
 def with_cell(state: PageState, optimizer: str, learning_rate: float, value: float | None) -> PageState:
     """``state`` with a tuning-map cell loaded: ``optimizer`` gets that learning rate and
     momentum-like value as its own, and joins the race if it was not in it."""
-    opt = OPTIMIZERS[optimizer]
+    opt = ALL_OPTIMIZERS[optimizer]
     own_lr = {**state.own_learning_rate, optimizer: snap(learning_rate, LEARNING_RATES, log=True)}
     own_mom, hparams = dict(state.own_momentum), {k: dict(v) for k, v in state.hparams.items()}
     axis = opt.momentum_like
@@ -233,13 +287,16 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
     else:
         surface = take("surface", choice(surfaces), "rosenbrock")
         preset_name = take("preset", choice(PRESETS), "tuned")
-        state = replace(default_state(surface, preset_name, lang, formula, box), presenter=presenter)
-    state = replace(state, formula=formula, box=box)
+        state = replace(default_state(surface, preset_name, lang), presenter=presenter)
+        if surface == CUSTOM:
+            state = with_surface(replace(state, formula=formula, box=box), CUSTOM)
+    if state.surface == CUSTOM:  # a formula only travels in a link with its surface
+        state = replace(state, formula=formula, box=box)
     s = state.surface_object()
 
     def optimizer_list(text):
         names = [n.strip().lower() for n in text.split(",") if n.strip()]
-        unknown = [n for n in names if n not in OPTIMIZERS]
+        unknown = [n for n in names if n not in ALL_OPTIMIZERS]
         if unknown:
             raise ValueError(f"unknown optimizer {unknown[0][:20]!r}")
         if not names:
@@ -263,7 +320,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
     own_lr = {} if "lr" in raw else dict(state.own_learning_rate)
     own_mom = {} if "mom" in raw else dict(state.own_momentum)
     hparams: dict = {}
-    for name, opt in OPTIMIZERS.items():
+    for name, opt in ALL_OPTIMIZERS.items():
         lr = take(f"{name}.lr", lambda t: snap(_number(t, LEARNING_RATES[0], 1.0), LEARNING_RATES, log=True), None,
                   "the shared learning rate")
         if lr is not None:
@@ -277,18 +334,50 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
             spec = opt.hparam(hp_name)
 
             def parse(t, spec=spec, name=name):
-                value = _bool(t) if spec.kind == "bool" else spec.validate(_number(t, -1e9, 1e9), name)
+                if spec.kind == "bool":
+                    return _bool(t)
+                value = spec.validate(_number(t, -1e9, 1e9), name)
+                if spec.kind == "optional" and value == 0:
+                    raise ValueError("0 means not set: leave it out")
                 return value
 
             value = take(f"{name}.{hp_name}", parse, None, spec.default)
             if value is not None and value != spec.default:
                 hparams.setdefault(name, {})[hp_name] = value
+    def schedule_name(text):
+        if text.strip() not in SCHEDULE_FIELDS:
+            raise ValueError(f"not one of {', '.join(SCHEDULE_FIELDS)}")
+        return text.strip()
+
+    schedule = take("sched", schedule_name, "", "none")
+    schedule_fields: dict = {}
+    if schedule:
+        for key, default in SCHEDULE_FIELDS[schedule].items():
+            if isinstance(default, bool):
+                parser = _bool
+            elif isinstance(default, str):
+                def parser(t, key=key):
+                    _number_list(t, integer=key == "boundaries")
+                    return t.strip()
+            elif isinstance(default, int):
+                parser = lambda t: int(_number(t, 0, 10**6, integer=True))  # noqa: E731
+            else:
+                parser = lambda t: _number(t, 0.0, 1e6)  # noqa: E731
+            value = take(f"sched.{key}", parser, None, default)
+            if value is not None and value != default:
+                schedule_fields[key] = value
+        try:
+            schedule_spec(schedule, schedule_fields, 0.01)
+        except ValueError as exc:
+            problems.append(UrlProblem("sched", schedule, str(exc), "none"))
+            schedule, schedule_fields = "", {}
     for key in raw:
         if key not in used:
             problems.append(UrlProblem(key[:40], raw[key][:40], "unknown", ""))
     state = replace(state, optimizers=optimizers, kappa=float(kappa), learning_rate=learning_rate,
                     momentum=momentum, steps=steps, start=(float(x), float(y)), noise=float(noise), seed=seed,
-                    own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
+                    own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams, schedule=schedule,
+                    schedule_fields=schedule_fields)
     return state, problems
 
 
@@ -318,7 +407,12 @@ def to_query(state: PageState) -> dict[str, str]:
         out["lesson"] = state.lesson
     if state.presenter:
         out["present"] = "1"
-    for name in OPTIMIZERS:
+    if state.schedule:
+        out["sched"] = state.schedule
+        for key, value in state.schedule_fields.items():
+            out[f"sched.{key}"] = ("1" if value else "0") if isinstance(value, bool) else (
+                value if isinstance(value, str) else _fmt(value))
+    for name in ALL_OPTIMIZERS:
         if name in state.own_learning_rate:
             out[f"{name}.lr"] = _fmt(state.own_learning_rate[name])
         if name in state.own_momentum:

@@ -202,7 +202,7 @@ def test_diverging_optimizer_is_marked_with_its_step():
 
 
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-KERAS_NAMES = {h.name for o in optviz.OPTIMIZERS.values() for h in o.hparams}
+KERAS_NAMES = {h.name for o in optviz.optimizers.ALL_OPTIMIZERS.values() for h in (*o.hparams, *o.options)}
 
 
 def _latin_left(label: str) -> list[str]:
@@ -327,7 +327,7 @@ def test_a_typed_formula_draws_its_contour_and_goes_into_the_link():
     spec = chart_spec(at)
     from optviz.custom import custom_surface
     surface = custom_surface("(x - 1)**2 + 4*(y + 0.5)**2")
-    _, _, z = surface.grid(100)
+    _, _, z = surface.grid(80)
     np.testing.assert_allclose(array(spec["data"][0]["z"]).reshape(z.shape), z, rtol=1e-5)
     stars = [t for t in spec["data"] if t.get("name") == "minimum"]
     assert stars and stars[0]["x"][0] == pytest.approx(1.0, abs=0.05)
@@ -353,3 +353,29 @@ def test_exports_are_offered_and_the_gif_is_made_on_request():
     at.button(key="export_gif").click().run()
     assert not at.exception
     assert "Download the GIF" in [b.label for b in at.get("download_button")]
+
+
+def test_all_fourteen_optimizers_with_a_schedule_and_clipping_race_on_the_page():
+    import optviz.optimizers as opts
+    query = {"opt": ",".join(opts.ALL_OPTIMIZERS), "sched": "CosineDecay", "sched.decay_steps": "200",
+             "lion.clipnorm": "0.5", "adamw.weight_decay": "0.1", "steps": "100"}
+    at = open_page(query)
+    drawn = paths(chart_spec(at))
+    assert set(drawn) == {i18n.OPTIMIZER_SHORT_NAMES["en"][n] for n in opts.ALL_OPTIMIZERS}
+    state, problems = __import__("optviz.state", fromlist=["x"]).parse_query(query)
+    assert not problems
+    race = optviz.race("rosenbrock", state.start, 100, state.race_spec())
+    for name, tr in race.items():
+        np.testing.assert_array_equal(drawn[i18n.OPTIMIZER_SHORT_NAMES["en"][name]][-1], tr.path[-1])
+    # The schedule really applies: Lion's rate follows the cosine from its own start.
+    assert race["lion"].learning_rate[0] > race["lion"].learning_rate[-1]
+    at = open_tab(at, "tab_rules")
+    code = "\n".join(c.value for c in at.code)
+    assert "keras.optimizers.Lion(learning_rate=keras.optimizers.schedules.CosineDecay(" in code
+    assert "clipnorm=0.5" in code and "keras.optimizers.AdamW(" in code
+
+
+def test_two_clipping_options_are_refused_clearly():
+    at = open_page({"opt": "sgd", "sgd.clipnorm": "1", "sgd.clipvalue": "0.5"})
+    assert not at.exception
+    assert at.error and "only one of" in at.error[0].value

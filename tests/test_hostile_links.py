@@ -17,12 +17,14 @@ from streamlit.testing.v1 import AppTest
 import optviz
 from optviz.lessons import load_lessons
 from optviz.state import (
-    KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, PageState, parse_query, to_query,
+    KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, SCHEDULE_FIELDS, PageState, parse_query, to_query,
 )
 from test_app import APP
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
-              "present"] + [f"{o}.{h.name}" for o, opt in optviz.OPTIMIZERS.items() for h in opt.hparams]
+              "present", "f", "box", "sched"] + [
+    f"{o}.{h.name}" for o, opt in optviz.optimizers.ALL_OPTIMIZERS.items() for h in (*opt.hparams, *opt.options)] + [
+    f"sched.{k}" for fields in SCHEDULE_FIELDS.values() for k in fields]
 
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -50,7 +52,7 @@ def _assert_valid(state: PageState):
     assert MIN_STEPS <= state.steps <= MAX_PAGE_STEPS
     assert all(math.isfinite(v) for v in state.start)
     assert state.kappa in KAPPAS or state.kappa == 10.0
-    assert set(state.optimizers) <= set(optviz.OPTIMIZERS) and state.optimizers
+    assert set(state.optimizers) <= set(optviz.optimizers.ALL_OPTIMIZERS) and state.optimizers
     assert state.surface in optviz.SURFACES and state.lang in ("en", "ko")
 
 

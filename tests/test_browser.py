@@ -1,0 +1,317 @@
+"""The page in a real browser: Streamlit server + Playwright driving Debian's Chromium.
+
+AppTest (tests/test_app.py) checks what the script sends; these tests check what a
+visitor sees: Plotly draws the race, a keyboard move on a slider reruns the page and
+redraws the paths, Play animates, Korean text renders, a bad link warns.
+
+No pytest-playwright plugin: the fixtures below start one ``streamlit run app.py`` on a
+free loopback port for the module and stop it by its PID at the end. Without
+/usr/bin/chromium the tests skip, unless ``CI`` is set, where they fail.
+
+``python tests/test_browser.py`` (not pytest) writes the README's screenshots,
+``assets/page.png`` and ``assets/page-ko.png`` (1400 × 900).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 900}
+START_TIMEOUT = 90.0  # seconds for the server to answer its health check
+
+RACE = ".st-key-race_chart .js-plotly-plot"  # the race chart (st.plotly_chart(..., key="race_chart"))
+PATH_LINES = f"{RACE} .scatterlayer .trace path.js-line"  # one per optimizer's path
+SLIDER_VALUE = f"{RACE} .slider-container .slider-group > text.slider-label"  # Plotly's "Step 500"
+RUNNING = '[data-testid="stStatusWidget"]'  # shown while a script run is in progress
+EXCEPTION = '[data-testid="stException"]'
+ALERT = '[data-testid="stAlert"]'
+
+# One worker for the whole module under `pytest -n auto --dist loadgroup`: one server, one browser.
+pytestmark = pytest.mark.xdist_group(name="browser")
+
+
+# --- server and browser -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    """``streamlit run app.py`` from the repository root; returns once /_stcore/health says ok."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    log.close()  # the child has its own handle
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop_server(proc)
+            raise RuntimeError(f"streamlit did not answer in {START_TIMEOUT:.0f} s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.25)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop this one process by its PID: terminate, wait, kill if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+SERVER_LOGS: list[Path] = []  # the running server's log, quoted when the page shows an exception
+
+
+@contextlib.contextmanager
+def running_app(log_dir: Path):
+    SERVER_LOGS.append(log_dir / "streamlit.log")
+    proc = start_server(port := free_port(), SERVER_LOGS[-1])
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(proc)
+
+
+def require_chromium() -> str:
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)"
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI: {message}")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    require_chromium()  # before the server starts: a skip costs nothing
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium_browser, tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
+
+
+@pytest.fixture
+def web(chromium_browser, app_url):
+    """A fresh page (its own Streamlit session) and a function opening the app with a query."""
+    context = chromium_browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+
+    def open_app(query: str = "") -> None:
+        page.goto(f"{app_url}/{query}")
+        wait_for_chart(page)
+
+    try:
+        yield page, open_app
+    finally:
+        context.close()
+
+
+# --- page helpers ------------------------------------------------------------------------------
+
+
+def wait_idle(page, timeout: float = 60_000) -> None:
+    """Until no script run is in progress (Streamlit's status widget is gone)."""
+    page.wait_for_function(f"() => !document.querySelector('{RUNNING}')", timeout=timeout)
+
+
+def wait_for_chart(page, timeout: float = 90_000) -> None:
+    """Until the race chart is drawn with its six paths and the run is over (first run compiles JAX)."""
+    page.wait_for_selector(f"{RACE} .main-svg, {EXCEPTION}", timeout=timeout)
+    if page.locator(EXCEPTION).count():
+        log = SERVER_LOGS[-1].read_text() if SERVER_LOGS and SERVER_LOGS[-1].exists() else ""
+        log = re.sub(r"\x1b\[[0-9;]*m", "", log)[-4000:]  # without the colour codes
+        raise AssertionError(f"the page shows an exception: {page.locator(EXCEPTION).first.inner_text()[:500]}\n"
+                             f"server log:\n{log}")
+    page.wait_for_function(f"() => document.querySelectorAll('{PATH_LINES}').length >= 1", timeout=timeout)
+    wait_idle(page, timeout)
+
+
+def path_signature(page) -> str:
+    """Every drawn path's SVG `d`: changes whenever any path's data changes."""
+    return page.evaluate(
+        f"() => [...document.querySelectorAll('{PATH_LINES}')].map(p => p.getAttribute('d')).join('|')")
+
+
+def lr_slider(page, label: str = "Learning rate"):
+    # Streamlit's slider <input type=range> carries aria-label=<label>; its accessible name
+    # repeats the label ("Learning rate Learning rate"), so match the attribute. In Korean the
+    # optimizers' own learning-rate sliders (in closed expanders) share the label: the shared one
+    # is the first, and the only visible one.
+    return page.locator(f'[data-testid="stSidebar"] input[type="range"][aria-label="{label}"]').first
+
+
+def url_query(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_page_draws_the_race(web, tmp_path):
+    page, open_app = web
+    open_app()
+    assert page.locator(f"{RACE} .main-svg").count() >= 1
+    assert page.locator(f"{RACE} .contourlayer .contour").count() == 1  # the surface
+    assert page.locator(f"{RACE} .contourlayer .contourlevel").count() >= 5  # its level lines
+    lines = page.locator(PATH_LINES)
+    assert lines.count() == 6, "one path line per optimizer"
+    for i in range(6):
+        assert len(lines.nth(i).get_attribute("d") or "") > 20, f"path {i} is empty"
+    # Legend: the six optimizers by name.
+    legend = page.locator(f"{RACE} .legend .traces .legendtext").all_text_contents()
+    for name in ("SGD", "SGD + Nesterov", "Adagrad", "RMSprop", "Adam", "Adamax"):
+        assert name in legend, legend
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(ALERT).count() == 0, page.locator(ALERT).all_text_contents()
+    page.screenshot(path=tmp_path / "page.png")
+
+
+def test_learning_rate_slider_redraws_and_writes_the_url(web, tmp_path):
+    page, open_app = web
+    open_app()
+    page.wait_for_function("() => location.search.includes('lr=')")
+    before_paths, before_lr = path_signature(page), url_query(page)["lr"]
+    slider = lr_slider(page)
+    before_value = slider.get_attribute("aria-valuetext")
+    assert float(before_value) == float(before_lr)
+
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"""before => [...document.querySelectorAll('{PATH_LINES}')]
+                         .map(p => p.getAttribute('d')).join('|') !== before""",
+        arg=before_paths, timeout=30_000)
+    page.wait_for_function(
+        "before => new URLSearchParams(location.search).get('lr') !== before", arg=before_lr, timeout=30_000)
+    wait_idle(page)
+
+    after_value, after_lr = slider.get_attribute("aria-valuetext"), url_query(page)["lr"]
+    assert float(after_value) > float(before_value)
+    assert float(after_lr) == float(after_value)
+    assert path_signature(page) != before_paths
+    assert page.locator(PATH_LINES).count() == 6
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=tmp_path / "after-lr.png")
+
+
+def test_play_animates_the_race(web, tmp_path):
+    page, open_app = web
+    open_app()
+    label = page.locator(SLIDER_VALUE).first
+    start = label.text_content()
+    play = page.locator(f"{RACE} .updatemenu-button", has_text="Play")
+    assert play.count() == 1
+    before_paths = path_signature(page)
+    play.click()
+    seen = []
+    for _ in range(12):  # ~1.8 s
+        page.wait_for_timeout(150)
+        seen.append(label.text_content())
+    changed = [v for v in seen if v != start]
+    assert len(set(changed)) >= 3, f"the step label did not move: {start!r} then {seen}"
+    assert all(v.startswith("Step ") for v in seen), seen
+    assert path_signature(page) != before_paths, "the paths were not redrawn by the animation"
+    page.screenshot(path=tmp_path / "playing.png")
+
+
+def test_korean_page(web, tmp_path):
+    page, open_app = web
+    open_app("?lang=ko")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text("학습률", exact=True).count() >= 1
+    assert lr_slider(page, "학습률").is_visible()
+    assert page.locator(f"{RACE} .updatemenu-button", has_text="재생").count() == 1
+    assert page.locator(SLIDER_VALUE).first.text_content().startswith("스텝")
+    assert page.locator(PATH_LINES).count() == 6
+    assert page.locator(EXCEPTION).count() == 0
+    assert url_query(page)["lang"] == "ko"
+    page.screenshot(path=tmp_path / "page-ko.png")
+    assert (tmp_path / "page-ko.png").stat().st_size > 10_000
+
+
+def test_bad_link_warns_and_still_draws(web, tmp_path):
+    page, open_app = web
+    open_app("?lr=abc&surface=moon")
+    alerts = page.locator(ALERT)
+    assert alerts.count() >= 2, alerts.all_text_contents()
+    text = " ".join(alerts.all_text_contents())
+    assert "lr=abc" in text and "surface=moon" in text, text
+    assert page.locator(PATH_LINES).count() == 6
+    assert page.locator(EXCEPTION).count() == 0
+    query = url_query(page)
+    assert query["surface"] == "rosenbrock" and query["lr"] != "abc"  # the page wrote the defaults back
+    page.screenshot(path=tmp_path / "bad-link.png")
+
+
+# --- README screenshots (python tests/test_browser.py) -------------------------------------------
+
+
+def readme_screenshots(out_dir: Path = ROOT / "assets") -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit(f"{CHROMIUM} is missing")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with running_app(Path(os.environ.get("TMPDIR", "/tmp"))) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for name, query in (("page.png", ""), ("page-ko.png", "?lang=ko")):
+                page = browser.new_page(viewport=VIEWPORT)
+                page.goto(f"{url}/{query}")
+                wait_for_chart(page)
+                page.mouse.move(1, 1)  # no hover label on the chart
+                page.wait_for_timeout(1500)  # fonts and the data grid settle
+                page.screenshot(path=out_dir / name)
+                written.append(out_dir / name)
+                page.close()
+        finally:
+            browser.close()
+    return written
+
+
+if __name__ == "__main__":
+    for path in readme_screenshots():
+        print(path)
