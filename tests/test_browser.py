@@ -315,3 +315,42 @@ def readme_screenshots(out_dir: Path = ROOT / "assets") -> list[Path]:
 if __name__ == "__main__":
     for path in readme_screenshots():
         print(path)
+
+
+def test_a_click_on_a_tuning_cell_loads_its_settings(web, tmp_path):
+    page, open_app = web
+    open_app("?opt=sgd,adam&steps=200")
+    page.get_by_role("tab", name="Tuning").click()
+    tune = '.stPlotlyChart:has(.heatmaplayer)'
+    page.wait_for_selector(f"{tune} .main-svg", timeout=90_000)
+    wait_idle(page)
+    before = url_query(page)
+    box = page.locator(f"{tune} .nsewdrag").first.bounding_box()
+    # A cell in the upper middle of the map: a mid-size learning rate, a high momentum.
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.3)
+    page.wait_for_timeout(400)
+    page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.3)
+    page.wait_for_function("() => location.search.includes('sgd.momentum=')", timeout=60_000)
+    wait_idle(page)
+    after = url_query(page)
+    assert after["sgd.lr"] != before.get("sgd.lr")  # the cell's learning rate became SGD's own
+    assert "sgd.momentum" not in before  # and its momentum
+    assert page.get_by_text("Loaded learning_rate=").count() >= 1
+    page.screenshot(path=tmp_path / "tuning-click.png")
+
+
+def test_typing_a_formula_draws_its_contour(web, tmp_path):
+    page, open_app = web
+    open_app("?surface=custom")
+    page.evaluate(f"() => {{ window.__contour = document.querySelector('{RACE} .contourlayer').innerHTML; }}")
+    box = page.locator('[data-testid="stSidebar"] input[aria-label="Formula f(x, y)"]').first
+    box.fill("(x - 1)**2 + 4*(y + 0.5)**2")
+    box.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('f') === '(x - 1)**2 + 4*(y + 0.5)**2'",
+                           timeout=60_000)
+    wait_for_chart(page)
+    # The surface drawn is the typed one: the contour's level lines are redrawn.
+    page.wait_for_function(f"() => document.querySelector('{RACE} .contourlayer').innerHTML !== window.__contour",
+                           timeout=60_000)
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=tmp_path / "formula.png")
