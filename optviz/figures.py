@@ -544,7 +544,7 @@ def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
     axis_name = result.momentum_name or "—"
     ticks = list(range(int(np.floor(x.min())), int(np.ceil(x.max())) + 1))
     traces = [dict(
-        type="heatmap", x=_typed(x), y=_typed(y), z=_typed(z), colorscale="Viridis", reversescale=True,
+        type="heatmap", x=_typed(x), y=_typed(y), z=_typed(z), colorscale="Viridis", reversescale=False,
         hoverinfo="skip", zsmooth=False,
         colorbar=dict(title=dict(text=t["loss_gap"] if min_value is not None else t["loss"], side="right"),
                       thickness=12, **(dict(tickvals=list(range(-12, 9, 2)),
