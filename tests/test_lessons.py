@@ -59,7 +59,7 @@ def test_lessons_show_what_they_say():
     [
         (lambda t: t.replace('id = "saddle"', 'id = "Saddle!"'), "`id`"),
         (lambda t: t.replace('surface = "saddle"', 'surface = "volcano"'), "lesson 'saddle': `surface`"),
-        (lambda t: t.replace('optimizers = ["sgd", "rmsprop", "adam"]', 'optimizers = ["sgd", "lion"]'),
+        (lambda t: t.replace('optimizers = ["sgd", "rmsprop", "adam"]', 'optimizers = ["sgd", "sophia"]'),
          "lesson 'saddle': `optimizers`"),
         (lambda t: t.replace("start = [-1.8, 0.001]", "start = [-1.8]"), "lesson 'saddle': `start`"),
         (lambda t: t.replace("steps = 300\n[lesson.en]\ntitle = \"Escaping", "steps = 0\n[lesson.en]\ntitle = \"Escaping"),
