@@ -19,10 +19,11 @@ if _platform.machine().lower() in ("x86_64", "amd64") and "xla_cpu_max_isa" not 
     _os.environ["XLA_FLAGS"] = (_os.environ.get("XLA_FLAGS", "") + " --xla_cpu_max_isa=AVX").strip()
 
 from .engine import MAX_STEPS, SweepResult, Trajectory, race, simulate, sweep
-from .optimizers import ARTICLE_SETTINGS, OPTIMIZERS, Optimizer, get_optimizer
+from . import schedules
+from .optimizers import ALL_OPTIMIZERS, ARTICLE_SETTINGS, OPTIMIZERS, Optimizer, get_optimizer
 from .surfaces import SURFACES, Surface, get_surface
 
 __all__ = [
-    "ARTICLE_SETTINGS", "MAX_STEPS", "OPTIMIZERS", "Optimizer", "SURFACES", "Surface", "SweepResult",
-    "Trajectory", "get_optimizer", "get_surface", "race", "simulate", "sweep",
+    "ALL_OPTIMIZERS", "ARTICLE_SETTINGS", "MAX_STEPS", "OPTIMIZERS", "Optimizer", "SURFACES", "Surface", "SweepResult",
+    "Trajectory", "get_optimizer", "get_surface", "race", "schedules", "simulate", "sweep",
 ]
