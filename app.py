@@ -230,16 +230,21 @@ def on_view_step(action: str) -> None:
         ss.view_step = min(steps, start + size)
 
 
-def on_tune_click() -> None:
-    """A heat-map cell was clicked: load its learning rate and momentum into the race."""
-    event = ss.get("tune_chart")
+def clicked_point(chart_key: str) -> dict | None:
+    """The first point of a plotly chart's selection event (a click), or None."""
+    event = ss.get(chart_key)
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
         getattr(getattr(event, "selection", None), "points", [])
-    if not points:
-        return
-    point = points[0]
+    if not points or "x" not in points[0] or "y" not in points[0]:
+        return None
+    return points[0]
+
+
+def on_tune_click() -> None:
+    """A heat-map cell was clicked: load its learning rate and momentum into the race."""
+    point = clicked_point("tune_chart")
     name = ss.get("tune_optimizer")
-    if name not in ALL_OPTIMIZERS or "x" not in point or "y" not in point:
+    if point is None or name not in ALL_OPTIMIZERS:
         return
     learning_rate, value = 10 ** float(point["x"]), float(point["y"])
     write_widgets(with_cell(read_widgets(), name, learning_rate, value))
@@ -248,12 +253,10 @@ def on_tune_click() -> None:
 
 def on_chart_click() -> None:
     """A click on the race chart sets the start point there (the number inputs stay)."""
-    event = ss.get("race_chart")
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", [])
-    if not points or "x" not in points[0] or "y" not in points[0]:
+    point = clicked_point("race_chart")
+    if point is None:
         return
-    x, y = float(points[0]["x"]), float(points[0]["y"])
+    x, y = float(point["x"]), float(point["y"])
     if all(abs(v) <= 1e4 for v in (x, y)):
         ss.x0, ss.y0 = round(x, 3), round(y, 3)
         ss.view_step = None

@@ -2,6 +2,9 @@
 
 import base64
 import json
+import logging
+
+import jax
 
 import numpy as np
 
@@ -28,3 +31,27 @@ def paths(spec: dict) -> dict:
         if trace.get("type") == "scatter" and trace.get("mode") == "lines":
             out[trace["name"]] = np.stack([array(trace["x"]), array(trace["y"])], axis=1)
     return out
+
+
+class _CompileCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        if "Compiling" in message or "XLA compilation" in message:
+            self.messages.append(message)
+
+
+def count_compiles(fn) -> list[str]:
+    """The XLA compilations (jax_log_compiles messages) that running ``fn`` caused."""
+    counter = _CompileCounter()
+    root = logging.getLogger("jax")
+    root.addHandler(counter)
+    try:
+        with jax.log_compiles():
+            fn()
+    finally:
+        root.removeHandler(counter)
+    return counter.messages

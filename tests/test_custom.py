@@ -2,7 +2,6 @@
 
 import builtins
 import contextlib
-import logging
 import math
 import os
 import re
@@ -19,6 +18,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import optviz
+from helpers import count_compiles as _count_compiles
 from optviz import figures
 from optviz.custom import FUNCTIONS, MAX_LENGTH, custom_surface, estimate_minima, parse_formula
 
@@ -148,29 +148,6 @@ def test_bad_box_or_start(kwargs, field):
 
 
 # --- in the engine --------------------------------------------------------------------------
-
-
-class _CompileCounter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record):
-        message = record.getMessage()
-        if "Compiling" in message or "XLA compilation" in message:
-            self.messages.append(message)
-
-
-def _count_compiles(fn):
-    counter = _CompileCounter()
-    root = logging.getLogger("jax")
-    root.addHandler(counter)
-    try:
-        with jax.log_compiles():
-            fn()
-    finally:
-        root.removeHandler(counter)
-    return counter.messages
 
 
 def test_simulate_race_and_sweep_take_a_custom_surface():

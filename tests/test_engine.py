@@ -1,6 +1,5 @@
 """simulate / race / sweep: shapes, divergence, bad input, noise, and no recompiles."""
 
-import logging
 import math
 
 import jax
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 
 import optviz
+from helpers import count_compiles as _count_compiles
 from optviz.optimizers import ALL_OPTIMIZERS, NEW_OPTIMIZERS, OPTIMIZERS
 
 ALL = list(ALL_OPTIMIZERS)
@@ -254,7 +254,6 @@ def test_noise_is_reproducible_and_seeded():
     assert not np.allclose(a.path, c.path)
     assert not np.allclose(a.path, clean.path)
     # The noise has the requested size: gradient minus the true gradient ~ N(0, 1).
-    s = optviz.get_surface("quadratic")
     true = np.stack([2 * a.path[:, 0], 20 * a.path[:, 1]], axis=1)
     residual = a.gradient - true
     assert 0.7 < residual.std() < 1.3
@@ -268,29 +267,6 @@ def test_noise_lets_sgd_escape_a_saddle_it_would_sit_on():
 
 
 # --- compilation ---------------------------------------------------------------------------
-
-
-class _CompileCounter(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record):
-        message = record.getMessage()
-        if "Compiling" in message or "XLA compilation" in message:
-            self.messages.append(message)
-
-
-def _count_compiles(fn):
-    counter = _CompileCounter()
-    root = logging.getLogger("jax")
-    root.addHandler(counter)
-    try:
-        with jax.log_compiles():
-            fn()
-    finally:
-        root.removeHandler(counter)
-    return counter.messages
 
 
 def test_changing_floats_start_noise_or_flags_never_compiles():
