@@ -310,43 +310,67 @@ def _learning_rates(rates, steps, scheduled: bool):
     return jnp.broadcast_to(rates["lr"], (steps, rates["lr"].shape[0]))
 
 
+# Columns of the block that a race program returns, per step and lane.
+_PATH, _LOSS, _GRAD, _LR, _STATE = slice(0, 2), 2, slice(3, 5), 5, 6
+
+
+def _power_tables(hp, steps):
+    """beta_1 ** t and beta_2 ** t for every lane and every step t = step + 1, in one
+    vectorised power each before the loop: the same values the rules would compute
+    step by step (Keras's ``ops.power(beta, local_step)``), at a fraction of the cost."""
+    t = (steps + 1).astype(jnp.float32)[:, None]
+    return {f"{name}^t": jnp.power(hp[name][None, :], t) for name in ("beta_1", "beta_2")}
+
+
 @functools.lru_cache(maxsize=64)
 def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
 
     @jax.jit
-    def run(index, start, slots, hp, rates, params, noise_std, seed):
-        hp, rates = _unpack(hp, _HP_NAMES), _unpack_rates(rates)
+    def run(index, start, slots, packed_hp, rates, params, noise_std, seed, n_steps):
+        # (The body unpacks the hyperparameters itself: sliced out here, each of the ~30
+        # rows would be its own operation, dispatched one by one, on every call.)
+        rates = _unpack_rates(rates)
         key = jax.random.PRNGKey(seed)
         w0 = jnp.broadcast_to(start, (lanes, 2))
         all_steps = jnp.arange(steps + 1, dtype=jnp.uint32)
         noise = _noise_table(key, all_steps, noise_std)
-        # The learning rate at iteration 0 .. steps (Keras calls a schedule before each step).
-        lr = _learning_rates(rates, steps + 1, scheduled)
+        # The learning rate at iteration 0 .. steps (Keras calls a schedule before each step);
+        # a race without a schedule reads its constant rates in the loop, with no table.
+        lr = _learning_rates(rates, steps + 1, scheduled) if scheduled else None
+        powers = _power_tables(_unpack(packed_hp, _HP_NAMES), all_steps)
 
         def body(carry, xs):
-            w, slots = carry
-            step, step_noise, step_lr = xs
+            w, slots, first_bad = carry
+            hp = _unpack(packed_hp, _HP_NAMES)
+            step, step_noise, step_lr, step_powers = xs
+            if step_lr is None:
+                step_lr = rates["lr"]
             loss, g = value_and_grad(w, params)
             g = g + step_noise
+            # Each lane's first step outside the box (NaN and inf fail `|x| <= BOUND` too),
+            # among the first n_steps + 1 points; -1 if none.
+            bad = ~jnp.isfinite(loss) | ~jnp.all(jnp.abs(w) <= BOUND, axis=1)
+            first_bad = jnp.where((first_bad < 0) & bad & (step <= n_steps), step.astype(jnp.int32), first_bad)
             t = (step + 1).astype(jnp.float32)
             # Keras's apply_gradients: clip and decay (if any lane does), then the rule.
-            step_hp = dict(hp, learning_rate=step_lr)
-            g_used, w = clip_and_decay_lanes(g, w, step_hp)
-            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w, slots, t, step_hp)
-            return (w_next, slots_next), (w_next, loss, g, slots_next)
+            step_hp = dict(hp, learning_rate=step_lr, **step_powers)
+            g_used, w_used = clip_and_decay_lanes(g, w, step_hp)
+            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w_used, slots, t, step_hp)
+            # Row `step` of the result: the point, its loss, the gradient the step uses, the
+            # learning rate and the state before it, side by side (one write, no concatenation).
+            row = jnp.concatenate([w, loss[:, None], g, step_lr[:, None], slots.reshape(lanes, -1)], axis=1)
+            return (w_next, slots_next, first_bad), row
 
-        (w_last, _), (ws, losses, grads, states) = jax.lax.scan(
-            body, (w0, slots), (all_steps[:-1], noise[:-1], lr[:-1])
-        )
-        loss_last, g_last = value_and_grad(w_last, params)
-        g_last = g_last + noise[-1]
-        path = jnp.concatenate([w0[None], ws])  # (steps + 1, lanes, 2)
-        loss = jnp.concatenate([losses, loss_last[None]])
-        grad = jnp.concatenate([grads, g_last[None]])
-        state = jnp.concatenate([slots[None], states])
-        return path, loss, grad, state, lr
+        # steps + 1 iterations: the last only records the final point (its update is unused).
+        # (Everything happens inside the one loop, which XLA compiles into a single kernel:
+        # each operation outside it would be dispatched on its own, on every call.)
+        no_bad = jnp.full(lanes, -1, jnp.int32)
+        (_, _, first_bad), packed = jax.lax.scan(body, (w0, slots, no_bad), (all_steps, noise, lr, powers))
+        # One float32 block (steps + 1, lanes, columns): each Trajectory's arrays are views
+        # into it, and one device-to-host copy brings it all back.
+        return packed, first_bad
 
     return run
 
@@ -370,6 +394,39 @@ def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
     names = [label for label, _, _ in out]
     if len(set(names)) != len(names):
         raise ValueError(f"`optimizers` names an optimizer twice: {names}")
+    return out
+
+
+def _frozen(value):
+    """A validated hyperparameter value (number, bool, None, parsed schedule) as a hashable key."""
+    if isinstance(value, Mapping):
+        return tuple((k, _frozen(v)) for k, v in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return type(value).__name__, repr(value)  # (repr: -0.0 and 0.0 are equal but not the same float32)
+
+
+_LANE_ARGUMENTS: dict = {}  # frozen lanes -> the arrays below; a page asks for the same few again and again
+
+
+def _lane_arguments(padded) -> tuple:
+    """(index, packed hyperparameters, packed rates, boundary columns, scheduled?) for a race's
+    lanes: the host-side half of a race, memoised on the validated values (bounded)."""
+    key = tuple((opt.name, _frozen(values)) for _, opt, values in padded)
+    hit = _LANE_ARGUMENTS.get(key)
+    if hit is not None:
+        return hit
+    index = np.array([_BRANCH[opt.name] for _, opt, _ in padded], np.int32)
+    hp = _pack(_hp_arrays([values for _, _, values in padded]), _HP_NAMES)
+    rates = [values["learning_rate"] for _, _, values in padded]
+    n_boundaries = schedules.boundary_slots(rates)
+    scheduled = any(schedules.is_schedule(rate) for rate in rates)
+    out = index, hp, _pack_rates(_rate_arrays(rates, n_boundaries)), n_boundaries, scheduled
+    for array in (index, hp, *out[2]):
+        array.flags.writeable = False  # shared between calls
+    if len(_LANE_ARGUMENTS) >= 256:
+        _LANE_ARGUMENTS.clear()  # (page sessions share it from several threads: no iteration)
+    _LANE_ARGUMENTS[key] = out
     return out
 
 
@@ -401,45 +458,35 @@ def race(
 
     lanes = _bucket(len(entries), 8)
     padded = entries + [entries[0]] * (lanes - len(entries))
-    index = np.array([_BRANCH[opt.name] for _, opt, _ in padded], np.int32)
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
-    hp = _hp_arrays([values for _, _, values in padded])
-    rates = [values["learning_rate"] for _, _, values in padded]
-    n_boundaries = schedules.boundary_slots(rates)
+    index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
-    scheduled = any(schedules.is_schedule(rate) for rate in rates)
     program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled)
-    path, loss, grad, state, lr = jax.device_get(
+    packed, first_bad = jax.device_get(
         program(
-            index, np.asarray(start, np.float32), slots, _pack(hp, _HP_NAMES),
-            _pack_rates(_rate_arrays(rates, n_boundaries)), _surface_params(surface, params),
-            np.float32(noise), np.uint32(seed),
+            index, np.asarray(start, np.float32), slots, hp, rates, _surface_params(surface, params),
+            np.float32(noise), np.uint32(seed), np.int32(steps),
         )
     )
-    n = len(entries)
-    path, loss = path[: steps + 1, :n], loss[: steps + 1, :n]
-    # One pass for every lane; `|x| <= BOUND` is False for NaN and inf as well.
-    bad = ~np.isfinite(loss) | ~(np.abs(path) <= BOUND).all(axis=2)
-    first_bad = np.where(bad.any(axis=0), bad.argmax(axis=0), -1)
     results = {}
     for lane, (label, optimizer, values) in enumerate(entries):
         end = None if first_bad[lane] < 0 else int(first_bad[lane])
-        keep = steps + 1 if end is None else end
+        rows = packed[: steps + 1 if end is None else end, lane]
         results[label] = Trajectory(
             optimizer=optimizer.name,
             surface=surface.name,
             hyperparameters=dict(values),
-            path=np.array(path[:keep, lane]),
-            loss=np.array(loss[:keep, lane]),
-            gradient=np.array(grad[:keep, lane]),
-            state={name: np.array(state[:keep, lane, i]) for i, name in enumerate(optimizer.slot_names)},
+            path=rows[:, _PATH],
+            loss=rows[:, _LOSS],
+            gradient=rows[:, _GRAD],
+            state={name: rows[:, _STATE + 2 * i: _STATE + 2 * i + 2] for i, name in enumerate(optimizer.slot_names)},
             steps=steps,
             diverged_at=end,
             min_value=surface.min_value,
             minima=surface.minima,
             noise=noise,
             seed=seed,
-            learning_rate=np.array(lr[:keep, lane]),
+            learning_rate=rows[:, _LR],
         )
     return results
 

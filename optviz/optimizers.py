@@ -310,10 +310,18 @@ def _rmsprop(g, w, slots, t, hp):
     return w - momentum, jnp.stack([velocity, momentum, average_gradient])
 
 
+def _power(hp, name, t):
+    """``beta ** t`` (Keras's ``ops.power(beta, local_step)``): from the per-step table the
+    race and sweep programs compute for all steps at once before their loop (``hp[name +
+    "^t"]``: the same XLA power, vectorised), else here."""
+    table = hp.get(name + "^t")
+    return jnp.power(hp[name], t) if table is None else table
+
+
 def _adam(g, w, slots, t, hp):
     beta_1, beta_2 = hp["beta_1"], hp["beta_2"]
-    beta_1_power = jnp.power(beta_1, t)
-    beta_2_power = jnp.power(beta_2, t)
+    beta_1_power = _power(hp, "beta_1", t)
+    beta_2_power = _power(hp, "beta_2", t)
     alpha = hp["learning_rate"] * jnp.sqrt(1 - beta_2_power) / (1 - beta_1_power)
     m = slots[0] + (g - slots[0]) * hp["1-beta_1"]
     v = slots[1] + (jnp.square(g) - slots[1]) * hp["1-beta_2"]
@@ -325,8 +333,7 @@ def _adam(g, w, slots, t, hp):
 
 
 def _adamax(g, w, slots, t, hp):
-    beta_1 = hp["beta_1"]
-    beta_1_power = jnp.power(beta_1, t)
+    beta_1_power = _power(hp, "beta_1", t)
     m = slots[0] + (g - slots[0]) * hp["1-beta_1"]
     u = jnp.maximum(hp["beta_2"] * slots[1], jnp.abs(g))
     w = w - (hp["learning_rate"] * m) / ((1 - beta_1_power) * (u + hp["epsilon"]))
@@ -399,8 +406,8 @@ def _ftrl(g, w, slots, t, hp):
 def _lamb(g, w, slots, t, hp):
     # keras/src/optimizers/lamb.py: Adam's direction, scaled by ||w|| / ||direction||
     # over the whole variable (here the point (x, y)).
-    beta_1_power = jnp.power(hp["beta_1"], t)
-    beta_2_power = jnp.power(hp["beta_2"], t)
+    beta_1_power = _power(hp, "beta_1", t)
+    beta_2_power = _power(hp, "beta_2", t)
     m = slots[0] + (g - slots[0]) * hp["1-beta_1"]
     v = slots[1] + (jnp.square(g) - slots[1]) * hp["1-beta_2"]
     m_hat = m / (1.0 - beta_1_power)
@@ -445,7 +452,7 @@ def _schedule_free_adamw(g, w, slots, t, hp):
     warmup_steps = hp["warmup_steps"]
     lr = jnp.where(warmup_steps > 0, lr * jnp.minimum(t / warmup_steps, 1.0), lr)
     z_old = slots[0]
-    bias_correction_2 = 1 - jnp.power(beta_2, t)
+    bias_correction_2 = 1 - _power(hp, "beta_2", t)
     v = slots[1] + (jnp.square(g) - slots[1]) * (1 - beta_2)
     denominator = jnp.sqrt(v / bias_correction_2) + hp["epsilon"]
     z = z_old - (lr * g) / denominator
