@@ -468,6 +468,10 @@ def race(
             np.float32(noise), np.uint32(seed), np.int32(steps),
         )
     )
+    # One copy of the rows and lanes kept (a program often runs more steps than asked, and
+    # pads the lanes): the Trajectories' arrays are views into it, and the program's own
+    # output buffer is released now rather than living as long as any Trajectory does.
+    packed = np.array(packed[: steps + 1, : len(entries)])
     results = {}
     for lane, (label, optimizer, values) in enumerate(entries):
         end = None if first_bad[lane] < 0 else int(first_bad[lane])
