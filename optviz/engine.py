@@ -202,7 +202,7 @@ def _hp_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         # Keras computes 1 - beta in Python double and casts the result to float32.
         out["1-" + name] = np.asarray(1.0 - np.asarray(columns[name], np.float64), np.float32)
     clip = np.asarray(columns["global_clipnorm"], np.float64)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # a tiny clip: 1/c is inf in float32, as in Keras
         out["1/global_clipnorm"] = np.where(clip > 0, 1.0 / np.where(clip > 0, clip, 1.0), 0.0).astype(np.float32)
     return out
 
