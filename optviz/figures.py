@@ -68,7 +68,9 @@ class SpecFigure(go.Figure):
     """
 
     def __init__(self, spec: dict | None = None, **_ignored):
-        super().__init__()
+        # (No default template: plotly.py deep-copies it into every new figure, and this
+        # figure's own layout, in the spec, is what gets drawn.)
+        super().__init__(layout={"template": "none"})
         self._spec = dict(spec or {"data": [], "layout": {}})
 
     @property
@@ -180,16 +182,21 @@ def _frame_indices(n: int, frames: int) -> np.ndarray:
 TRAIL_TAIL = 40  # the newest points of a frame's trail stay at full resolution
 
 
-def _trail(path: np.ndarray, end: int, full: bool = False) -> np.ndarray:
-    """path[: end + 1] for an animation frame: the last TRAIL_TAIL points at full
-    resolution (where the eye is, so a zig-zag is never aliased away) and the older
-    part thinned to about MAX_TRAIL_POINTS. ``full`` keeps every point."""
+def _trail_rows(n: int, end: int, full: bool = False) -> slice | np.ndarray:
+    """The rows of an n-point path that an animation frame at ``end`` draws: all of
+    [0, end] when short (or ``full``), else the last TRAIL_TAIL points at full resolution
+    (where the eye is, so a zig-zag is never aliased away) and the older part thinned to
+    about MAX_TRAIL_POINTS."""
     if full or end + 1 <= MAX_TRAIL_POINTS:
-        return path[: end + 1]
+        return slice(0, end + 1)
     split = end + 1 - TRAIL_TAIL
-    stride = max(1, math.ceil(len(path) / MAX_TRAIL_POINTS))
-    older = np.arange(0, split, stride)
-    return path[np.concatenate([older, np.arange(split, end + 1)])]
+    stride = max(1, math.ceil(n / MAX_TRAIL_POINTS))
+    return np.concatenate([np.arange(0, split, stride), np.arange(split, end + 1)])
+
+
+def _trail(path: np.ndarray, end: int, full: bool = False) -> np.ndarray:
+    """path[: end + 1] as an animation frame draws it (see :func:`_trail_rows`)."""
+    return path[_trail_rows(len(path), end, full)]
 
 
 def race_figure(
@@ -247,16 +254,22 @@ def race_figure(
     def at(tr: Trajectory, step: int) -> int:
         return min(step, len(tr.path) - 1)
 
+    # Each path's x and y as contiguous float32 columns, made once for all the frames.
+    columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
+               for name, tr in trajectories.items()}
+
     def traces_at(step: int) -> list[dict]:
         """The trails, then the heads, at ``step``, as plain typed-array dicts."""
         trails, heads = [], []
         for name in names:
             tr = trajectories[name]
             k = at(tr, step)
-            trail = _trail(tr.path, k, full=step == steps)
-            trails.append({"type": "scatter", "x": _typed(trail[:, 0]), "y": _typed(trail[:, 1])})
-            heads.append({"type": "scatter", "x": _typed(tr.path[k:k + 1, 0]), "y": _typed(tr.path[k:k + 1, 1]),
-                          "customdata": _typed([[k, tr.loss[k]]])})
+            xs, ys = columns[name]
+            rows = _trail_rows(len(xs), k, full=step == steps)
+            trails.append({"type": "scatter", "x": _typed(xs[rows]), "y": _typed(ys[rows])})
+            # One point: plain numbers (a typed array's encoding costs more than it saves here).
+            x, y = tr.path[k].tolist()
+            heads.append({"type": "scatter", "x": [x], "y": [y], "customdata": [[k, tr.loss[k].item()]]})
         return trails + heads
 
     first_dynamic = len(traces)
