@@ -117,14 +117,21 @@ def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
 ss = st.session_state
 
 
+def _kept() -> dict:
+    """Widget values kept while their expander is closed (their widgets not drawn), in ONE
+    session-state entry: every widget call copies the whole session state once, so a
+    key per value (150 of them) cost every rerun ~2 ms on the server."""
+    return ss.setdefault("_kept", {})
+
+
 def _get(key: str, default=None):
     """A widget's value, or the copy kept while its expander is closed (its widget not drawn)."""
-    return ss.get(key, ss.get(f"_v.{key}", default))
+    return ss.get(key, _kept().get(key, default))
 
 
 def _set(key: str, value) -> None:
     ss[key] = value
-    ss[f"_v.{key}"] = value
+    _kept()[key] = value
 
 
 def write_widgets(state: PageState) -> None:
@@ -293,10 +300,11 @@ names = i18n.OPTIMIZER_NAMES[lang]
 
 def _widget(kind, label: str, key: str, **kwargs):
     """A widget inside a lazily drawn expander: restored from its kept value, and kept again."""
-    if key not in ss and f"_v.{key}" in ss:
-        ss[key] = ss[f"_v.{key}"]
+    kept = _kept()
+    if key not in ss and key in kept:
+        ss[key] = kept[key]
     value = kind(label, key=key, **kwargs)
-    ss[f"_v.{key}"] = value
+    kept[key] = value
     return value
 
 
