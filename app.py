@@ -130,7 +130,9 @@ def _get(key: str, default=None):
 
 
 def _set(key: str, value) -> None:
-    ss[key] = value
+    """Set an expander widget's value: kept here, and given to the widget when it is drawn
+    (see :func:`_widget`); no session-state key while its expander is closed."""
+    ss.pop(key, None)
     _kept()[key] = value
 
 
