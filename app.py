@@ -7,6 +7,7 @@ session into the widgets, and every rerun writes the widgets back into it.
 from __future__ import annotations
 
 import atexit
+import gc
 import html
 import threading
 import time
@@ -38,6 +39,15 @@ st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layo
 # --- process-wide work, shared by every session --------------------------------------
 
 
+def _freeze_heap() -> None:
+    """Move every object alive now (JAX, Plotly, Streamlit, compiled programs: ~350,000)
+    out of the garbage collector's sight. Python's automatic full collections walked them
+    all, again and again: a quarter of a warm rerun's time (AppTest, 60 reruns: 1.4 s of
+    5.5 s in gc; 0.24 s once frozen). Collect first, so no garbage is frozen with them."""
+    gc.collect()
+    gc.freeze()
+
+
 def _warm_all_surfaces(stop: threading.Event) -> None:
     """Compile every surface's race program once, in the background, for the next visitors."""
     for name in optviz.SURFACES:
@@ -53,10 +63,12 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
             optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, MOMENTA)
         optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES,
                      [opt.defaults[opt.momentum_like]] if opt.momentum_like else None)
+    _freeze_heap()  # and what the warm-up built
 
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> threading.Thread:
+    _freeze_heap()  # the imports' objects, once per server process
     stop = threading.Event()
     thread = threading.Thread(target=_warm_all_surfaces, args=(stop,), name="optviz-warm-up", daemon=True)
     thread.start()
