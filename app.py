@@ -51,9 +51,10 @@ def _freeze_heap() -> None:
 def _warm_all_surfaces(stop: threading.Event) -> None:
     """Compile every surface's race program once, in the background, for the next visitors."""
     for name in optviz.SURFACES:
-        if stop.is_set():
-            return
-        optviz.race(name, None, MIN_STEPS, ["sgd"], compile_steps=MAX_PAGE_STEPS)
+        for optimizers in (["sgd"], ["sgd", "lion"]):  # the article's rules only; and all 14
+            if stop.is_set():
+                return
+            optviz.race(name, None, MIN_STEPS, optimizers, compile_steps=MAX_PAGE_STEPS)
     # The tuning tab's grids on the default surface and step count: the heat map (121 × 100
     # cells) for each optimizer with a momentum-like axis, and the learning-rate curves.
     for name, opt in OPTIMIZERS.items():

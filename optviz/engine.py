@@ -270,10 +270,16 @@ _CLASSIC_BRANCHES = len({o.update for o in OPTIMIZERS.values()})
 assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in OPTIMIZERS)
 
 
-def _update_lanes(rules, index, g, w, slots, t, hp):
+def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
     """Each lane's rule ``rules[index]``: the first ``_CLASSIC_BRANCHES`` as one vmapped
-    switch, the others each under a ``lax.cond`` that skips it when no lane uses it."""
+    switch, the others each under a ``lax.cond`` that skips it when no lane uses it.
+    ``others`` (static) False: no lane uses a rule beyond the classic ones, so the
+    program carries none of them (a race of the article's six)."""
     classic = rules[:_CLASSIC_BRANCHES]
+    if not others:
+        new = jax.vmap(lambda i, g, w, slots, hp: jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic,
+                                                                 g, w, slots, t, hp))(index, g, w, slots, hp)
+        return new
 
     def switch(i, g, w, slots, t, hp):
         return jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic, g, w, slots, t, hp)
@@ -323,7 +329,8 @@ def _power_tables(hp, steps):
 
 
 @functools.lru_cache(maxsize=64)
-def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False):
+def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False,
+                  others: bool = True):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
 
@@ -357,7 +364,7 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
             # Keras's apply_gradients: clip and decay (if any lane does), then the rule.
             step_hp = dict(hp, learning_rate=step_lr, **step_powers)
             g_used, w_used = clip_and_decay_lanes(g, w, step_hp)
-            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w_used, slots, t, step_hp)
+            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w_used, slots, t, step_hp, others)
             # Row `step` of the result: the point, its loss, the gradient the step uses, the
             # learning rate and the state before it, side by side (one write, no concatenation).
             row = jnp.concatenate([w, loss[:, None], g, step_lr[:, None], slots.reshape(lanes, -1)], axis=1)
@@ -461,7 +468,10 @@ def race(
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
-    program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled)
+    # Which rules the lanes use is part of the program (a name, not a float: no slider
+    # moves it); a race of only the article's six carries none of the other rules.
+    others = bool((index >= _CLASSIC_BRANCHES).any())
+    program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others)
     packed, first_bad = jax.device_get(
         program(
             index, np.asarray(start, np.float32), slots, hp, rates, _surface_params(surface, params),
