@@ -542,7 +542,15 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         hp, rates = _unpack(hp, _HP_NAMES), _unpack_rates(rates)
         key = jax.random.PRNGKey(seed)
         noise = _noise_table(key, jnp.arange(steps, dtype=jnp.uint32), noise_std)
-        rule = jax.vmap(ALL_OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
+        # The grid carries only the state rows this optimizer uses (sgd: 1 of 3): the loop
+        # copies its carried state every step, and the unused rows are constant zeros here.
+        used = len(ALL_OPTIMIZERS[optimizer_name].slot_names)
+        update = jax.vmap(ALL_OPTIMIZERS[optimizer_name].update, in_axes=(0, 0, 0, None, 0))
+
+        def rule(g, w, slots, t, hp):
+            full = jnp.concatenate([slots, jnp.zeros((lanes, MAX_SLOTS - used, 2), slots.dtype)], axis=1)
+            w, full = update(g, w, full, t, hp)
+            return w, full[:, :used]
 
         def keras_step(g, w, slots, step, t):
             # Computed per step here (4096 lanes x all steps would be a large table).
@@ -571,7 +579,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             w_next, slots_next = keras_step(g + step_noise, w, slots, step, (step + 1).astype(jnp.float32))
             return (w_next, slots_next, last_loss, diverged_at, reached_at), None
 
-        init = (w0, slots, jnp.zeros((lanes,), jnp.float32), minus_one, minus_one)
+        init = (w0, slots[:, :used], jnp.zeros((lanes,), jnp.float32), minus_one, minus_one)
         (w, _, last_loss, diverged_at, reached_at), _ = jax.lax.scan(
             body, init, (jnp.arange(steps, dtype=jnp.int32), noise)
         )

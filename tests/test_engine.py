@@ -210,7 +210,10 @@ def test_all_fourteen_race_together():
 
 
 @pytest.mark.parametrize("name,momenta", [("sgd", [0.0, 0.5, 0.9]), ("adam", [0.5, 0.9]), ("adagrad", None),
-                                          ("lion", [0.3, 0.9]), ("schedulefreeadamw", [0.5, 0.9]), ("ftrl", None)])
+                                          ("lion", [0.3, 0.9]), ("schedulefreeadamw", [0.5, 0.9]), ("ftrl", None),
+                                          ("nesterov", [0.5, 0.9]), ("rmsprop", [0.0, 0.9]), ("adamax", [0.5, 0.9]),
+                                          ("adamw", [0.5, 0.9]), ("nadam", [0.5, 0.9]), ("lamb", [0.5, 0.9]),
+                                          ("adadelta", None), ("adafactor", None)])
 def test_sweep_equals_simulate_cell_by_cell(name, momenta):
     lrs = [1e-4, 3e-3, 0.03, 0.3]
     result = optviz.sweep(name, "rosenbrock", None, 200, lrs, momenta, tolerance=0.5)
