@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 import html
+import os
 import threading
 import time
 
@@ -68,8 +69,10 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def start_warm_up() -> threading.Thread:
+def start_warm_up() -> threading.Thread | None:
     _freeze_heap()  # the imports' objects, once per server process
+    if os.environ.get("OPTVIZ_WARM_UP", "1") == "0":  # e.g. a test process, or a one-surface class
+        return None
     stop = threading.Event()
     thread = threading.Thread(target=_warm_all_surfaces, args=(stop,), name="optviz-warm-up", daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ feeds thousands more to the URL parser alone.
 """
 
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -72,13 +73,21 @@ def test_the_url_parser_always_settles_on_a_valid_state(query):
 @pytest.fixture(scope="module", autouse=True)
 def _fast_apptest():
     """AppTest scans every installed package for Streamlit components on each new page
-    (0.1 s); optviz uses none, so the hostile-link runs skip that scan."""
+    (0.1 s); optviz uses none, so the hostile-link runs skip that scan. Nor do they start
+    the page's background warm-up (OPTVIZ_WARM_UP=0): compiling all 20 race programs and
+    the tuning sweeps took ~25 s of CPU from each worker, while these runs need two."""
     import streamlit.components.v2.manifest_scanner as scanner
 
     original = scanner.scan_component_manifests
     scanner.scan_component_manifests = lambda *args, **kwargs: []
+    previous = os.environ.get("OPTVIZ_WARM_UP")
+    os.environ["OPTVIZ_WARM_UP"] = "0"
     yield
     scanner.scan_component_manifests = original
+    if previous is None:
+        os.environ.pop("OPTVIZ_WARM_UP", None)
+    else:
+        os.environ["OPTVIZ_WARM_UP"] = previous
 
 
 def _open(query: dict) -> AppTest:
