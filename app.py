@@ -56,6 +56,7 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
             if stop.is_set():
                 return
             optviz.race(name, None, MIN_STEPS, optimizers, compile_steps=MAX_PAGE_STEPS)
+        figures.contour_backdrop(optviz.get_surface(name))  # the race chart's picture of it
     # The tuning tab's grids on the default surface and step count: the heat map (121 × 100
     # cells) for each optimizer with a momentum-like axis, and the learning-rate curves.
     for name, opt in OPTIMIZERS.items():

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from .engine import Trajectory
-from .figures import COLORS, DASHES, DEFAULT_TEXT, MAX_TRAIL_POINTS, SURFACE_COLORSCALE, SYMBOLS
+from .figures import COLORS, DASHES, DEFAULT_TEXT, MAX_TRAIL_POINTS, SYMBOLS, draw_contour
 from .optimizers import OPTIMIZERS
 from .surfaces import Surface, get_surface
 
@@ -115,20 +115,6 @@ def _font_families() -> tuple[str, ...]:
     return ("DejaVu Sans", *cjk[:1])
 
 
-def _levels(surface: Surface, z: np.ndarray) -> np.ndarray:
-    """What the contour shows: log10(f − min) where the range is wide, as the chart does."""
-    finite = z[np.isfinite(z)]
-    if finite.size == 0:
-        return z
-    floor = surface.min_value if surface.min_value is not None else float(finite.min())
-    span = float(finite.max()) - floor
-    if surface.log_levels and span > 50:
-        eps = max(span * 1e-6, 1e-6)
-        with np.errstate(invalid="ignore"):
-            return np.log10(np.maximum(z - floor, 0) + eps)
-    return z
-
-
 def _display(name: str, labels: Mapping[str, str] | None) -> str:
     if labels and name in labels:
         return labels[name]
@@ -147,18 +133,7 @@ def _trail(path: np.ndarray, end: int) -> np.ndarray:
 def _draw_surface(ax, surface: Surface, params: Mapping[str, float], t: Mapping[str, str], font: float,
                   families: list[str]) -> None:
     """The contour (grey bands and white lines, as on the chart), the box and the axis titles."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    xs, ys, z = surface.grid(GIF_GRID, **params)
-    values = _levels(surface, np.where(np.isfinite(z), z, np.nan))
-    finite = values[np.isfinite(values)]
-    if finite.size and finite.max() > finite.min():
-        levels = np.linspace(finite.min(), finite.max(), 25)
-        cmap = LinearSegmentedColormap.from_list("optviz", [(p, c) for p, c in SURFACE_COLORSCALE])
-        ax.contourf(xs, ys, values, levels=levels, cmap=cmap)
-        ax.contour(xs, ys, values, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
-    ax.set_xlim(*surface.x_range)
-    ax.set_ylim(*surface.y_range)
+    draw_contour(ax, surface, params, GIF_GRID)
     ax.set_xlabel(t["x"], fontsize=font, fontfamily=families)
     ax.set_ylabel(t["y"], fontsize=font, fontfamily=families)
     ax.tick_params(labelsize=font * 0.85)

@@ -136,6 +136,51 @@ def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, re
     return _grid(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), resolution)
 
 
+def draw_contour(ax, surface: Surface, params: Mapping[str, float] | None = None, resolution: int = 80) -> None:
+    """The chart's contour drawn by matplotlib on ``ax``: grey bands and white lines over the
+    values the chart shows (log10(f − min) where the range is wide). Used for the GIF
+    export and for the race chart's backdrop."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    xs, ys, z = surface_grid(surface, params, resolution)
+    values, _, _ = _levels(surface, z)
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.max() > finite.min():
+        levels = np.linspace(finite.min(), finite.max(), 25)
+        cmap = LinearSegmentedColormap.from_list("optviz", [(p, c) for p, c in SURFACE_COLORSCALE])
+        ax.contourf(xs, ys, values, levels=levels, cmap=cmap)
+        ax.contour(xs, ys, values, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
+    ax.set_xlim(*surface.x_range)
+    ax.set_ylim(*surface.y_range)
+
+
+@functools.lru_cache(maxsize=32)
+def _backdrop_png(surface: Surface, box: tuple, params: tuple, pixels: int) -> str:
+    import io
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1), dpi=pixels)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    draw_contour(ax, surface, dict(params))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=pixels)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None, pixels: int = 320) -> dict:
+    """The contour as a picture behind the plot area (a layout image, cached per surface).
+
+    plotly.js's redraw-free animation drops contour traces from the plot while Play runs
+    (plotly.js #4491): this picture, which is not a trace, keeps the surface in view;
+    when the animation stops the contour trace is drawn over it again."""
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    source = _backdrop_png(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), pixels)
+    return dict(source=source, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+                sizing="stretch", layer="below", xanchor="left", yanchor="top")
+
+
 def _tick(value: float) -> str:
     """0.001, 0.1, 10, 1000, 1e+05: plain numbers where they are short."""
     return f"{value:g}" if 1e-3 <= abs(value) < 1e5 else f"{value:.0e}"
@@ -363,6 +408,7 @@ def race_figure(
                                                   transition=dict(duration=0))]) for k in indices],
         )],
         annotations=annotations,
+        images=[contour_backdrop(surface, surface_params)],
     )
     layout.update(_WHITE)
     layout["xaxis"].update(_AXIS, tickfont=dict(size=font))
