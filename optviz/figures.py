@@ -169,7 +169,10 @@ def _backdrop_png(surface: Surface, box: tuple, params: tuple, pixels: int) -> s
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None, pixels: int = 320) -> dict:
+def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None, pixels: int = 200) -> dict:
+    # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
+    # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
+    # 238 ms with this one; it only shows while Play runs.)
     """The contour as a picture behind the plot area (a layout image, cached per surface).
 
     plotly.js's redraw-free animation drops contour traces from the plot while Play runs
