@@ -276,13 +276,12 @@ def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
     ``others`` (static) False: no lane uses a rule beyond the classic ones, so the
     program carries none of them (a race of the article's six)."""
     classic = rules[:_CLASSIC_BRANCHES]
-    if not others:
-        new = jax.vmap(lambda i, g, w, slots, hp: jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic,
-                                                                 g, w, slots, t, hp))(index, g, w, slots, hp)
-        return new
 
     def switch(i, g, w, slots, t, hp):
         return jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic, g, w, slots, t, hp)
+
+    if not others:
+        return jax.vmap(switch, in_axes=(0, 0, 0, 0, None, 0))(index, g, w, slots, t, hp)
 
     def merge(mine, new, carry):
         return jnp.where(mine[:, None], new[0], carry[0]), jnp.where(mine[:, None, None], new[1], carry[1])

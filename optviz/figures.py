@@ -179,7 +179,10 @@ def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None
     (plotly.js #4491): this picture, which is not a trace, keeps the surface in view;
     when the animation stops the contour trace is drawn over it again."""
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
-    source = _backdrop_png(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), pixels)
+    # (Defaults filled in: the warm-up's call without parameters and the page's call with
+    # the surface's own values share one picture.)
+    params = tuple(sorted(surface.resolve_params(params).items()))
+    source = _backdrop_png(surface, (surface.x_range, surface.y_range), params, pixels)
     return dict(source=source, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
                 sizing="stretch", layer="below", xanchor="left", yanchor="top")
 

@@ -312,14 +312,13 @@ def _rmsprop(g, w, slots, t, hp):
 
 def _power(hp, name, t):
     """``beta ** t`` (Keras's ``ops.power(beta, local_step)``): from the per-step table the
-    race and sweep programs compute for all steps at once before their loop (``hp[name +
-    "^t"]``: the same XLA power, vectorised), else here."""
+    race program computes for all steps at once before its loop (``hp[name + "^t"]``: the
+    same XLA power, vectorised), else here (the sweep)."""
     table = hp.get(name + "^t")
     return jnp.power(hp[name], t) if table is None else table
 
 
 def _adam(g, w, slots, t, hp):
-    beta_1, beta_2 = hp["beta_1"], hp["beta_2"]
     beta_1_power = _power(hp, "beta_1", t)
     beta_2_power = _power(hp, "beta_2", t)
     alpha = hp["learning_rate"] * jnp.sqrt(1 - beta_2_power) / (1 - beta_1_power)

@@ -14,7 +14,6 @@ from typing import Mapping
 
 import numpy as np
 
-from .engine import MAX_STEPS
 from . import schedules as schedule_lib
 from .optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from .presets import PRESETS, preset
