@@ -62,6 +62,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from machine import busy_cores, cpu_model, git_revision  # noqa: E402  (bench/machine.py)
+
 APP = ROOT / "app.py"
 
 CHROMIUM = "/usr/bin/chromium"
@@ -102,44 +105,6 @@ def p90(values: list[float]) -> float:
 def spread(values: list[float], fmt=fmt_ms) -> str:
     return (f"median {fmt(statistics.median(values))}, p90 {fmt(p90(values))}, "
             f"min {fmt(min(values))}, max {fmt(max(values))} (n = {len(values)})")
-
-
-# --- machine -----------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def busy_cores(seconds: float = 0.5) -> float | None:
-    """Cores kept busy by other processes right now (from /proc/stat; None where unavailable)."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (1 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
-
-
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "app.py", "optviz"],
-                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        return rev + (" + uncommitted changes in app.py / optviz/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 # --- (a) and (b): AppTest ------------------------------------------------------------------------
@@ -435,7 +400,7 @@ def main() -> None:
     print(f"  machine : {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}")
     print(f"  software: Python {platform.python_version()}, streamlit {streamlit.__version__}, "
           f"plotly {plotly.__version__}")
-    print(f"  optviz  : git {git_revision()}")
+    print(f"  optviz  : git {git_revision('app.py', 'optviz')}")
     busy = busy_cores()
     if busy is not None:
         print(f"  other work at start: {busy:.2f} of {os.cpu_count()} cores busy"

@@ -44,6 +44,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from machine import busy_cores, cpu_model, git_revision  # noqa: E402  (bench/machine.py)
 
 SURFACE = "rosenbrock"
 START = (-1.5, 2.0)
@@ -293,41 +294,6 @@ def cold_first_call(which: str) -> tuple[float, float]:
 # --- report --------------------------------------------------------------------------------
 
 
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "optviz"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return rev + (" + uncommitted changes in optviz/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def busy_cores(seconds: float = 0.5) -> float | None:
-    """Cores kept busy by other processes right now (from /proc/stat; None where unavailable)."""
-    def sample():
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-    try:
-        idle0, total0 = sample()
-        time.sleep(seconds)
-        idle1, total1 = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (1 - (idle1 - idle0) / max(total1 - total0, 1)) * (os.cpu_count() or 1)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def optax_child() -> None:
     """Child process: the optax peer, timed as its users get it (JAX's default flags)."""
     run = optax_race_program()
@@ -356,7 +322,7 @@ def main() -> None:
     print(f"  machine : {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}")
     print(f"  software: Python {platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}, "
           f"optax {optax.__version__}")
-    print(f"  optviz  : git {git_revision()}")
+    print(f"  optviz  : git {git_revision('optviz')}")
     print(f"  XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r} (set by optviz; the optax peer runs under it too)")
     busy = busy_cores()
     if busy is not None:
