@@ -29,6 +29,25 @@ from optviz.state import (
     BOXES, CUSTOM, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
 )
 
+
+def _unescape_slashes_in_chart_json() -> None:
+    """plotly.io.to_json, which st.plotly_chart calls, writes every "/" as "\\u002f" so
+    that "</script>" cannot end an HTML script tag; it escapes "<" too, so "</" cannot
+    occur anyway. One character in 64 of a base64 array is a "/": that escape made the race
+    chart 23 % bigger (0.69 -> 0.53 MB) and cost a pass over its text on every rerun.
+    Streamlit reads the spec with JSON.parse, to which the two forms are the same. If a
+    later plotly renames these private tables, the charts are simply a bit bigger again."""
+    try:
+        from plotly.io import _json as plotly_json
+    except ImportError:
+        return
+    for name in ("_swap_json", "_swap_orjson"):
+        swaps = getattr(plotly_json, name, None)
+        if isinstance(swaps, tuple) and ("<", "\\u003c") in swaps:
+            setattr(plotly_json, name, tuple(pair for pair in swaps if pair[0] != "/"))
+
+
+_unescape_slashes_in_chart_json()
 TOLERANCE = 1e-3
 MAX_NOISE_SLIDER = 20.0
 
@@ -69,8 +88,7 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
     _freeze_heap()  # and what the warm-up built
 
 
-@st.cache_resource(show_spinner=False)
-def start_warm_up() -> threading.Thread | None:
+def _start_warm_up() -> threading.Thread | None:
     _freeze_heap()  # the imports' objects, once per server process
     if os.environ.get("OPTVIZ_WARM_UP", "1") == "0":  # e.g. a test process, or a one-surface class
         return None
@@ -86,20 +104,17 @@ def start_warm_up() -> threading.Thread | None:
     return thread
 
 
-@st.cache_resource(show_spinner=False)
-def lessons() -> dict:
+def _lessons() -> dict:
     return load_lessons()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def run_race(key: tuple, _state: PageState) -> dict:
+def _run_race(key: tuple, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     return optviz.race(_state.surface_object(), _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
+def _build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
     surface = _state.surface_object()
     labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
     text = i18n.figure_text(lang)
@@ -112,8 +127,7 @@ def build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _sta
     return race_fig, loss_fig
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
+def _run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
              if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
@@ -122,11 +136,29 @@ def run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageSta
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
+def _build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
     return figures.surface_3d_figure(_state.surface_object(), _race,
                                      surface_params=_state.surface_params(), text=i18n.figure_text(lang),
                                      labels=i18n.OPTIMIZER_SHORT_NAMES[lang])
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_functions() -> dict:
+    """The functions above behind Streamlit's caches, decorated once per server process:
+    this script runs again on every rerun, and decorating reads a function's source."""
+    return {
+        "start_warm_up": st.cache_resource(show_spinner=False)(_start_warm_up),
+        "lessons": st.cache_resource(show_spinner=False)(_lessons),
+        "run_race": st.cache_data(max_entries=32, show_spinner=False)(_run_race),
+        "build_figures": st.cache_resource(max_entries=8, show_spinner=False)(_build_figures),
+        "run_sweep": st.cache_data(max_entries=16, show_spinner=False)(_run_sweep),
+        "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
+    }
+
+
+_cached = _cached_functions()
+start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
+build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
 
 
 # --- widgets <-> state -----------------------------------------------------------------

@@ -231,23 +231,37 @@ def _frame_indices(n: int, frames: int) -> np.ndarray:
 
 
 TRAIL_TAIL = 40  # the newest points of a frame's trail stay at full resolution
+TRAIL_CELLS = 1000  # a frame's trail skips a point in the same 1/1000-of-the-view cell as the one before
 
 
-def _trail_rows(n: int, end: int, full: bool = False) -> slice | np.ndarray:
-    """The rows of an n-point path that an animation frame at ``end`` draws: all of
-    [0, end] when short (or ``full``), else the last TRAIL_TAIL points at full resolution
-    (where the eye is, so a zig-zag is never aliased away) and the older part thinned to
-    about MAX_TRAIL_POINTS."""
-    if full or end + 1 <= MAX_TRAIL_POINTS:
-        return slice(0, end + 1)
-    split = end + 1 - TRAIL_TAIL
-    stride = max(1, math.ceil(n / MAX_TRAIL_POINTS))
-    return np.concatenate([np.arange(0, split, stride), np.arange(split, end + 1)])
+def _distinct_rows(xs: np.ndarray, ys: np.ndarray, x_range, y_range) -> np.ndarray:
+    """Indices of the points that change what a trail looks like: a point inside the same
+    cell of a TRAIL_CELLS x TRAIL_CELLS grid over the view (finer than a pixel, even
+    zoomed in twice) as the point before it draws nothing new, so frames leave it out.
+    A path that creeps (Adagrad stalling, Adam settling in a minimum) keeps a few dozen
+    of its hundreds of points; points outside the view are all kept."""
+    cx = np.floor((xs - x_range[0]) * (TRAIL_CELLS / (x_range[1] - x_range[0])))
+    cy = np.floor((ys - y_range[0]) * (TRAIL_CELLS / (y_range[1] - y_range[0])))
+    keep = np.ones(len(xs), bool)
+    keep[1:] = (cx[1:] != cx[:-1]) | (cy[1:] != cy[:-1])
+    keep |= (cx < 0) | (cx >= TRAIL_CELLS) | (cy < 0) | (cy >= TRAIL_CELLS)
+    return np.flatnonzero(keep)
 
 
-def _trail(path: np.ndarray, end: int, full: bool = False) -> np.ndarray:
-    """path[: end + 1] as an animation frame draws it (see :func:`_trail_rows`)."""
-    return path[_trail_rows(len(path), end, full)]
+def _trail_rows(distinct: np.ndarray, end: int) -> np.ndarray:
+    """The rows of a path that an animation frame at ``end`` draws: the ``distinct``
+    rows up to ``end`` (see :func:`_distinct_rows`) and ``end`` itself; past
+    MAX_TRAIL_POINTS, the last TRAIL_TAIL of them at full resolution (where the eye is,
+    so a zig-zag is never aliased away) and the older part thinned with a stride fixed
+    per path (so old points do not flicker from frame to frame)."""
+    rows = distinct[: np.searchsorted(distinct, end, side="right")]
+    if not len(rows) or rows[-1] != end:
+        rows = np.append(rows, end)
+    if len(rows) > MAX_TRAIL_POINTS:
+        stride = max(1, math.ceil(len(distinct) / (MAX_TRAIL_POINTS - TRAIL_TAIL)))
+        split = len(rows) - TRAIL_TAIL
+        rows = np.concatenate([rows[:split:stride], rows[split:]])
+    return rows
 
 
 def race_figure(
@@ -305,9 +319,12 @@ def race_figure(
     def at(tr: Trajectory, step: int) -> int:
         return min(step, len(tr.path) - 1)
 
-    # Each path's x and y as contiguous float32 columns, made once for all the frames.
+    # Each path's x and y as contiguous float32 columns, and the rows a frame may draw,
+    # made once for all the frames.
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
+    distinct = {name: _distinct_rows(tr.path[:, 0], tr.path[:, 1], surface.x_range, surface.y_range)
+                for name, tr in trajectories.items()}
 
     def traces_at(step: int) -> list[dict]:
         """The trails, then the heads, at ``step``, as plain typed-array dicts."""
@@ -316,7 +333,7 @@ def race_figure(
             tr = trajectories[name]
             k = at(tr, step)
             xs, ys = columns[name]
-            rows = _trail_rows(len(xs), k, full=step == steps)
+            rows = slice(0, k + 1) if step == steps else _trail_rows(distinct[name], k)
             trails.append({"type": "scatter", "x": _typed(xs[rows]), "y": _typed(ys[rows])})
             # One point: plain numbers (a typed array's encoding costs more than it saves here).
             x, y = tr.path[k].tolist()
@@ -327,7 +344,7 @@ def race_figure(
     now = traces_at(shown)
     for name, base in zip(names, now[: len(names)]):
         tr = trajectories[name]
-        trail = _trail(tr.path, at(tr, shown), full=True)
+        trail = tr.path[: at(tr, shown) + 1]
         traces.append(dict(type="scatter", 
             x=_round(trail[:, 0]), y=_round(trail[:, 1]), mode="lines", name=_display(name, labels), legendgroup=name,
             line=dict(color=color(name), width=line_width, dash=DASHES.get(name, "solid")),
