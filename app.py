@@ -124,7 +124,8 @@ def _build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _st
                                    arrows=step is not None, click_grid=25)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)
-    return race_fig, loss_fig
+    # Kept as JSON text: the cache then holds a few strings, not thousands of dicts.
+    return race_fig.freeze(), loss_fig.freeze()
 
 
 def _run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):

@@ -53,7 +53,7 @@ def race_html(figure: go.Figure | Mapping, *, title: str | None = None) -> str:
     built (the full race) and does not auto-play; Play and the slider work as on the page.
     The file is about 5 MB, most of it plotly.js.
     """
-    spec = figure.to_dict() if hasattr(figure, "to_dict") else dict(figure)
+    spec = getattr(figure, "spec", None) or (figure.to_dict() if hasattr(figure, "to_dict") else dict(figure))
     page = pio.to_html(
         spec, include_plotlyjs=True, include_mathjax=False, full_html=True, auto_play=False, validate=False,
         config={"displaylogo": False, "responsive": True},

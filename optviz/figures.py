@@ -13,6 +13,12 @@ from typing import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+
+try:  # plotly.io's fast JSON writer (requirements.txt): lets a figure keep its parts as text
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
 
 from .engine import Trajectory
 from .optimizers import OPTIMIZERS
@@ -72,20 +78,61 @@ class SpecFigure(go.Figure):
         # figure's own layout, in the spec, is what gets drawn.)
         super().__init__(layout={"template": "none"})
         self._spec = dict(spec or {"data": [], "layout": {}})
+        self._text: dict[str, bytes] = {}  # frozen parts as JSON: "frames", "sliders" (of the layout)
 
     @property
     def spec(self) -> dict:
-        return self._spec
+        if not self._text:
+            return self._spec
+        spec = {**self._spec, "layout": dict(self._spec.get("layout", {}))}
+        if "frames" in self._text:
+            spec["frames"] = orjson.loads(self._text["frames"])
+        if "sliders" in self._text:
+            spec["layout"]["sliders"] = orjson.loads(self._text["sliders"])
+        return spec
+
+    def freeze(self) -> "SpecFigure":
+        """Turn the frames and the layout's sliders into finished JSON text, in place;
+        returns the figure.
+
+        For a figure that is kept and drawn again and again (a cache, and ``st.plotly_chart``,
+        which serialises a figure on every rerun): ``to_dict`` then hands plotly.io's orjson
+        writer the text as ``orjson.Fragment``s, copied as they are. A race's frames are
+        thousands of small dicts; kept alive in a cache (and freed only by Python's cyclic
+        collector, since a ``go.Figure`` is a cycle) they were walked by every full
+        collection: a quarter of a slider rerun's server time. Nothing changes without
+        orjson, or if plotly.io is set to its ``json`` engine (which cannot write fragments).
+        """
+        if orjson is None or pio.json.config.default_engine not in ("auto", "orjson") or self._text:
+            return self
+        layout = self._spec.get("layout", {})
+        try:
+            text = {}
+            if self._spec.get("frames"):
+                text["frames"] = orjson.dumps(self._spec["frames"], option=orjson.OPT_SERIALIZE_NUMPY)
+            if layout.get("sliders"):
+                text["sliders"] = orjson.dumps(layout["sliders"], option=orjson.OPT_SERIALIZE_NUMPY)
+        except TypeError:  # something orjson cannot write: leave the figure as it is
+            return self
+        self._spec = {part: value for part, value in self._spec.items() if part != "frames"}
+        self._spec["layout"] = {key: value for key, value in layout.items() if key != "sliders"}
+        self._text = text
+        return self
 
     def to_dict(self):
-        return {"data": self._spec.get("data", []), "layout": self._spec.get("layout", {}),
-                **({"frames": self._spec["frames"]} if self._spec.get("frames") else {})}
+        out = {"data": self._spec.get("data", []), "layout": self._spec.get("layout", {}),
+               **({"frames": self._spec["frames"]} if self._spec.get("frames") else {})}
+        if "sliders" in self._text:
+            out["layout"] = {**out["layout"], "sliders": orjson.Fragment(self._text["sliders"])}
+        if "frames" in self._text:
+            out["frames"] = orjson.Fragment(self._text["frames"])
+        return out
 
     def to_plotly_json(self):
         return self.to_dict()
 
     def __reduce__(self):
-        return (SpecFigure, (self._spec,))
+        return (SpecFigure, (self.spec,))
 
 
 # The look of plotly's "plotly_white", written out: applying the template by name

@@ -128,3 +128,18 @@ def test_presenter_mode_is_readable_from_the_back_row(race):
     assert fig["layout"]["font"]["size"] >= 20
     assert all(t["line"]["width"] >= 4 for t in fig["data"] if t.get("mode") == "lines")
     assert all(t["marker"]["size"] >= 20 for t in fig["data"] if t.get("mode") == "markers" and "customdata" in t)
+
+
+def test_a_frozen_figure_draws_exactly_the_same_chart(race):
+    """The page keeps its figures as JSON text (freeze); what a browser receives is unchanged."""
+    import json
+
+    import plotly.io as pio
+
+    surface = optviz.get_surface("rosenbrock")
+    built = figures.race_figure(surface, race)
+    frozen = figures.race_figure(surface, race).freeze()
+    assert json.loads(pio.to_json(frozen, validate=False)) == json.loads(pio.to_json(built, validate=False))
+    assert frozen.spec["frames"] == json.loads(pio.to_json(built.spec["frames"]))
+    assert frozen.to_dict()["layout"]["height"] == built.spec["layout"]["height"]  # Streamlit reads it
+    assert isinstance(frozen.to_dict()["data"], list)  # plotly.io walks the traces
