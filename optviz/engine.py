@@ -637,20 +637,24 @@ def sweep(
     # Validate each swept value once, then lay the grid out as columns (no per-cell dicts).
     base = opt.resolve(fixed)
     if axis:
+        momentum = opt.hparam(axis)
         for value in momenta:
-            opt.hparam(axis).validate(value, opt.name)
+            momentum.validate(value, opt.name)
     count = len(rates) * momenta.size
     lanes = _bucket(count, 64)
     columns = {name: np.full(lanes, _float(base[name]) if name in base else filler)
                for name, filler in ALL_FLOAT_HPARAMS.items()}
-    lane_rates = [r for r in rates for _ in range(momenta.size)]
-    lane_rates += [rates[0]] * (lanes - count)
-    columns["learning_rate"][:] = [_float(r) for r in lane_rates]
+    # Lane i is rate i // len(momenta), momentum i % len(momenta); the padding lanes repeat
+    # the first cell. (Laid out with NumPy: 4096 lanes one by one in Python were ~2 ms.)
+    lane_of = np.minimum(np.arange(lanes) // momenta.size, len(rates) - 1)
+    lane_of[count:] = 0
+    columns["learning_rate"][:] = np.array([_float(r) for r in rates])[lane_of]
     if axis:
         columns[axis][:count] = np.tile(momenta, len(rates))
     slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
     n_boundaries = schedules.boundary_slots(rates)
     scheduled = any(schedules.is_schedule(rate) for rate in rates)
+    lane_rates = [rates[i] for i in lane_of] if scheduled else columns["learning_rate"]
     program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64), n_boundaries, scheduled)
     min_value = -np.inf if surface.min_value is None else surface.min_value
     last_loss, diverged_at, reached_at = jax.device_get(
@@ -695,11 +699,12 @@ def _sweep_rates(learning_rates, opt: Optimizer) -> list:
     if not items:
         raise ValueError("`learning_rates` must be a non-empty list of numbers")
     out = []
+    rate = opt.hparam("learning_rate")
     for value in items:
         if schedules.is_schedule(value):
             out.append(schedules.parse(value, where=f"{opt.name}: `learning_rates`"))
         else:
             if isinstance(value, (list, tuple, np.ndarray)):
                 raise ValueError("`learning_rates` must be a non-empty list of numbers")
-            out.append(opt.hparam("learning_rate").validate(value, opt.name))
+            out.append(rate.validate(value, opt.name))
     return out

@@ -255,7 +255,7 @@ def lane_arrays(rates: Sequence, n_boundaries: int) -> dict[str, np.ndarray]:
     """Per-lane arrays for :func:`table`: ``kind`` (int32), the constant rate ``lr`` and every
     schedule float (float32, Keras's casts), from parsed schedules or plain numbers."""
     lanes = len(rates)
-    if not any(is_schedule(rate) for rate in rates):  # the common case: constant rates only
+    if isinstance(rates, np.ndarray) or not any(is_schedule(rate) for rate in rates):  # constant rates only
         out = {name: np.full(lanes, _FILLER.get(name, 0.0), np.float32) for name in FLOAT_FIELDS}
         out["kind"] = np.zeros(lanes, np.int32)
         out["lr"] = np.asarray(rates, np.float64).astype(np.float32)
