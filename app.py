@@ -55,6 +55,16 @@ MAX_NOISE_SLIDER = 20.0
 _PRESENTING = st.session_state.get("presenter", st.query_params.get("present") in ("1", "true"))
 st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide",
                    initial_sidebar_state="collapsed" if _PRESENTING else "auto")
+# The optimizer picker's tags show their whole name (Korean names are long: "확률적 경사
+# 하강법 (SGD)" was cut to "확률적 경사 하강법 (..."), wrapping if need be, and the box grows
+# instead of scrolling its sixth tag out of sight. Plain selectors: if Streamlit changes
+# its markup, this simply stops applying.
+st.html("""<style>
+[data-testid="stMultiSelect"] div:has(> div > span[role="group"]) { max-height: none !important; }
+[data-testid="stMultiSelect"] span[data-tag] { max-width: 100% !important; height: auto !important; }
+[data-testid="stMultiSelect"] span[data-tag] > span[title] {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; line-height: 1.3; }
+</style>""")
 
 
 # --- process-wide work, shared by every session --------------------------------------
@@ -558,7 +568,7 @@ def show_inspector(step: int) -> None:
 
 
 def results_table() -> None:
-    rows = figures.results_rows(race, TOLERANCE, labels=names)
+    rows = figures.results_rows(race, TOLERANCE, labels=i18n.OPTIMIZER_SHORT_NAMES[lang])  # as in the legend
     # A pyarrow table: Streamlit sends it as is (0.04 ms; a pandas frame's conversion: 0.5 ms).
     table = pa.table({
         t["col_optimizer"]: [r["optimizer"] for r in rows],

@@ -271,6 +271,14 @@ def test_korean_page(web, tmp_path):
     assert page.locator(PATH_LINES).count() == 6
     assert page.locator(EXCEPTION).count() == 0
     assert url_query(page)["lang"] == "ko"
+    # Every chosen optimizer's tag shows its whole (long, Korean) name, inside the box.
+    tags = sidebar.locator('[data-testid="stMultiSelect"] span[data-tag] > span[title]')
+    assert tags.count() == 6
+    clipped = tags.evaluate_all("spans => spans.filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.title)")
+    assert clipped == []
+    box = sidebar.locator('[data-testid="stMultiSelect"]').bounding_box()
+    last = tags.last.bounding_box()
+    assert last["y"] + last["height"] <= box["y"] + box["height"]  # the sixth is not scrolled away
     page.screenshot(path=tmp_path / "page-ko.png")
     assert (tmp_path / "page-ko.png").stat().st_size > 10_000
 
