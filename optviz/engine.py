@@ -30,7 +30,7 @@ import numpy as np
 from . import schedules
 from .optimizers import (
     ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
-    get_optimizer,
+    clips_or_decays, get_optimizer,
 )
 from .surfaces import Surface, get_surface
 
@@ -583,7 +583,8 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
 
         def record(step, w, loss, summary):
             # The running summaries as three float32 rows: last loss, first bad step, first
-            # step within tolerance (steps are exact in float32). `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too.
+            # step within tolerance (steps are exact in float32). `|x| <= BOUND` is False
+            # for NaN and inf, so it checks finiteness too.
             last_loss, diverged_at, reached_at = summary
             step = step.astype(jnp.float32)
             ok = (jnp.abs(w[0]) <= BOUND) & (jnp.abs(w[1]) <= BOUND) & jnp.isfinite(loss)
@@ -611,10 +612,8 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         start_summary = jnp.stack([jnp.zeros((lanes,), jnp.float32), minus_one, minus_one])
         init = jnp.concatenate([start_summary, w0, jnp.transpose(slots[:, :used], (1, 2, 0)).reshape(2 * used, lanes)])
         xs = (jnp.arange(steps, dtype=jnp.int32), noise)
-        clipping = jnp.any((hp["clipnorm"] > 0) | (hp["global_clipnorm"] > 0) | (hp["clipvalue"] > 0)
-                           | (hp["weight_decay"] != 0))
         rows = jax.lax.cond(
-            clipping,
+            clips_or_decays(hp),
             lambda: jax.lax.scan(functools.partial(body, clipped=True), init, xs)[0],
             lambda: jax.lax.scan(functools.partial(body, clipped=False), init, xs)[0],
         )
@@ -685,15 +684,15 @@ def sweep(
                for name, filler in ALL_FLOAT_HPARAMS.items()}
     # Lane i is rate i // len(momenta), momentum i % len(momenta); the padding lanes repeat
     # the first cell. (Laid out with NumPy: 4096 lanes one by one in Python were ~2 ms.)
-    lane_of = np.minimum(np.arange(lanes) // momenta.size, len(rates) - 1)
-    lane_of[count:] = 0
-    columns["learning_rate"][:] = np.array([_float(r) for r in rates])[lane_of]
+    rate_of = np.arange(lanes) // momenta.size
+    rate_of[count:] = 0
+    columns["learning_rate"][:] = np.array([_float(r) for r in rates])[rate_of]
     if axis:
         columns[axis][:count] = np.tile(momenta, len(rates))
     slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
     n_boundaries = schedules.boundary_slots(rates)
     scheduled = any(schedules.is_schedule(rate) for rate in rates)
-    lane_rates = [rates[i] for i in lane_of] if scheduled else columns["learning_rate"]
+    lane_rates = [rates[i] for i in rate_of] if scheduled else columns["learning_rate"]
     program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64), n_boundaries, scheduled)
     min_value = -np.inf if surface.min_value is None else surface.min_value
     last_loss, diverged_at, reached_at = jax.device_get(

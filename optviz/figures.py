@@ -217,14 +217,14 @@ def _backdrop_png(surface: Surface, box: tuple, params: tuple, pixels: int) -> s
 
 
 def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None, pixels: int = 200) -> dict:
-    # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
-    # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
-    # 238 ms with this one; it only shows while Play runs.)
     """The contour as a picture behind the plot area (a layout image, cached per surface).
 
     plotly.js's redraw-free animation drops contour traces from the plot while Play runs
     (plotly.js #4491): this picture, which is not a trace, keeps the surface in view;
     when the animation stops the contour trace is drawn over it again."""
+    # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
+    # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
+    # 238 ms with this one; it only shows while Play runs.)
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
     # (Defaults filled in: the warm-up's call without parameters and the page's call with
     # the surface's own values share one picture.)
@@ -370,8 +370,7 @@ def race_figure(
     # made once for all the frames.
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
-    distinct = {name: _distinct_rows(tr.path[:, 0], tr.path[:, 1], surface.x_range, surface.y_range)
-                for name, tr in trajectories.items()}
+    distinct = {name: _distinct_rows(*columns[name], surface.x_range, surface.y_range) for name in names}
 
     def traces_at(step: int) -> list[dict]:
         """The trails, then the heads, at ``step``, as plain typed-array dicts."""

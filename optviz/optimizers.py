@@ -524,8 +524,13 @@ def clip_and_decay_lanes(g, w, hp):
         w = jax.lax.cond(jnp.any(hp["weight_decay"] != 0), lambda: lanes(_decay)(w, hp), lambda: w)
         return g, w
 
-    used = (hp["clipnorm"] > 0) | (hp["global_clipnorm"] > 0) | (hp["clipvalue"] > 0) | (hp["weight_decay"] != 0)
-    return jax.lax.cond(jnp.any(used), apply, lambda g, w: (g, w), g, w)
+    return jax.lax.cond(clips_or_decays(hp), apply, lambda g, w: (g, w), g, w)
+
+
+def clips_or_decays(hp):
+    """Whether any lane clips its gradient or decays its weights (``hp``: (lanes,) columns)."""
+    return jnp.any((hp["clipnorm"] > 0) | (hp["global_clipnorm"] > 0) | (hp["clipvalue"] > 0)
+                   | (hp["weight_decay"] != 0))
 
 
 def keras_step(update: UpdateFn, g, w, slots, t, hp):
