@@ -119,13 +119,13 @@ def _lessons() -> dict:
     return load_lessons()
 
 
-def _run_race(key: tuple, _state: PageState) -> dict:
+def _run_race(key: str, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     return optviz.race(_state.surface_object(), _state.start, _state.steps, _state.race_spec(), noise=_state.noise,
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
-def _build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
+def _build_figures(key: str, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
     surface = _state.surface_object()
     labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
     text = i18n.figure_text(lang)
@@ -139,7 +139,7 @@ def _build_figures(key: tuple, lang: str, presenter: bool, step: int | None, _st
     return race_fig.freeze(), loss_fig.freeze()
 
 
-def _run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageState):
+def _run_sweep(key: str, optimizer: str, momenta: tuple | None, _state: PageState):
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
              if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
@@ -148,7 +148,7 @@ def _run_sweep(key: tuple, optimizer: str, momenta: tuple | None, _state: PageSt
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 
-def _build_3d(key: tuple, lang: str, _state: PageState, _race: dict):
+def _build_3d(key: str, lang: str, _state: PageState, _race: dict):
     return figures.surface_3d_figure(_state.surface_object(), _race,
                                      surface_params=_state.surface_params(), text=i18n.figure_text(lang),
                                      labels=i18n.OPTIMIZER_SHORT_NAMES[lang])
@@ -495,6 +495,8 @@ if surface is None:
     st.subheader(t["title"])
     st.error(t["bad_formula"].format(reason=formula_error))
     st.stop()
+# The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
+state_key = repr(state.key())
 query = to_query(state)
 if st.query_params.to_dict() != query:
     st.query_params.from_dict(query)
@@ -517,7 +519,7 @@ if not state.optimizers:
     st.stop()
 
 try:
-    race = run_race(state.key(), state)
+    race = run_race(state_key, state)
 except ValueError as exc:  # a setting the engine refuses: say which, keep the page
     st.error(t["bad_input"].format(reason=exc))
     st.stop()
@@ -589,7 +591,7 @@ def results_table() -> None:
 
 def show_race() -> None:
     presenter = state.presenter
-    race_fig, loss_fig = build_figures(state.key(), lang, presenter, shown_step(), state, race)
+    race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state, race)
     left, right = st.columns([3, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
@@ -651,7 +653,7 @@ def show_tuning() -> None:
     loaded = ss.pop("tune_loaded", None)
     if loaded:
         st.success(t["tune_loaded"].format(name=names[loaded[0]], lr=loaded[1], axis=axis, value=loaded[2]))
-    result = run_sweep(state.key(), name, MOMENTA, state)
+    result = run_sweep(state_key, name, MOMENTA, state)
     hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
     st.plotly_chart(
@@ -666,14 +668,14 @@ def show_tuning() -> None:
         axis_other = ALL_OPTIMIZERS[other].momentum_like
         fixed_value = None if axis_other is None else \
             (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
-        curves[other] = run_sweep(state.key(), other, fixed_value, state)
+        curves[other] = run_sweep(state_key, other, fixed_value, state)
     st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
                                                        labels=i18n.OPTIMIZER_SHORT_NAMES[lang]),
                     key="lr_curve", width="stretch")
 
 
 def show_3d() -> None:
-    st.plotly_chart(build_3d(state.key(), lang, state, race), width="stretch", key="surface_3d")
+    st.plotly_chart(build_3d(state_key, lang, state, race), width="stretch", key="surface_3d")
 
 
 def show_rules() -> None:

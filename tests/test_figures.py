@@ -63,6 +63,8 @@ def test_every_frame_draws_the_path_so_far_to_within_a_hair(race):
     for i, (name, tr) in enumerate(race.items()):
         path = tr.path.astype(np.float32)
         for k, trail in _frame_trails(fig, i):
+            if k < tr.steps:  # (the last frame draws every point)
+                assert len(trail) <= figures.MAX_TRAIL_POINTS, (name, k, len(trail))
             k = min(k, len(path) - 1)
             np.testing.assert_array_equal(trail[-1], path[k])
             rows, at = [], 0  # each drawn point is a path point at or after the one before
