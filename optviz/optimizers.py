@@ -311,11 +311,8 @@ def _rmsprop(g, w, slots, t, hp):
 
 
 def _power(hp, name, t):
-    """``beta ** t`` (Keras's ``ops.power(beta, local_step)``): from the per-step table the
-    race program computes for all steps at once before its loop (``hp[name + "^t"]``: the
-    same XLA power, vectorised), else here (the sweep)."""
-    table = hp.get(name + "^t")
-    return jnp.power(hp[name], t) if table is None else table
+    """``beta ** t``, as Keras's ``ops.power(beta, local_step)``."""
+    return jnp.power(hp[name], t)
 
 
 def _adam(g, w, slots, t, hp):
