@@ -138,6 +138,14 @@ class SpecFigure(go.Figure):
 
 # The look of plotly's "plotly_white", written out: applying the template by name
 # costs plotly.py ~18 ms a figure.
+# Margins as wide as what they hold (tick labels and axis titles, the colour bar, a legend
+# of two rows, the Play buttons and step slider): plotly.js widens a margin that is too
+# small for them, and then draws the whole chart again. The race chart did that on
+# every rerun (its margins were set to 10 px), which was a second full redraw of the
+# chart for every slider move. A narrower window that needs more still gets it.
+RACE_MARGIN = dict(l=50, r=92, t=72, b=156)
+RACE_MARGIN_PRESENTER = dict(l=64, r=20, t=92, b=192)
+LOSS_MARGIN = dict(l=90, r=10, t=30, b=70)
 _WHITE = dict(paper_bgcolor="white", plot_bgcolor="white", hovermode="closest", hoverlabel=dict(align="left"))
 _FONT_COLOR = "#2a3f5f"
 _AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", ticks="", automargin=True)
@@ -471,28 +479,34 @@ def race_figure(
         return dict(frame=dict(duration=ms, redraw=False), transition=dict(duration=0), fromcurrent=False,
                     mode="immediate")
 
+    # The Play buttons and the step slider below the plot, in fractions of its height: clear
+    # of the tick labels, which are larger in presenter mode (the plot is also shorter).
+    margin = RACE_MARGIN_PRESENTER if presenter else RACE_MARGIN
+    plot_height = max(height - margin["t"] - margin["b"], 100)
+    buttons_y = -(1.7 * font + 8) / plot_height
+    slider_y = buttons_y - (font + 28) / plot_height
     layout = dict(
-        height=height, margin=dict(l=10, r=10, t=10, b=150), 
+        height=height, margin=margin,
         font=dict(size=font, color=_FONT_COLOR),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=font)),
         xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False),
         yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False),
         uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",  # keep a zoom across reruns
         updatemenus=[
-            dict(type="buttons", direction="left", x=0.0, y=-0.07, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
+            dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
                  showactive=False, font=dict(size=font),
                  buttons=[
                      dict(label=t["play"], method="animate", args=[None, play(base_ms)]),
                      dict(label=t["pause"], method="animate",
                           args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
                  ]),
-            dict(type="buttons", direction="left", x=1.0, y=-0.07, xanchor="right", yanchor="top", pad=dict(t=4),
+            dict(type="buttons", direction="left", x=1.0, y=buttons_y, xanchor="right", yanchor="top", pad=dict(t=4),
                  showactive=True, active=1, font=dict(size=font - 1),
                  buttons=[dict(label=f"{label}", method="animate", args=[None, play(int(base_ms / factor))])
                           for label, factor in (("½×", 0.5), ("1×", 1), ("2×", 2), ("4×", 4))]),
         ],
         sliders=[dict(
-            active=int(np.searchsorted(indices, shown)), x=0.0, len=1.0, y=-0.17, yanchor="top", pad=dict(t=0),
+            active=int(np.searchsorted(indices, shown)), x=0.0, len=1.0, y=slider_y, yanchor="top", pad=dict(t=0),
             currentvalue=dict(prefix=t["step"], font=dict(size=font), xanchor="center", offset=6),
             font=dict(size=max(font - 3, 9)),
             steps=[dict(label=str(int(k)), method="animate",
@@ -604,7 +618,7 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
             hovertemplate=f"{_display(name, labels)}<br>{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
     layout = dict(
-        height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=font, color=_FONT_COLOR), showlegend=False,
+        height=height, margin=LOSS_MARGIN, font=dict(size=font, color=_FONT_COLOR), showlegend=False,
         xaxis=dict(title=dict(text=t["step"].strip()), **_AXIS),
         yaxis=dict(type="log" if log_y else "linear", title=dict(text=t["loss_gap"] if log_y else t["loss"]),
                    exponentformat="power", **_AXIS),
