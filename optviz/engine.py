@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -623,6 +625,27 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     return run
 
 
+# Cores a sweep may use at once (the affinity mask: a container's share, not the host's).
+SWEEP_THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
+                           (os.cpu_count() or 1)))
+_SWEEP_POOL = ThreadPoolExecutor(max_workers=SWEEP_THREADS, thread_name_prefix="optviz-sweep")
+
+
+def _sweep_parts(lanes: int) -> int:
+    """How many equal parts a sweep of ``lanes`` runs as: two per core (a core that falls
+    behind, e.g. to another process, is made up for by the others taking more parts), each
+    of at least 512 lanes (below that a handoff costs more than it saves), a multiple of 64."""
+    parts = 2 * SWEEP_THREADS if SWEEP_THREADS > 1 else 1
+    while parts > 1 and (lanes % (64 * parts) or lanes // parts < 512):
+        parts -= 1
+    return parts
+
+
+def _map_in_threads(function, count: int) -> list:
+    """[function(0), ..., function(count - 1)], run by the pool's threads."""
+    return [function(0)] if count == 1 else list(_SWEEP_POOL.map(function, range(count)))
+
+
 def sweep(
     optimizer: str | Optimizer,
     surface: str | Surface,
@@ -637,7 +660,8 @@ def sweep(
     surface_params: Mapping[str, float] | None = None,
     **fixed,
 ) -> SweepResult:
-    """Run a learning rate × momentum grid in one compiled call.
+    """Run a learning rate × momentum grid with one compiled program (no Python loop per cell;
+    a large grid runs as a few equal parts of it, one per core, side by side).
 
     The "momentum" axis is the optimizer's ``momentum_like`` hyperparameter: momentum
     for sgd, nesterov and rmsprop, ``beta_1`` for adam, adamax, adamw, nadam, lion, lamb
@@ -690,16 +714,26 @@ def sweep(
     n_boundaries = schedules.boundary_slots(rates)
     scheduled = any(schedules.is_schedule(rate) for rate in rates)
     lane_rates = [rates[i] for i in rate_of] if scheduled else columns["learning_rate"]
-    program = _sweep_program(opt.name, surface, lanes, _bucket(steps, 64), n_boundaries, scheduled)
+    # A large grid runs as equal parts on all cores at once: each part is a call of ONE
+    # compiled program for its lanes (the same arithmetic, lane for lane), and XLA runs a
+    # call without holding the GIL, so the parts run side by side in a few threads.
+    parts = _sweep_parts(lanes)
+    size = lanes // parts
+    program = _sweep_program(opt.name, surface, size, _bucket(steps, 64), n_boundaries, scheduled)
     min_value = -np.inf if surface.min_value is None else surface.min_value
-    last_loss, diverged_at, reached_at = jax.device_get(
-        program(
-            np.asarray(start, np.float32), slots, _pack(_hp_columns(columns), _HP_NAMES),
-            _pack_rates(_rate_arrays(lane_rates, n_boundaries)),
-            _surface_params(surface, params), np.float32(noise), np.uint32(seed), np.int32(steps),
-            np.float32(min_value), np.float32(tolerance),
-        )
-    )
+    packed_hp = _pack(_hp_columns(columns), _HP_NAMES)  # (names, lanes)
+    lane_arrays = _rate_arrays(lane_rates, n_boundaries)  # name -> (lanes, ...)
+    shared = (_surface_params(surface, params), np.float32(noise), np.uint32(seed), np.int32(steps),
+              np.float32(min_value), np.float32(tolerance))
+
+    def run_part(k: int):
+        part = slice(k * size, (k + 1) * size)
+        return jax.device_get(program(
+            np.asarray(start, np.float32), slots[part], packed_hp[:, part],
+            _pack_rates({name: values[part] for name, values in lane_arrays.items()}), *shared))
+
+    done = _map_in_threads(run_part, parts)
+    last_loss, diverged_at, reached_at = (np.concatenate(column) for column in zip(*done))
     learning_rates = np.array([_float(r) for r in rates])
     shape = (len(learning_rates), len(momenta))
     diverged_at = np.asarray(diverged_at[:count]).reshape(shape)
