@@ -132,7 +132,7 @@ def _build_figures(key: str, lang: str, presenter: bool, step: int | None, _stat
     params = _state.surface_params()
     race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
                                    presenter=presenter, start_step=step, height=560 if presenter else 640,
-                                   arrows=step is not None, click_grid=25)
+                                   arrows=step is not None, click_grid=41)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)
     # Kept as JSON text: the cache then holds a few strings, not thousands of dicts.
