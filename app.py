@@ -57,13 +57,19 @@ st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layo
                    initial_sidebar_state="collapsed" if _PRESENTING else "auto")
 # The optimizer picker's tags show their whole name (Korean names are long: "확률적 경사
 # 하강법 (SGD)" was cut to "확률적 경사 하강법 (..."), wrapping if need be, and the box grows
-# instead of scrolling its sixth tag out of sight. Plain selectors: if Streamlit changes
-# its markup, this simply stops applying.
+# instead of scrolling its sixth tag out of sight. The results table (a plain table: its
+# five columns fit beside the chart, where a data grid needed a horizontal scroll) keeps
+# each number on one line. Plain selectors: if Streamlit changes its markup, this simply
+# stops applying.
 st.html("""<style>
 [data-testid="stMultiSelect"] div:has(> div > span[role="group"]) { max-height: none !important; }
 [data-testid="stMultiSelect"] span[data-tag] { max-width: 100% !important; height: auto !important; }
 [data-testid="stMultiSelect"] span[data-tag] > span[title] {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; line-height: 1.3; }
+[data-testid="stTableStyledTable"] th, [data-testid="stTableStyledTable"] td {
+  padding: 0.3rem 0.45rem !important; font-size: 0.85rem; }
+[data-testid="stTableStyledTable"] p { word-break: keep-all !important; }
+[data-testid="stTableStyledTable"] td:not(:first-child) p { white-space: nowrap; }
 </style>""")
 
 
@@ -586,7 +592,7 @@ def results_table() -> None:
         t["col_diverged"]: [t["none"] if r["diverged_at"] is None else str(r["diverged_at"]) for r in rows],
     })
     st.markdown(f"**{t['results']}**")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.table(table, hide_index=True)
 
 
 def show_race() -> None:

@@ -189,6 +189,15 @@ def url_query(page) -> dict[str, str]:
 # --- tests ---------------------------------------------------------------------------------------
 
 
+def results_table_overflow(page) -> float:
+    """How far (px) the results table reaches past the column it sits in (0: it fits, no
+    horizontal scroll), after checking it shows the five columns."""
+    table = page.locator('[data-testid="stTableStyledTable"]').last
+    assert table.locator("thead th").count() == 5
+    return table.evaluate("""t => t.getBoundingClientRect().right
+                                  - t.closest('[data-testid="stColumn"]').getBoundingClientRect().right""")
+
+
 def test_page_draws_the_race(web, tmp_path):
     page, open_app = web
     open_app()
@@ -214,6 +223,7 @@ def test_page_draws_the_race(web, tmp_path):
                                     .map(side => `${side}: ${margin[side]} -> ${size[side]}`);
     })""")
     assert widened == [], widened
+    assert results_table_overflow(page) <= 1  # all five columns beside the chart, no scrolling
     page.screenshot(path=tmp_path / "page.png")
 
 
@@ -288,6 +298,7 @@ def test_korean_page(web, tmp_path):
     box = sidebar.locator('[data-testid="stMultiSelect"]').bounding_box()
     last = tags.last.bounding_box()
     assert last["y"] + last["height"] <= box["y"] + box["height"]  # the sixth is not scrolled away
+    assert results_table_overflow(page) <= 1
     page.screenshot(path=tmp_path / "page-ko.png")
     assert (tmp_path / "page-ko.png").stat().st_size > 10_000
 
