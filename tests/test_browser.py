@@ -404,6 +404,11 @@ def test_a_click_on_the_race_chart_starts_the_race_there(web, tmp_path):
     page.wait_for_timeout(300)
     page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
     page.wait_for_function("() => new URLSearchParams(location.search).get('x') !== '-1.5'", timeout=60_000)
+    # (The URL is written before the chart is sent: wait for the redrawn paths too.)
+    page.wait_for_function(
+        f"""before => [...document.querySelectorAll('{PATH_LINES}')]
+                         .map(p => p.getAttribute('d')).join('|') !== before""",
+        arg=before_paths, timeout=30_000)
     wait_idle(page)
     query = url_query(page)
     import optviz  # (here: the other browser tests need no JAX)
