@@ -370,12 +370,13 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
         # n_steps stay zero. (Everything happens inside the one loop, which XLA compiles
         # into a single kernel: each operation outside it would be dispatched on its own.)
         no_bad = jnp.full(lanes, -1, jnp.int32)
-        packed = jnp.zeros((steps + 1, lanes, 6 + slots[0].size), jnp.float32)
+        packed = jnp.zeros((steps + 2, lanes, 6 + slots[0].size), jnp.float32)
         _, _, first_bad, packed = jax.lax.fori_loop(0, jnp.minimum(n_steps, steps) + 1, body,
                                                     (w0, slots, no_bad, packed))
-        # One float32 block (steps + 1, lanes, columns): each Trajectory's arrays are views
-        # into it, and one device-to-host copy brings it all back.
-        return packed, first_bad
+        # One float32 block (steps + 2, lanes, columns): rows 0..steps the steps, each
+        # Trajectory's arrays views into them; the last row's first column each lane's first
+        # bad step (exact in float32). One output, one device-to-host copy.
+        return packed.at[steps + 1, :, 0].set(first_bad.astype(jnp.float32))
 
     return run
 
@@ -465,16 +466,17 @@ def race(
     # moves it); a race of only the article's six carries none of the other rules.
     others = bool((index >= _CLASSIC_BRANCHES).any())
     program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others)
-    packed, first_bad = jax.device_get(
+    block = jax.device_get(
         program(
             index, np.asarray(start, np.float32), slots, hp, rates, _surface_params(surface, params),
             np.float32(noise), np.uint32(seed), np.int32(steps),
         )
     )
+    first_bad = block[-1, :, 0].astype(np.int64)
     # One copy of the rows and lanes kept (a program often runs more steps than asked, and
     # pads the lanes): the Trajectories' arrays are views into it, and the program's own
     # output buffer is released now rather than living as long as any Trajectory does.
-    packed = np.array(packed[: steps + 1, : len(entries)])
+    packed = np.array(block[: steps + 1, : len(entries)])
     results = {}
     for lane, (label, optimizer, values) in enumerate(entries):
         end = None if first_bad[lane] < 0 else int(first_bad[lane])
