@@ -136,8 +136,6 @@ class SpecFigure(go.Figure):
         return (SpecFigure, (self.spec,))
 
 
-# The look of plotly's "plotly_white", written out: applying the template by name
-# costs plotly.py ~18 ms a figure.
 # Margins as wide as what they hold (tick labels and axis titles, the colour bar, a legend
 # of two rows, the Play buttons and step slider): plotly.js widens a margin that is too
 # small for them, and then draws the whole chart again. The race chart did that on
@@ -146,6 +144,8 @@ class SpecFigure(go.Figure):
 RACE_MARGIN = dict(l=50, r=92, t=72, b=156)
 RACE_MARGIN_PRESENTER = dict(l=64, r=20, t=92, b=192)
 LOSS_MARGIN = dict(l=90, r=10, t=30, b=70)
+# The look of plotly's "plotly_white", written out: applying the template by name
+# costs plotly.py ~18 ms a figure.
 _WHITE = dict(paper_bgcolor="white", plot_bgcolor="white", hovermode="closest", hoverlabel=dict(align="left"))
 _FONT_COLOR = "#2a3f5f"
 _AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", ticks="", automargin=True)
