@@ -144,6 +144,7 @@ class SpecFigure(go.Figure):
 RACE_MARGIN = dict(l=50, r=92, t=72, b=156)
 RACE_MARGIN_PRESENTER = dict(l=64, r=20, t=92, b=192)
 LOSS_MARGIN = dict(l=90, r=10, t=30, b=70)
+LEGEND_ROW, LEGEND_ROW_PRESENTER = 28, 32  # px a legend row takes (13 px and 20 px text)
 # The look of plotly's "plotly_white", written out: applying the template by name
 # costs plotly.py ~18 ms a figure.
 _WHITE = dict(paper_bgcolor="white", plot_bgcolor="white", hovermode="closest", hoverlabel=dict(align="left"))
@@ -483,7 +484,9 @@ def race_figure(
 
     # The Play buttons and the step slider below the plot, in fractions of its height: clear
     # of the tick labels, which are larger in presenter mode (the plot is also shorter).
-    margin = RACE_MARGIN_PRESENTER if presenter else RACE_MARGIN
+    margin = dict(RACE_MARGIN_PRESENTER if presenter else RACE_MARGIN)
+    if len(names) + bool(surface.minima) <= 4:  # the legend fits on one row: no second row's room
+        margin["t"] -= LEGEND_ROW_PRESENTER if presenter else LEGEND_ROW
     plot_height = max(height - margin["t"] - margin["b"], 100)
     buttons_y = -(1.7 * font + 8) / plot_height
     slider_y = buttons_y - (font + 28) / plot_height
@@ -609,11 +612,14 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
     font = 20 if presenter else 12
     log_y = min_value is not None
     traces = []
+    low, high = np.inf, -np.inf
     for name, tr in trajectories.items():
         stride = max(1, math.ceil(len(tr.loss) / max_points))
         steps = np.arange(len(tr.loss))[::stride]
         loss = tr.loss[::stride].astype(np.float64)
         y = np.maximum(loss - min_value, 1e-12) if log_y else loss
+        if len(y):
+            low, high = min(low, float(y.min())), max(high, float(y.max()))
         traces.append(dict(
             type="scatter", x=_typed(steps), y=_typed(y), mode="lines", name=_display(name, labels),
             line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=4 if presenter else 2),
@@ -626,6 +632,10 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
                    exponentformat="power", **_AXIS),
         **_WHITE,
     )
+    if log_y and np.isfinite(low) and 0 < low and high / low < 10 ** 2.5:
+        # Two decades or less: plotly.js would label every minor tick (2, 3, ... 9) in a
+        # column of small digits; 2 and 5 only read better.
+        layout["yaxis"]["dtick"] = "D2"
     return SpecFigure({"data": traces, "layout": layout})
 
 

@@ -146,3 +146,14 @@ def test_a_frozen_figure_draws_exactly_the_same_chart(race):
     assert frozen.spec["frames"] == sent["frames"] and frozen.spec["layout"]["sliders"] == sent["layout"]["sliders"]
     assert frozen.to_dict()["layout"]["height"] == built.spec["layout"]["height"]  # Streamlit reads it
     assert isinstance(frozen.to_dict()["data"], list)  # plotly.io walks the traces
+
+
+def test_a_loss_chart_over_a_decade_or_two_labels_1_2_5_not_every_digit():
+    narrow = optviz.race("rosenbrock", None, 1000, {"adagrad": {"learning_rate": 0.01}})  # 4 -> ~3.5
+    wide = optviz.race("rosenbrock", None, 500, {"sgd": {"learning_rate": 0.00178, "momentum": 0.9}})  # 12.5 -> 5e-5
+    surface = optviz.get_surface("rosenbrock")
+    narrow_axis = figures.loss_figure(narrow, min_value=surface.min_value).to_dict()["layout"]["yaxis"]
+    wide_axis = figures.loss_figure(wide, min_value=surface.min_value).to_dict()["layout"]["yaxis"]
+    assert narrow_axis["type"] == wide_axis["type"] == "log"
+    assert narrow_axis.get("dtick") == "D2"
+    assert "dtick" not in wide_axis  # plotly.js's own decades
