@@ -27,7 +27,7 @@ from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
     EXTRA_HPARAMS, KAPPAS, SCHEDULE_FIELDS, schedule_spec, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    BOXES, CUSTOM, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
+    BOXES, CUSTOM, MAX_NOISE, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
 )
 
 
@@ -50,7 +50,6 @@ def _unescape_slashes_in_chart_json() -> None:
 
 _unescape_slashes_in_chart_json()
 TOLERANCE = 1e-3
-MAX_NOISE_SLIDER = 20.0
 
 _PRESENTING = st.session_state.get("presenter", st.query_params.get("present") in ("1", "true"))
 st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide",
@@ -484,7 +483,9 @@ with st.sidebar:
     col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
     col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
     st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
-    st.slider(t["noise"], 0.0, MAX_NOISE_SLIDER, step=0.1, key="noise")
+    # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
+    # page against a slider that stopped at 20.)
+    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
     st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
     show_schedule_settings()
     for name in ss.get("optimizers", []):

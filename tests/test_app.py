@@ -186,6 +186,18 @@ def test_bad_url_values_warn_and_fall_back(key, value, widget, default):
     assert not any(f"`{key}=" in w.value for w in at.warning)
 
 
+def test_every_noise_a_link_or_lesson_may_set_fits_the_noise_slider():
+    """The Rastrigin lesson says "try 30": a link with noise=30 (and the largest the URL takes)
+    opens with that noise on the slider and draws, where the slider once stopped at 20 and the
+    page crashed (found by the hostile-link property test)."""
+    from optviz.state import MAX_NOISE
+    for noise in (30.0, MAX_NOISE):
+        at = open_page({"surface": "rastrigin", "noise": f"{noise:g}", "opt": "sgd"})
+        assert not at.exception, at.exception
+        assert at.sidebar.slider(key="noise").value == noise
+        assert at.get("plotly_chart")
+
+
 def test_unknown_url_keys_are_ignored_with_a_note():
     at = open_page({"evil": "<script>", "surface": "saddle"})
     assert any("evil" in w.value for w in at.warning)
