@@ -698,7 +698,8 @@ def sweep(
     # the first cell. (Laid out with NumPy: 4096 lanes one by one in Python were ~2 ms.)
     rate_of = np.arange(lanes) // momenta.size
     rate_of[count:] = 0
-    columns["learning_rate"][:] = np.array([_float(r) for r in rates])[rate_of]
+    rate_values = np.array([_float(r) for r in rates])
+    columns["learning_rate"][:] = rate_values[rate_of]
     if axis:
         columns[axis][:count] = np.tile(momenta, len(rates))
     slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
@@ -714,18 +715,19 @@ def sweep(
     min_value = -np.inf if surface.min_value is None else surface.min_value
     packed_hp = _pack(_hp_columns(columns), _HP_NAMES)  # (names, lanes)
     lane_arrays = _rate_arrays(lane_rates, n_boundaries)  # name -> (lanes, ...)
+    start32 = np.asarray(start, np.float32)
     shared = (_surface_params(surface, params), np.float32(noise), np.uint32(seed), np.int32(steps),
               np.float32(min_value), np.float32(tolerance))
 
     def run_part(k: int):
         part = slice(k * size, (k + 1) * size)
         return jax.device_get(program(
-            np.asarray(start, np.float32), slots[part], packed_hp[:, part],
+            start32, slots[part], packed_hp[:, part],
             _pack_rates({name: values[part] for name, values in lane_arrays.items()}), *shared))
 
     done = _map_in_threads(run_part, parts)
     last_loss, diverged_at, reached_at = (np.concatenate(column) for column in zip(*done))
-    learning_rates = np.array([_float(r) for r in rates])
+    learning_rates = rate_values
     shape = (len(learning_rates), len(momenta))
     diverged_at = np.asarray(diverged_at[:count]).reshape(shape)
     return SweepResult(

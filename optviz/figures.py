@@ -419,8 +419,7 @@ def race_figure(
         return [[trail[i] for trail in trails] + [head[i] for head in heads] for i in range(len(frame_steps))]
 
     first_dynamic = len(traces)
-    now = frames_at([shown])[0]
-    for name, base in zip(names, now[: len(names)]):
+    for name in names:
         tr = trajectories[name]
         trail = tr.path[: at(tr, shown) + 1]
         traces.append(dict(type="scatter", 

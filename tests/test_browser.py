@@ -174,6 +174,14 @@ def path_signature(page) -> str:
         f"() => [...document.querySelectorAll('{PATH_LINES}')].map(p => p.getAttribute('d')).join('|')")
 
 
+def wait_for_new_paths(page, before: str, timeout: float = 30_000) -> None:
+    """Wait until the drawn paths differ from ``before`` (a :func:`path_signature`)."""
+    page.wait_for_function(
+        f"""before => [...document.querySelectorAll('{PATH_LINES}')]
+                         .map(p => p.getAttribute('d')).join('|') !== before""",
+        arg=before, timeout=timeout)
+
+
 def lr_slider(page, label: str = "Learning rate"):
     # Streamlit's slider <input type=range> carries aria-label=<label>; its accessible name
     # repeats the label ("Learning rate Learning rate"), so match the attribute. In Korean the
@@ -258,10 +266,7 @@ def test_learning_rate_slider_redraws_and_writes_the_url(web, tmp_path):
 
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        f"""before => [...document.querySelectorAll('{PATH_LINES}')]
-                         .map(p => p.getAttribute('d')).join('|') !== before""",
-        arg=before_paths, timeout=30_000)
+    wait_for_new_paths(page, before_paths)
     page.wait_for_function(
         "before => new URLSearchParams(location.search).get('lr') !== before", arg=before_lr, timeout=30_000)
     wait_idle(page)
@@ -416,11 +421,7 @@ def test_a_click_on_the_race_chart_starts_the_race_there(web, tmp_path):
     assert grid_markers.count() <= 1, grid_markers.count()
     fx, fy = 0.7, 0.3  # right of the middle, upper part
     click_chart(page, RACE, fx, fy, "() => new URLSearchParams(location.search).get('x') !== '-1.5'")
-    # (The URL is written before the chart is sent: wait for the redrawn paths too.)
-    page.wait_for_function(
-        f"""before => [...document.querySelectorAll('{PATH_LINES}')]
-                         .map(p => p.getAttribute('d')).join('|') !== before""",
-        arg=before_paths, timeout=30_000)
+    wait_for_new_paths(page, before_paths)  # (the URL is written before the chart is sent)
     wait_idle(page)
     query = url_query(page)
     import optviz  # (here: the other browser tests need no JAX)
