@@ -1,7 +1,9 @@
 """simulate / race / sweep: Keras's update rules run by ``lax.scan``, compiled once.
 
 Compilation is keyed only on what changes the program's shape: the surface, the
-number of lanes (rounded up), the number of steps (rounded up to a power of two),
+lanes (a race of the article's optimizers alone runs one fixed lane per rule, whichever
+of them it names; any other race, its lanes rounded up, every rule it may need), the
+number of steps (rounded up to a power of two),
 whether any lane has a learning-rate schedule (a program without schedule code
 compiles faster) and the number of PiecewiseConstantDecay boundaries (rounded up, at
 least 4). Learning rates, learning-rate schedules (class and floats), momenta, every other
@@ -275,15 +277,21 @@ assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in OPTIMIZERS)
 def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
     """Each lane's rule ``rules[index]``: the first ``_CLASSIC_BRANCHES`` as one vmapped
     switch, the others each under a ``lax.cond`` that skips it when no lane uses it.
-    ``others`` (static) False: no lane uses a rule beyond the classic ones, so the
-    program carries none of them (a race of the article's six)."""
+    ``others`` (static) False: the lanes are the classic rules in order (lane k runs rule
+    k, see :func:`_classic_lanes`), each lane computes its own rule and nothing else, and
+    the program carries no other rule (a race of the article's six)."""
     classic = rules[:_CLASSIC_BRANCHES]
 
     def switch(i, g, w, slots, t, hp):
         return jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic, g, w, slots, t, hp)
 
     if not others:
-        return jax.vmap(switch, in_axes=(0, 0, 0, 0, None, 0))(index, g, w, slots, t, hp)
+        # A vmapped switch computes every rule in every lane and selects (~40 % of a race's
+        # program); a fixed rule a lane computes one. Lanes as 1-lane slices, as vmapped.
+        lane = [jax.vmap(rule, in_axes=(0, 0, 0, None, 0))(
+                    g[k:k + 1], w[k:k + 1], slots[k:k + 1], t, {name: v[k:k + 1] for name, v in hp.items()})
+                for k, rule in enumerate(classic)]
+        return jnp.concatenate([w for w, _ in lane]), jnp.concatenate([s for _, s in lane])
 
     def merge(mine, new, carry):
         return jnp.where(mine[:, None], new[0], carry[0]), jnp.where(mine[:, None, None], new[1], carry[1])
@@ -403,6 +411,23 @@ def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
     return out
 
 
+# A lane that a race of classic optimizers leaves empty runs its rule's optimizer at
+# Keras's defaults, and is dropped.
+_CLASSIC_FILLERS = tuple(
+    next((name, OPTIMIZERS[name], OPTIMIZERS[name].resolve(None)) for name in OPTIMIZERS if _BRANCH[name] == k)
+    for k in range(_CLASSIC_BRANCHES)
+)
+
+
+def _classic_lanes(entries) -> list[int] | None:
+    """Each entry's lane in a race of classic rules only (lane k runs rule k), or None if
+    an entry has another rule or two entries share one."""
+    lanes = [_BRANCH[opt.name] for _, opt, _ in entries]
+    if max(lanes) >= _CLASSIC_BRANCHES or len(set(lanes)) < len(lanes):
+        return None
+    return lanes
+
+
 _LANE_ARGUMENTS: dict = {}  # frozen lanes -> the arrays below; a page asks for the same few again and again
 
 
@@ -457,14 +482,23 @@ def race(
     noise, seed = _check_noise(noise, seed)
     entries = _normalise_optimizers(optimizers)
 
-    lanes = _bucket(len(entries), 8)
-    padded = entries + [entries[0]] * (lanes - len(entries))
+    # Which rules the lanes use is part of the program (a name, not a float: no slider
+    # moves it). A race of only the article's six runs one lane per classic rule, each
+    # entry in its rule's lane, whichever of them it names (one program per surface);
+    # any other rule: lanes in the given order, every rule under a select.
+    lane_of = _classic_lanes(entries)
+    others = lane_of is None
+    if others:
+        lane_of = list(range(len(entries)))
+        padded = entries + [entries[0]] * (_bucket(len(entries), 8) - len(entries))
+    else:
+        padded = list(_CLASSIC_FILLERS)
+        for lane, entry in zip(lane_of, entries):
+            padded[lane] = entry
+    lanes = len(padded)
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
-    # Which rules the lanes use is part of the program (a name, not a float: no slider
-    # moves it); a race of only the article's six carries none of the other rules.
-    others = bool((index >= _CLASSIC_BRANCHES).any())
     program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others)
     block = jax.device_get(
         program(
@@ -472,11 +506,11 @@ def race(
             np.float32(noise), np.uint32(seed), np.int32(steps),
         )
     )
-    first_bad = block[-1, :, 0].astype(np.int64)
+    first_bad = block[-1, lane_of, 0].astype(np.int64)
     # One copy of the rows and lanes kept (a program often runs more steps than asked, and
     # pads the lanes): the Trajectories' arrays are views into it, and the program's own
     # output buffer is released now rather than living as long as any Trajectory does.
-    packed = np.array(block[: steps + 1, : len(entries)])
+    packed = block[: steps + 1, lane_of]
     results = {}
     for lane, (label, optimizer, values) in enumerate(entries):
         end = None if first_bad[lane] < 0 else int(first_bad[lane])

@@ -184,6 +184,17 @@ def test_race_equals_simulate_for_each_optimizer():
             np.testing.assert_array_equal(raced[name].state[key], single.state[key])
 
 
+def test_a_diverging_optimizer_keeps_its_own_step_in_a_race_of_a_few():
+    # Each optimizer sits in its rule's lane whatever the order asked: the divergence and
+    # the path reported under a name are that optimizer's.
+    raced = optviz.race("rosenbrock", (-1.5, 2), 200, {"adamax": None, "nesterov": {"learning_rate": 0.01}})
+    assert list(raced) == ["adamax", "nesterov"]
+    alone = optviz.simulate("nesterov", "rosenbrock", (-1.5, 2), 200, learning_rate=0.01)
+    assert raced["nesterov"].diverged_at == alone.diverged_at is not None
+    np.testing.assert_array_equal(raced["nesterov"].path, alone.path)
+    assert raced["adamax"].diverged_at is None and len(raced["adamax"].path) == 201
+
+
 def test_race_equals_simulate_for_the_new_optimizers():
     settings = {"adamw": {"learning_rate": 0.05, "clipvalue": 3.0}, "nadam": {"learning_rate": 0.02},
                 "adadelta": {"learning_rate": 2.0}, "lion": {"weight_decay": 0.3, "learning_rate": 0.01},
