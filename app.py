@@ -166,7 +166,9 @@ def _cached_functions() -> dict:
     return {
         "start_warm_up": st.cache_resource(show_spinner=False)(_start_warm_up),
         "lessons": st.cache_resource(show_spinner=False)(_lessons),
-        "run_race": st.cache_data(max_entries=32, show_spinner=False)(_run_race),
+        # cache_resource: one shared result, not a pickled copy per call (~0.7 ms a rerun on the
+        # server: a class's reruns share one interpreter). Nothing changes a race once made.
+        "run_race": st.cache_resource(max_entries=32, show_spinner=False)(_run_race),
         "build_figures": st.cache_resource(max_entries=8, show_spinner=False)(_build_figures),
         "run_sweep": st.cache_data(max_entries=16, show_spinner=False)(_run_sweep),
         "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
@@ -329,6 +331,7 @@ def on_tune_click() -> None:
     learning_rate, value = 10 ** float(point["x"]), float(point["y"])
     write_widgets(with_cell(read_widgets(), name, learning_rate, value))
     ss.tune_loaded = (name, learning_rate, value)
+    ss._full_rerun = True  # the optimizer list and its own settings are outside live()
 
 
 def on_chart_click() -> None:
@@ -442,6 +445,29 @@ def show_schedule_settings() -> None:
         st.error(t["bad_input"].format(reason=exc))
 
 
+def show_live_controls() -> None:
+    """The sidebar's sliders and inputs that change the race but not the page's make-up."""
+    st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
+    # (Who follows the shared sliders: the optimizers, less those with their own setting.)
+    chosen = [n for n in ss.get("optimizers", []) if n in ALL_OPTIMIZERS]
+    followers = [names[n] for n in chosen if not _get(f"{n}.own_lr")]
+    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
+    st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
+    followers = [names[n] for n in chosen if n in MOMENTUM_OPTIMIZERS and not _get(f"{n}.own_momentum")]
+    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
+    st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
+    st.markdown(f"**{t['start']}**")
+    col_x, col_y = st.columns(2)
+    col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
+    col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
+    st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
+    # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
+    # page against a slider that stopped at 20.)
+    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
+    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    show_schedule_settings()
+
+
 # --- sidebar ----------------------------------------------------------------------------
 
 with st.sidebar:
@@ -470,24 +496,7 @@ with st.sidebar:
     if surface is not None and "kappa" in surface.params:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
     st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=names.get, key="optimizers")
-    st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
-    chosen = read_widgets()
-    followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
-    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
-    st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
-    followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
-    st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
-    st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
-    st.markdown(f"**{t['start']}**")
-    col_x, col_y = st.columns(2)
-    col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
-    col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
-    st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
-    # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
-    # page against a slider that stopped at 20.)
-    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
-    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
-    show_schedule_settings()
+    live_controls = st.container()  # filled by live(), below: a slider there reruns only live()
     for name in ss.get("optimizers", []):
         opt = ALL_OPTIMIZERS[name]
         # Lazy: a closed expander draws no widgets (most of a rerun's elements otherwise); their
@@ -496,45 +505,6 @@ with st.sidebar:
         if expander.open:
             with expander:
                 show_optimizer_settings(name, opt)
-
-state = read_widgets()
-if surface is None:
-    st.subheader(t["title"])
-    st.error(t["bad_formula"].format(reason=formula_error))
-    st.stop()
-# The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
-state_key = repr(state.key())
-query = to_query(state)
-if st.query_params.to_dict() != query:
-    st.query_params.from_dict(query)
-
-# --- main view -----------------------------------------------------------------------------
-
-if not state.presenter:  # on a projector every line of height goes to the chart
-    st.subheader(t["title"])
-    st.caption(t["subtitle"])
-for problem in ss.get("url_problems", []):
-    if problem.default:
-        st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
-                                       default=problem.default), icon="⚠️")
-    else:
-        st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
-ss.url_problems = []
-
-if not state.optimizers:
-    st.info(t["no_optimizer"])
-    st.stop()
-
-try:
-    race = run_race(state_key, state)
-except ValueError as exc:  # a setting the engine refuses: say which, keep the page
-    st.error(t["bad_input"].format(reason=exc))
-    st.stop()
-
-diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
-if diverged:
-    st.warning(t["diverged_warning"].format(names=", ".join(diverged)))
-
 
 def show_lesson(big: bool) -> None:
     """The lesson's narrative, what to look for and the question (teacher-written text, escaped)."""
@@ -695,21 +665,74 @@ def show_rules() -> None:
         st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
 
 
-if state.lesson and not state.presenter:
-    with st.container(border=True):
-        show_lesson(big=False)
+@st.fragment
+def live() -> None:
+    """Everything a slider moves: the sidebar's sliders and inputs (in ``live_controls``)
+    and the whole main view. A widget in here reruns only this function: the sidebar's
+    other ~30 elements (language, lessons, presets, surface, optimizers, their settings),
+    which none of these widgets changes, stay as they are on the page and on the server.
+    A widget outside reruns the whole script, this included."""
+    global state, state_key, race
+    if ss.pop("_full_rerun", False):  # a callback in here changed a widget outside
+        st.rerun(scope="app")
+    with live_controls:
+        show_live_controls()
+    state = read_widgets()
+    if surface is None:
+        st.subheader(t["title"])
+        st.error(t["bad_formula"].format(reason=formula_error))
+        st.stop()
+    # The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
+    state_key = repr(state.key())
+    query = to_query(state)
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
 
-# Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
-tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
-for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules)):
-    if tab.open is not False:
-        with tab:
-            show()
+    # --- main view -----------------------------------------------------------------------------
 
-# A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
-# the next run replaces them, and Streamlit's caches keep its decorated functions): let go
-# of the race in it (~0.15 MB a run; tracemalloc, 200 reruns: 29 MB of race results kept).
-race = None
+    if not state.presenter:  # on a projector every line of height goes to the chart
+        st.subheader(t["title"])
+        st.caption(t["subtitle"])
+    for problem in ss.get("url_problems", []):
+        if problem.default:
+            st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
+                                           default=problem.default), icon="⚠️")
+        else:
+            st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
+    ss.url_problems = []
+
+    if not state.optimizers:
+        st.info(t["no_optimizer"])
+        st.stop()
+
+    try:
+        race = run_race(state_key, state)
+    except ValueError as exc:  # a setting the engine refuses: say which, keep the page
+        st.error(t["bad_input"].format(reason=exc))
+        st.stop()
+
+    diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
+    if diverged:
+        st.warning(t["diverged_warning"].format(names=", ".join(diverged)))
+
+    if state.lesson and not state.presenter:
+        with st.container(border=True):
+            show_lesson(big=False)
+
+    # Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
+    tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
+    for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules)):
+        if tab.open is not False:
+            with tab:
+                show()
+
+    # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
+    # the next run replaces them, and Streamlit's caches keep its decorated functions): let go
+    # of the race in it (~0.15 MB a run; tracemalloc, 200 reruns: 29 MB of race results kept).
+    race = None
+
+
+live()
 
 # The script's own run time, for bench/app.py (st.stop() above ends a run without it).
 ss["_run_seconds"] = time.perf_counter() - _RUN_STARTED

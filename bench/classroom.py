@@ -118,6 +118,7 @@ class Session:
     lr_options: list = field(default_factory=list)
     momentum_id: str = ""
     momentum_options: list = field(default_factory=list)
+    fragments: dict = field(default_factory=dict)  # widget id -> the fragment it is drawn in
     exception: bool = False
 
     async def open(self) -> float | None:
@@ -137,6 +138,8 @@ class Session:
         started = time.perf_counter()
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
+        # As the browser does: a widget drawn by a fragment reruns only that fragment.
+        msg.rerun_script.fragment_id = self.fragments.get(widget_id, "")
         state = msg.rerun_script.widget_states.widgets.add()
         state.id = widget_id
         state.string_array_value.data.append(value)
@@ -159,6 +162,7 @@ class Session:
                 elif which == "exception":
                     self.exception = True
                 elif which == "slider" and element.slider.label in ("Learning rate", "Momentum"):
+                    self.fragments[element.slider.id] = fwd.delta.fragment_id
                     if element.slider.label == "Learning rate":
                         self.lr_id, self.lr_options = element.slider.id, list(element.slider.options)
                     else:

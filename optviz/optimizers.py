@@ -27,6 +27,7 @@ the schedule's value for the step in ``hp["learning_rate"]``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -175,11 +176,16 @@ class Optimizer:
         """The optimizer's own hyperparameters with Keras's defaults (no common options)."""
         return {h.name: h.default for h in self.hparams}
 
-    @property
+    @functools.cached_property
     def options(self) -> tuple[HParam, ...]:
         """The common Keras options (weight decay, clipping) not among ``hparams``."""
         own = {h.name for h in self.hparams}
         return tuple(h for h in COMMON_OPTIONS if h.name not in own)
+
+    @functools.cached_property
+    def _by_name(self) -> Mapping[str, HParam]:
+        # (The page looks up every optimizer's every setting on each rerun.)
+        return {h.name: h for h in (*self.hparams, *self.options)}
 
     @property
     def all_defaults(self) -> dict[str, object]:
@@ -187,10 +193,7 @@ class Optimizer:
         return {h.name: h.default for h in (*self.hparams, *self.options)}
 
     def hparam(self, name: str) -> HParam:
-        for h in (*self.hparams, *self.options):
-            if h.name == name:
-                return h
-        raise KeyError(name)
+        return self._by_name[name]
 
     def resolve(self, overrides: Mapping[str, object] | None = None) -> dict[str, object]:
         """Keras defaults updated with ``overrides``, each validated.
