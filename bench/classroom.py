@@ -7,7 +7,9 @@ It starts `streamlit run app.py` on a free loopback port, then plays N browser
 sessions at once with a small client that speaks Streamlit's own websocket protocol
 (the `BackMsg` / `ForwardMsg` protobufs the browser sends and receives, from
 `streamlit.proto`): it asks for a script run with the page's URL, and reads the
-messages back until the run has finished. Why not N headless browsers: thirty
+messages back until the run has finished. A widget change carries the id of the
+fragment the widget was drawn in, as the browser sends it, so a slider reruns only the
+page's fragment, as it does for a student. Why not N headless browsers: thirty
 Chromium tabs would need more CPU than the server under test on a 2-core machine,
 and would measure the browsers; the protocol client costs almost nothing, so the
 figures are the server's.
