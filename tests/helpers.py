@@ -1,6 +1,7 @@
 """Reading Plotly specs back into NumPy (the page sends float32 typed arrays)."""
 
 import base64
+import html
 import json
 import logging
 
@@ -21,7 +22,20 @@ def array(value) -> np.ndarray:
 
 
 def chart_spec(at, index: int = 0) -> dict:
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    """A chart's spec as sent, its text as plotly.js shows it (the page writes non-ASCII
+    characters as HTML entities, e.g. ``&#9654;`` for ▶)."""
+    return unescape(json.loads(at.get("plotly_chart")[index].proto.spec))
+
+
+def unescape(value):
+    """A spec with the HTML entities in its text as the characters plotly.js draws."""
+    if isinstance(value, str):
+        return html.unescape(value)
+    if isinstance(value, list):
+        return [unescape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: unescape(v) for k, v in value.items()}
+    return value
 
 
 def paths(spec: dict) -> dict:

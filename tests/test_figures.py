@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import pytest
 
 import optviz
-from helpers import array, paths
-from optviz import figures
+from helpers import array, paths, unescape
+from optviz import figures, i18n
 from optviz.state import default_state
 
 ALL = list(optviz.OPTIMIZERS)
@@ -133,16 +133,21 @@ def test_presenter_mode_is_readable_from_the_back_row(race):
 
 
 def test_a_frozen_figure_draws_exactly_the_same_chart(race):
-    """The page keeps its figures as JSON text (freeze); what a browser receives is unchanged."""
+    """The page keeps its figures as JSON text (freeze), all ASCII (other characters as
+    HTML entities, which plotly.js draws as the characters): the same chart is drawn."""
     import json
 
     import plotly.io as pio
 
     surface = optviz.get_surface("rosenbrock")
-    built = figures.race_figure(surface, race)
-    frozen = figures.race_figure(surface, race).freeze()
+    built = figures.race_figure(surface, race, text=i18n.figure_text("ko"))  # Hangul, ▶, ½, ×
+    frozen = figures.race_figure(surface, race, text=i18n.figure_text("ko")).freeze()
     sent = json.loads(pio.to_json(built, validate=False))
-    assert json.loads(pio.to_json(frozen, validate=False)) == sent
+    assert not pio.to_json(built, validate=False).isascii()
+    text = pio.to_json(frozen, validate=False)
+    assert text.isascii() and "&#9654;" in text  # ▶
+    assert unescape(json.loads(text)) == sent
+    sent = json.loads(text)
     assert frozen.spec["frames"] == sent["frames"] and frozen.spec["layout"]["sliders"] == sent["layout"]["sliders"]
     assert frozen.to_dict()["layout"]["height"] == built.spec["layout"]["height"]  # Streamlit reads it
     assert isinstance(frozen.to_dict()["data"], list)  # plotly.io walks the traces
