@@ -577,7 +577,7 @@ def show_race() -> None:
             st.success(t["started_at"].format(x=started[0], y=started[1]))
         st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
                         selection_mode="points", config={"displaylogo": False, "scrollZoom": False})
-        st.caption(t["click_start"])
+        st.caption(t["chart_caption"])
         if shown_step() is not None:
             show_inspector(shown_step())
     with right:

@@ -376,7 +376,10 @@ def race_figure(
     if surface.minima:
         mx, my = zip(*surface.minima)
         traces.append(dict(type="scatter", 
-            x=list(mx), y=list(my), mode="markers", name=t["minimum"],
+            # Not in the legend (the page's caption names the star): six optimizers and it made
+            # three legend rows on a laptop-wide page, which plotly.js then fit by widening the
+            # top margin and drawing the whole chart again on every rerun.
+            x=list(mx), y=list(my), mode="markers", name=t["minimum"], showlegend=False,
             marker=dict(symbol="star", size=head_size + 6, color="gold", line=dict(color="black", width=1.5)),
             hovertemplate=t["minimum"] + " (%{x:.4g}, %{y:.4g})<extra></extra>",
         ))
@@ -509,7 +512,7 @@ def race_figure(
     # The Play buttons and the step slider below the plot, in fractions of its height: clear
     # of the tick labels, which are larger in presenter mode (the plot is also shorter).
     margin = dict(RACE_MARGIN_PRESENTER if presenter else RACE_MARGIN)
-    if len(names) + bool(surface.minima) <= 4:  # the legend fits on one row: no second row's room
+    if len(names) <= 4:  # the legend fits on one row: no second row's room
         margin["t"] -= LEGEND_ROW_PRESENTER if presenter else LEGEND_ROW
     plot_height = max(height - margin["t"] - margin["b"], 100)
     buttons_y = -(1.7 * font + 8) / plot_height
