@@ -445,15 +445,14 @@ def show_schedule_settings() -> None:
         st.error(t["bad_input"].format(reason=exc))
 
 
-def show_live_controls() -> None:
-    """The sidebar's sliders and inputs that change the race but not the page's make-up."""
+def show_live_controls(chosen: PageState) -> None:
+    """The sidebar's sliders and inputs that change the race but not the page's make-up
+    (``chosen``: the state they show, read before they are drawn)."""
     st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
-    # (Who follows the shared sliders: the optimizers, less those with their own setting.)
-    chosen = [n for n in ss.get("optimizers", []) if n in ALL_OPTIMIZERS]
-    followers = [names[n] for n in chosen if not _get(f"{n}.own_lr")]
+    followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
     st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
-    followers = [names[n] for n in chosen if n in MOMENTUM_OPTIMIZERS and not _get(f"{n}.own_momentum")]
+    followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
     st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
     st.markdown(f"**{t['start']}**")
@@ -577,7 +576,7 @@ def show_race() -> None:
             st.success(t["started_at"].format(x=started[0], y=started[1]))
         st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
                         selection_mode="points", config={"displaylogo": False, "scrollZoom": False})
-        st.caption(t["chart_caption"])
+        st.caption(f"{t['chart_marks']} {t['click_start']}")
         if shown_step() is not None:
             show_inspector(shown_step())
     with right:
@@ -675,9 +674,10 @@ def live() -> None:
     global state, state_key, race
     if ss.pop("_full_rerun", False):  # a callback in here changed a widget outside
         st.rerun(scope="app")
-    with live_controls:
-        show_live_controls()
+    # Read once, before the widgets are drawn (their values are in session state already).
     state = read_widgets()
+    with live_controls:
+        show_live_controls(state)
     if surface is None:
         st.subheader(t["title"])
         st.error(t["bad_formula"].format(reason=formula_error))

@@ -293,7 +293,7 @@ TEXT = {
                           "scaled to one length). Effective step size = |Δw| / |g| per coordinate: for SGD the "
                           "learning rate; watch Adagrad's shrink as its accumulator grows.",
         "click_start": "Click anywhere on the chart to start from there.",
-        "chart_caption": "★ a minimum, ○ the start. Click anywhere on the chart to start from there.",
+        "chart_marks": "★ a minimum, ○ the start.",
         "started_at": "Start set to ({x:.3g}, {y:.3g}).",
         "formula": "Formula f(x, y)",
         "box": "View box: x and y from −b to b",
@@ -382,7 +382,7 @@ TEXT = {
                           "모멘트(옅은 색; 둘 다 같은 길이로 맞춤). 유효 스텝 크기 = 좌표별 |Δw| / |g|: SGD는 학습률과 "
                           "같고, 아다그라드는 누적값이 커지며 줄어듭니다.",
         "click_start": "차트 아무 곳이나 누르면 그곳에서 출발합니다.",
-        "chart_caption": "★ 최솟값, ○ 시작점. 차트 아무 곳이나 누르면 그곳에서 출발합니다.",
+        "chart_marks": "★ 최솟값, ○ 시작점.",
         "started_at": "시작점을 ({x:.3g}, {y:.3g})로 정했습니다.",
         "formula": "수식 f(x, y)",
         "box": "보기 범위: x와 y 모두 −b부터 b까지",

@@ -190,7 +190,7 @@ class Optimizer:
     @property
     def all_defaults(self) -> dict[str, object]:
         """Own hyperparameters and common options, with Keras's defaults (None: not set)."""
-        return {h.name: h.default for h in (*self.hparams, *self.options)}
+        return {name: h.default for name, h in self._by_name.items()}
 
     def hparam(self, name: str) -> HParam:
         return self._by_name[name]
