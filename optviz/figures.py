@@ -56,6 +56,8 @@ SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop
 SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]
 MAX_FRAMES = 48  # animation frames per race: smooth enough at 12 fps, and a small figure
 MAX_TRAIL_POINTS = 160  # points per path inside one frame (the shown state keeps every point)
+LINE_GRID = 80  # grid points a side for the contour's bands and lines
+MAX_LINE_POINTS = 8000  # past this (Rastrigin's ~1200 rings: 21,000), the backdrop draws the lines
 DEFAULT_TEXT = {
     "play": "▶ Play", "pause": "❚❚ Pause", "speed": "Speed", "step": "Step ", "start": "start",
     "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
@@ -223,20 +225,29 @@ def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, re
     return _grid(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), resolution)
 
 
-def draw_contour(ax, surface: Surface, params: Mapping[str, float] | None = None, resolution: int = 80) -> None:
-    """The chart's contour drawn by matplotlib on ``ax``: grey bands and white lines over the
-    values the chart shows (log10(f − min) where the range is wide). Used for the GIF
-    export and for the race chart's backdrop."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    xs, ys, z = surface_grid(surface, params, resolution)
-    values, _, _ = _levels(surface, z)
+def _band_levels(values: np.ndarray) -> np.ndarray | None:
+    """The 25 values that bound the surface's grey bands (None for a flat surface)."""
     finite = values[np.isfinite(values)]
     if finite.size and finite.max() > finite.min():
-        levels = np.linspace(finite.min(), finite.max(), 25)
+        return np.linspace(finite.min(), finite.max(), 25)
+    return None
+
+
+def draw_contour(ax, surface: Surface, params: Mapping[str, float] | None = None, resolution: int | None = None,
+                 lines: bool = True) -> None:
+    """The chart's contour drawn by matplotlib on ``ax``: grey bands and (with ``lines``)
+    white lines over the values the chart shows (log10(f − min) where the range is wide).
+    Used for the GIF export and for the race chart's backdrop (its bands only)."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    xs, ys, z = surface_grid(surface, params, resolution or LINE_GRID)
+    values, _, _ = _levels(surface, z)
+    levels = _band_levels(values)
+    if levels is not None:
         cmap = LinearSegmentedColormap.from_list("optviz", [(p, c) for p, c in SURFACE_COLORSCALE])
         ax.contourf(xs, ys, values, levels=levels, cmap=cmap)
-        ax.contour(xs, ys, values, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
+        if lines:
+            ax.contour(xs, ys, values, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
     ax.set_xlim(*surface.x_range)
     ax.set_ylim(*surface.y_range)
 
@@ -250,21 +261,24 @@ def _backdrop_png(surface: Surface, box: tuple, params: tuple, pixels: int) -> s
     fig = Figure(figsize=(1, 1), dpi=pixels)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    draw_contour(ax, surface, dict(params))
+    # The lines too when they are too many to send as vectors (see level_lines).
+    draw_contour(ax, surface, dict(params), lines=_level_lines(surface, box, params, LINE_GRID) is None)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=pixels)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None, pixels: int = 200) -> dict:
-    """The contour as a picture behind the plot area (a layout image, cached per surface).
+    """The surface's grey bands as a picture behind the plot area (a layout image, cached
+    per surface); :func:`level_lines` draws the lines between them over it, sharp.
 
-    plotly.js's redraw-free animation drops contour traces from the plot while Play runs
-    (plotly.js #4491): this picture, which is not a trace, keeps the surface in view;
-    when the animation stops the contour trace is drawn over it again."""
+    Not a contour trace: plotly.js computes a contour trace's bands and lines in the
+    browser on every redraw (~17 of a 46 ms redraw of the race chart, plotly.js 4.1 in
+    Chromium), and its redraw-free animation drops contour traces while Play runs
+    (plotly.js #4491). A picture is decoded once and stays."""
     # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
     # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
-    # 238 ms with this one; it only shows while Play runs.)
+    # 238 ms with this one. Bands are flat colour between sharp lines: they scale well.)
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
     # (Defaults filled in: the warm-up's call without parameters and the page's call with
     # the surface's own values share one picture.)
@@ -293,22 +307,53 @@ def _levels(surface: Surface, z: np.ndarray):
     return z, {}, None
 
 
-def contour_trace(surface: Surface, params: Mapping[str, float] | None = None, *, resolution: int = 80,
-                  show_scale: bool = True, font_size: int = 12) -> dict:
-    xs, ys, z = surface_grid(surface, params, resolution)
-    values, ticks, size = _levels(surface, z)
-    contours = dict(coloring="fill", showlines=True)
-    if size:
-        contours.update(start=float(np.nanmin(values)), end=float(np.nanmax(values)), size=size)
+@functools.lru_cache(maxsize=32)
+def _level_lines(surface: Surface, box: tuple, params: tuple, resolution: int) -> tuple[dict, dict] | None:
+    import contourpy
+
+    xs, ys, z = _grid(surface, box, params, resolution)
+    values, _, _ = _levels(surface, z)
+    levels = _band_levels(values)
+    parts = []
+    if levels is not None:
+        lines = contourpy.contour_generator(xs, ys, np.ma.masked_invalid(values),
+                                            line_type=contourpy.LineType.ChunkCombinedNan)
+        for level in levels[1:-1]:  # (the first and last bound no band: a point or nothing)
+            parts.extend(chunk for chunk in lines.lines(level)[0] if chunk is not None)
+    gap = np.full((1, 2), np.nan)
+    points = np.concatenate([p for part in parts for p in (part, gap)]) if parts else np.empty((0, 2))
+    if len(points) > MAX_LINE_POINTS:
+        return None
+    return _typed(points[:, 0]), _typed(points[:, 1])
+
+
+def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> dict | None:
+    """The lines between the backdrop's bands (see :func:`contour_backdrop`) as ONE scatter
+    trace, its lines apart by gaps (NaN): drawn as vectors, sharp at any size, and a
+    scatter trace is cheap for plotly.js to redraw. None when there are more than
+    MAX_LINE_POINTS points (the backdrop then draws them). Cached per surface and parameters."""
+    key = tuple(sorted(surface.resolve_params(params).items()))
+    lines = _level_lines(surface, (surface.x_range, surface.y_range), key, LINE_GRID)
+    if lines is None:
+        return None
+    x, y = lines
+    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(width=0.6, color="rgba(255,255,255,0.7)"),
+                connectgaps=False, hoverinfo="skip", showlegend=False, name="f")
+
+
+def colour_bar(surface: Surface, params: Mapping[str, float] | None = None, *, font_size: int = 12) -> dict:
+    """The surface's colour bar (f, on a log scale where its range is wide), carried by an
+    invisible one-point trace: the bands themselves are a picture."""
+    xs, ys, z = surface_grid(surface, params, LINE_GRID)
+    values, ticks, _ = _levels(surface, z)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     return dict(
-        type="contour", x=_round(xs), y=_round(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
-        contours=contours, ncontours=28,
-        # No line smoothing: Plotly's smoothing of every level line was most of the browser's
-        # redraw time after a slider move (bench/app.py, DevTools profile).
-        line=dict(width=0.6, color="rgba(255,255,255,0.7)", smoothing=0),
-        hoverinfo="skip", showscale=show_scale, name="f",
-        colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9, tickfont=dict(size=font_size),
-                      **ticks),
+        type="scatter", x=[float(xs[0])], y=[float(ys[0])], mode="markers", hoverinfo="skip", showlegend=False,
+        name="f", marker=dict(size=1, opacity=0, color=[low], cmin=low, cmax=max(high, low + 1e-12),
+                              colorscale=SURFACE_COLORSCALE, showscale=True,
+                              colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9,
+                                            tickfont=dict(size=font_size), **ticks)),
     )
 
 
@@ -372,7 +417,11 @@ def race_figure(
 
     traces: list = []
     annotations: list = []
-    traces.append(contour_trace(surface, surface_params, show_scale=not presenter, font_size=font))
+    lines = level_lines(surface, surface_params)
+    if lines is not None:
+        traces.append(lines)
+    if not presenter:  # (on a projector the chart takes the colour bar's room)
+        traces.append(colour_bar(surface, surface_params, font_size=font))
     if surface.minima:
         mx, my = zip(*surface.minima)
         traces.append(dict(type="scatter", 
@@ -521,8 +570,9 @@ def race_figure(
         height=height, margin=margin,
         font=dict(size=font, color=_FONT_COLOR),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=font)),
-        xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False),
-        yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False),
+        # (No zero lines: they would cross the surface's picture, which lies below them.)
+        xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False, zeroline=False),
+        yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False, zeroline=False),
         uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",  # keep a zoom across reruns
         updatemenus=[
             dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top", pad=dict(t=4, r=6),

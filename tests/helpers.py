@@ -39,12 +39,30 @@ def unescape(value):
 
 
 def paths(spec: dict) -> dict:
-    """name -> (n, 2) path of every line trace in the race chart's shown state."""
+    """name -> (n, 2) path of every optimizer's line (a legend entry; not the surface's
+    level lines) in the race chart's shown state."""
     out = {}
     for trace in spec["data"]:
-        if trace.get("type") == "scatter" and trace.get("mode") == "lines":
+        if trace.get("type") == "scatter" and trace.get("mode") == "lines" and trace.get("showlegend", True):
             out[trace["name"]] = np.stack([array(trace["x"]), array(trace["y"])], axis=1)
     return out
+
+
+def level_line_offsets(surface, trace: dict, grid: int = 80) -> np.ndarray:
+    """For each point of a race chart's level-line trace: how far the surface's value there
+    is from the nearest of the 23 inner levels (between the grid's lowest and highest value,
+    on log10(f - min) where that range is wide), in level spacings. The surface is
+    evaluated here, independently of the figure code."""
+    x, y = array(trace["x"]), array(trace["y"])
+    points = ~np.isnan(x)
+    f = np.asarray(surface(x[points].astype(np.float64), y[points].astype(np.float64)), np.float64)
+    _, _, z = surface.grid(grid)
+    z = np.asarray(z, np.float64)
+    if surface.min_value is not None and np.nanmax(z) - surface.min_value > 50:
+        span = np.nanmax(z) - surface.min_value
+        f, z = (np.log10(np.maximum(v - surface.min_value, 0) + max(span * 1e-6, 1e-6)) for v in (f, z))
+    levels = np.linspace(np.nanmin(z), np.nanmax(z), 25)[1:-1]
+    return np.abs(f[:, None] - levels[None, :]).min(axis=1) / (levels[1] - levels[0])
 
 
 class _CompileCounter(logging.Handler):

@@ -424,5 +424,12 @@ def test_generated_formulas_match_numpy(formula):
         actual = np.asarray(parsed.jax_fn()(jnp.asarray(x), jnp.asarray(y), {}))
     finite = np.isfinite(expected)
     assert np.all(np.isfinite(actual[finite])), (text, x[finite & ~np.isfinite(actual)])
-    np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-5, atol=1e-300, err_msg=text)
+    # Where the formula itself is ill-conditioned (sin(sinh(x + 18)): a sine of ~3e7), two
+    # correct float64 evaluations differ by far more than rtol: XLA's and NumPy's sinh differ
+    # by a few ulps there. Such points are those where moving x and y by 1e-13 (relative)
+    # moves the reference's value by more than 1e-7: left out of the comparison.
+    with np.errstate(all="ignore"):
+        nudged = np.broadcast_to(np.asarray(reference(x * (1 + 1e-13), y * (1 - 1e-13)), np.float64), x.shape)
+    stable = finite & (np.abs(nudged - expected) <= 1e-7 * np.maximum(np.abs(expected), 1e-300))
+    np.testing.assert_allclose(actual[stable], expected[stable], rtol=1e-5, atol=1e-300, err_msg=text)
     np.testing.assert_allclose(parsed.numpy(x, y)[finite], expected[finite], rtol=1e-12, err_msg=text)

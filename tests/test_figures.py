@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 import optviz
-from helpers import array, paths, unescape
+from helpers import array, level_line_offsets, paths, unescape
 from optviz import figures, i18n
 from optviz.state import default_state
 
@@ -87,10 +87,40 @@ def test_a_creeping_path_costs_its_frames_only_the_points_that_show():
 
 
 def test_contour_levels_are_logarithmic_where_the_range_is_wide():
-    wide = figures.contour_trace(optviz.get_surface("rosenbrock"))
-    assert wide["colorbar"]["ticktext"][:3] == ["0.001", "0.01", "0.1"]
-    flat = figures.contour_trace(optviz.get_surface("saddle"))
-    assert "ticktext" not in flat["colorbar"]
+    wide = figures.colour_bar(optviz.get_surface("rosenbrock"))["marker"]["colorbar"]
+    assert wide["ticktext"][:3] == ["0.001", "0.01", "0.1"]
+    flat = figures.colour_bar(optviz.get_surface("saddle"))["marker"]["colorbar"]
+    assert "ticktext" not in flat
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "saddle", "himmelblau", "beale", "ackley"])
+def test_level_lines_are_the_surface_contours(name):
+    """The race chart's level lines lie where f (log10(f - min) where the range is wide)
+    takes one of 23 evenly spaced values, checked by evaluating the surface there."""
+    surface = optviz.get_surface(name)
+    trace = figures.level_lines(surface)
+    x = array(trace["x"])
+    assert np.isnan(x).sum() >= 10 and len(x) > 100  # several lines, apart
+    off = level_line_offsets(surface, trace)
+    assert np.median(off) < 0.05 and np.quantile(off, 0.95) < 0.35, (np.median(off), np.quantile(off, 0.95))
+
+
+def test_race_chart_has_no_contour_trace_for_the_browser_to_compute(race):
+    """plotly.js computes a contour trace's bands and lines on every redraw; the race chart
+    sends the bands as a picture and the lines as vectors instead, or, where the lines are
+    too many to send (Rastrigin's rings), draws them in the picture."""
+    for name in ("rosenbrock", "rastrigin"):
+        surface = optviz.get_surface(name)
+        spec = figures.race_figure(surface, race if name == "rosenbrock" else {}).to_dict()
+        assert not [t for t in spec["data"] if t["type"] in ("contour", "heatmap")]
+        (image,) = spec["layout"]["images"]
+        assert image["source"].startswith("data:image/png;base64,") and image["layer"] == "below"
+        lines = [t for t in spec["data"] if t.get("name") == "f" and t.get("mode") == "lines"]
+        assert len(lines) == (1 if name == "rosenbrock" else 0)
+        assert figures.figure_json_size(figures.race_figure(surface, {})) < 120_000
+    with_lines = figures.contour_backdrop(optviz.get_surface("rastrigin"))["source"]
+    bands_only = figures.contour_backdrop(optviz.get_surface("rosenbrock"))["source"]
+    assert len(with_lines) > 2 * len(bands_only)  # (the picture carries Rastrigin's lines)
 
 
 def test_each_optimizer_has_one_colour_and_dash_in_every_chart(race):
@@ -128,7 +158,7 @@ def test_loss_chart_never_draws_a_non_positive_value_on_its_log_axis(race):
 def test_presenter_mode_is_readable_from_the_back_row(race):
     fig = figures.race_figure(optviz.get_surface("rosenbrock"), race, presenter=True).to_dict()
     assert fig["layout"]["font"]["size"] >= 20
-    assert all(t["line"]["width"] >= 4 for t in fig["data"] if t.get("mode") == "lines")
+    assert all(t["line"]["width"] >= 4 for t in fig["data"] if t.get("mode") == "lines" and t.get("showlegend", True))
     assert all(t["marker"]["size"] >= 20 for t in fig["data"] if t.get("mode") == "markers" and "customdata" in t)
 
 
