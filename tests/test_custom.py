@@ -430,6 +430,6 @@ def test_generated_formulas_match_numpy(formula):
     # moves the reference's value by more than 1e-7: left out of the comparison.
     with np.errstate(all="ignore"):
         nudged = np.broadcast_to(np.asarray(reference(x * (1 + 1e-13), y * (1 - 1e-13)), np.float64), x.shape)
-    stable = finite & (np.abs(nudged - expected) <= 1e-7 * np.maximum(np.abs(expected), 1e-300))
+        stable = finite & (np.abs(nudged - expected) <= 1e-7 * np.maximum(np.abs(expected), 1e-300))
     np.testing.assert_allclose(actual[stable], expected[stable], rtol=1e-5, atol=1e-300, err_msg=text)
     np.testing.assert_allclose(parsed.numpy(x, y)[finite], expected[finite], rtol=1e-12, err_msg=text)
