@@ -341,20 +341,36 @@ def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> 
                 connectgaps=False, hoverinfo="skip", showlegend=False, name="f")
 
 
+def _banded_colorscale(bands: int) -> list:
+    """SURFACE_COLORSCALE in ``bands`` flat steps, each the colour matplotlib gives that band
+    of the picture (the colour map at the band's middle, linear between the stops)."""
+    stops = np.array([p for p, _ in SURFACE_COLORSCALE])
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for _, c in SURFACE_COLORSCALE], float)
+    scale = []
+    for i in range(bands):
+        mid = (i + 0.5) / bands
+        colour = "#%02x%02x%02x" % tuple(round(float(np.interp(mid, stops, rgb[:, k]))) for k in range(3))
+        scale += [[i / bands, colour], [(i + 1) / bands, colour]]
+    return scale
+
+
 def colour_bar(surface: Surface, params: Mapping[str, float] | None = None, *, font_size: int = 12) -> dict:
-    """The surface's colour bar (f, on a log scale where its range is wide), carried by an
-    invisible one-point trace: the bands themselves are a picture."""
+    """The surface's colour bar (f, on a log scale where its range is wide), in the picture's
+    bands, carried by an invisible one-point trace: the bands themselves are a picture."""
     xs, ys, z = surface_grid(surface, params, LINE_GRID)
     values, ticks, _ = _levels(surface, z)
-    finite = values[np.isfinite(values)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    levels = _band_levels(values)
+    low, high = (float(levels[0]), float(levels[-1])) if levels is not None else (0.0, 1.0)
     return dict(
         type="scatter", x=[float(xs[0])], y=[float(ys[0])], mode="markers", hoverinfo="skip", showlegend=False,
-        name="f", marker=dict(size=1, opacity=0, color=[low], cmin=low, cmax=max(high, low + 1e-12),
-                              colorscale=SURFACE_COLORSCALE, showscale=True,
+        name="f", marker=dict(size=1, opacity=0, color=[low], cmin=low, cmax=high,
+                              colorscale=_BANDS if levels is not None else SURFACE_COLORSCALE, showscale=True,
                               colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9,
                                             tickfont=dict(size=font_size), **ticks)),
     )
+
+
+_BANDS = _banded_colorscale(24)  # the picture's 25 levels bound 24 bands
 
 
 def _frame_indices(n: int, frames: int) -> np.ndarray:

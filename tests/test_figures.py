@@ -192,3 +192,34 @@ def test_a_loss_chart_over_a_decade_or_two_labels_1_2_5_not_every_digit():
     assert narrow_axis["type"] == wide_axis["type"] == "log"
     assert narrow_axis.get("dtick") == "D2"
     assert "dtick" not in wide_axis  # plotly.js's own decades
+
+
+def test_colour_bar_reads_the_pictures_bands():
+    """A point's colour in the backdrop picture is the colour bar's colour at f there (on
+    the bar's log scale where the range is wide): sampled away from band edges."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    surface = optviz.get_surface("rosenbrock")
+    marker = figures.colour_bar(surface)["marker"]
+    backdrop = figures.contour_backdrop(surface)
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(backdrop["source"].split(",", 1)[1]))).convert("RGB"))
+    size = image.shape[0]
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    span = np.nanmax(surface.grid(figures.LINE_GRID)[2]) - surface.min_value
+    checked = 0
+    for px in range(10, size - 10, 9):
+        for py in range(10, size - 10, 9):
+            x, y = x0 + (px + 0.5) / size * (x1 - x0), y1 - (py + 0.5) / size * (y1 - y0)
+            value = np.log10(float(surface(np.float64(x), np.float64(y))) - surface.min_value + max(span * 1e-6, 1e-6))
+            where = (value - marker["cmin"]) / (marker["cmax"] - marker["cmin"])
+            band = where * 24
+            if not 0 < where < 1 or abs(band - round(band)) < 0.3:
+                continue  # off the scale, or near a band's edge (the picture is 200 px)
+            colour = next(c for stop, c in marker["colorscale"][1::2] if stop >= where)
+            expected = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+            assert np.abs(image[py, px].astype(int) - expected).max() <= 4, (x, y, image[py, px], colour)
+            checked += 1
+    assert checked > 100
