@@ -589,7 +589,10 @@ def race_figure(
         # (No zero lines: they would cross the surface's picture, which lies below them.)
         xaxis=dict(range=list(surface.x_range), title=t["x"], constrain="domain", showgrid=False, zeroline=False),
         yaxis=dict(range=list(surface.y_range), title=t["y"], showgrid=False, zeroline=False),
-        uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",  # keep a zoom across reruns
+        # Keeps a zoom across Plotly.react calls (the exported HTML page, a notebook). NOT
+        # across the page's reruns: st.plotly_chart's element id hashes the spec, so each
+        # rerun mounts a new chart (Plotly.newPlot) and a zoom is lost (checked in Chromium).
+        uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",
         updatemenus=[
             dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
                  showactive=False, font=dict(size=font),
