@@ -336,8 +336,8 @@ def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> 
     lines = _level_lines(surface, (surface.x_range, surface.y_range), key, LINE_GRID)
     if lines is None:
         return None
-    x, y = lines
-    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(width=0.6, color="rgba(255,255,255,0.7)"),
+    x, y = lines  # (copies: the cached dicts are shared by every session's figures)
+    return dict(type="scatter", x=dict(x), y=dict(y), mode="lines", line=dict(width=0.6, color="rgba(255,255,255,0.7)"),
                 connectgaps=False, hoverinfo="skip", showlegend=False, name="f")
 
 
