@@ -225,12 +225,22 @@ def surface_grid(surface: Surface, params: Mapping[str, float] | None = None, re
     return _grid(surface, (surface.x_range, surface.y_range), tuple(sorted((params or {}).items())), resolution)
 
 
-def _band_levels(values: np.ndarray) -> np.ndarray | None:
-    """The 25 values that bound the surface's grey bands (None for a flat surface)."""
+def _view_key(surface: Surface, params: Mapping[str, float] | None) -> tuple:
+    """The caches' key for a surface as drawn: its view box and its parameters, defaults
+    filled in (the warm-up's call without parameters and the page's call with the surface's
+    own values share one entry; a typed formula keeps its key when its view box changes)."""
+    return (surface.x_range, surface.y_range), tuple(sorted(surface.resolve_params(params).items()))
+
+
+@functools.lru_cache(maxsize=64)
+def _contour_values(surface: Surface, box: tuple, params: tuple, resolution: int):
+    """x, y, the values the contour shows (log10(f − min) where the range is wide), the
+    colour bar's ticks, and the 25 values that bound its grey bands (None: a flat surface)."""
+    xs, ys, z = _grid(surface, box, params, resolution)
+    values, ticks, _ = _levels(surface, z)
     finite = values[np.isfinite(values)]
-    if finite.size and finite.max() > finite.min():
-        return np.linspace(finite.min(), finite.max(), 25)
-    return None
+    levels = np.linspace(finite.min(), finite.max(), 25) if finite.size and finite.max() > finite.min() else None
+    return xs, ys, values, ticks, levels
 
 
 def draw_contour(ax, surface: Surface, params: Mapping[str, float] | None = None, resolution: int | None = None,
@@ -240,9 +250,7 @@ def draw_contour(ax, surface: Surface, params: Mapping[str, float] | None = None
     Used for the GIF export and for the race chart's backdrop (its bands only)."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    xs, ys, z = surface_grid(surface, params, resolution or LINE_GRID)
-    values, _, _ = _levels(surface, z)
-    levels = _band_levels(values)
+    xs, ys, values, _, levels = _contour_values(surface, *_view_key(surface, params), resolution or LINE_GRID)
     if levels is not None:
         cmap = LinearSegmentedColormap.from_list("optviz", [(p, c) for p, c in SURFACE_COLORSCALE])
         ax.contourf(xs, ys, values, levels=levels, cmap=cmap)
@@ -280,10 +288,7 @@ def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None
     # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
     # 238 ms with this one. Bands are flat colour between sharp lines: they scale well.)
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
-    # (Defaults filled in: the warm-up's call without parameters and the page's call with
-    # the surface's own values share one picture.)
-    params = tuple(sorted(surface.resolve_params(params).items()))
-    box = (surface.x_range, surface.y_range)
+    box, params = _view_key(surface, params)
     if pixels is None:  # finer where the picture carries the lines too (Rastrigin: 50 -> 110 KB)
         pixels = 200 if _level_lines(surface, box, params, LINE_GRID) is not None else 300
     source = _backdrop_png(surface, box, params, pixels)
@@ -314,9 +319,7 @@ def _levels(surface: Surface, z: np.ndarray):
 def _level_lines(surface: Surface, box: tuple, params: tuple, resolution: int) -> tuple[dict, dict] | None:
     import contourpy
 
-    xs, ys, z = _grid(surface, box, params, resolution)
-    values, _, _ = _levels(surface, z)
-    levels = _band_levels(values)
+    xs, ys, values, _, levels = _contour_values(surface, box, params, resolution)
     parts = []
     if levels is not None:
         lines = contourpy.contour_generator(xs, ys, np.ma.masked_invalid(values),
@@ -335,8 +338,7 @@ def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> 
     trace, its lines apart by gaps (NaN): drawn as vectors, sharp at any size, and a
     scatter trace is cheap for plotly.js to redraw. None when there are more than
     MAX_LINE_POINTS points (the backdrop then draws them). Cached per surface and parameters."""
-    key = tuple(sorted(surface.resolve_params(params).items()))
-    lines = _level_lines(surface, (surface.x_range, surface.y_range), key, LINE_GRID)
+    lines = _level_lines(surface, *_view_key(surface, params), LINE_GRID)
     if lines is None:
         return None
     x, y = lines  # (copies: the cached dicts are shared by every session's figures)
@@ -360,16 +362,15 @@ def _banded_colorscale(bands: int) -> list:
 def colour_bar(surface: Surface, params: Mapping[str, float] | None = None, *, font_size: int = 12) -> dict:
     """The surface's colour bar (f, on a log scale where its range is wide), in the picture's
     bands, carried by an invisible one-point trace: the bands themselves are a picture."""
-    xs, ys, z = surface_grid(surface, params, LINE_GRID)
-    values, ticks, _ = _levels(surface, z)
-    levels = _band_levels(values)
+    xs, ys, _, ticks, levels = _contour_values(surface, *_view_key(surface, params), LINE_GRID)
     low, high = (float(levels[0]), float(levels[-1])) if levels is not None else (0.0, 1.0)
     return dict(
         type="scatter", x=[float(xs[0])], y=[float(ys[0])], mode="markers", hoverinfo="skip", showlegend=False,
         name="f", marker=dict(size=1, opacity=0, color=[low], cmin=low, cmax=high,
                               colorscale=_BANDS if levels is not None else SURFACE_COLORSCALE, showscale=True,
                               colorbar=dict(title=dict(text="f", side="right"), thickness=12, x=1.0, len=0.9,
-                                            tickfont=dict(size=font_size), **ticks)),
+                                            tickfont=dict(size=font_size),
+                                            **{k: list(v) for k, v in ticks.items()})),  # (cached: copied)
     )
 
 

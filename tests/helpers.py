@@ -38,14 +38,15 @@ def unescape(value):
     return value
 
 
+def path_traces(data: list) -> list[dict]:
+    """The optimizers' line traces of a race chart (legend entries; not the surface's level lines)."""
+    return [t for t in data if t.get("type", "scatter") == "scatter" and t.get("mode") == "lines"
+            and t.get("showlegend", True)]
+
+
 def paths(spec: dict) -> dict:
-    """name -> (n, 2) path of every optimizer's line (a legend entry; not the surface's
-    level lines) in the race chart's shown state."""
-    out = {}
-    for trace in spec["data"]:
-        if trace.get("type") == "scatter" and trace.get("mode") == "lines" and trace.get("showlegend", True):
-            out[trace["name"]] = np.stack([array(trace["x"]), array(trace["y"])], axis=1)
-    return out
+    """name -> (n, 2) path of every optimizer's line in the race chart's shown state."""
+    return {t["name"]: np.stack([array(t["x"]), array(t["y"])], axis=1) for t in path_traces(spec["data"])}
 
 
 def level_line_offsets(surface, trace: dict, grid: int = 80) -> np.ndarray:

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import plotly.io as pio
 import pytest
-from helpers import array
+from helpers import array, path_traces
 from PIL import Image
 from plotly.utils import PlotlyJSONEncoder
 
@@ -85,7 +85,7 @@ def test_html_is_a_standalone_page_holding_the_race(race, surface):
     for name in SETTINGS:
         assert optviz.OPTIMIZERS[name].display_name in names
     # The line traces are the engine's paths (thinned as on the page), ending where the runs end.
-    lines = [t for t in data if t.get("mode") == "lines" and t.get("showlegend", True)]  # (not the level lines)
+    lines = path_traces(data)
     assert len(lines) == len(SETTINGS)
     for name, trace in zip(SETTINGS, lines):
         path = np.stack([array(trace["x"]), array(trace["y"])], axis=1)

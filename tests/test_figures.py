@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import pytest
 
 import optviz
-from helpers import array, level_line_offsets, paths, unescape
+from helpers import array, level_line_offsets, path_traces, paths, unescape
 from optviz import figures, i18n
 from optviz.state import default_state
 
@@ -159,7 +159,7 @@ def test_loss_chart_never_draws_a_non_positive_value_on_its_log_axis(race):
 def test_presenter_mode_is_readable_from_the_back_row(race):
     fig = figures.race_figure(optviz.get_surface("rosenbrock"), race, presenter=True).to_dict()
     assert fig["layout"]["font"]["size"] >= 20
-    assert all(t["line"]["width"] >= 4 for t in fig["data"] if t.get("mode") == "lines" and t.get("showlegend", True))
+    assert all(t["line"]["width"] >= 4 for t in path_traces(fig["data"]))
     assert all(t["marker"]["size"] >= 20 for t in fig["data"] if t.get("mode") == "markers" and "customdata" in t)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import optviz
-from helpers import array, chart_spec, paths
+from helpers import array, chart_spec, path_traces, paths
 from optviz import i18n
 from optviz.lessons import LESSONS_FILE, load_lessons, parse_lessons
 from test_app import open_page
@@ -129,10 +129,8 @@ def test_presenter_mode_raises_the_chart_text_and_lines():
     spec = chart_spec(at)
     assert spec["layout"]["font"]["size"] >= 20
     assert spec["layout"]["legend"]["font"]["size"] >= 20
-    def paths(spec):  # the optimizers' lines (legend entries; not the surface's level lines)
-        return [t for t in spec["data"] if t.get("mode") == "lines" and t.get("showlegend", True)]
-
-    assert min(t["line"]["width"] for t in paths(spec)) >= 4 > paths(normal)[0]["line"]["width"]
+    lines = path_traces(spec["data"])
+    assert min(t["line"]["width"] for t in lines) >= 4 > path_traces(normal["data"])[0]["line"]["width"]
     assert at.sidebar.toggle(key="presenter").value is True
     # The narrative sits beside the chart, large.
     assert any("1.3rem" in m.value and html.escape(LESSONS["saddle"].text["en"].title) in m.value for m in at.markdown)
