@@ -86,7 +86,7 @@ TARGETS = {
 RACE = ".st-key-race_chart .js-plotly-plot"
 # The optimizers' path lines (the first scatter trace is the surface's level lines, which a
 # slider move does not change; before 2026-12-02 the chart had no such trace).
-PATH_LINES = f"{RACE} .scatterlayer .trace:not(:first-child) path.js-line"
+PATH_LINES = f"{RACE} .scatterlayer .trace path.js-line"
 RUNNING = '[data-testid="stStatusWidget"]'
 EXCEPTION = '[data-testid="stException"]'
 

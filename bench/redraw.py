@@ -70,6 +70,14 @@ REDRAW = """async ([i, j]) => {
   for (let k = 1; k <= 40; k++) text = text.replaceAll('#0000' + String(k).padStart(2, '0'), '#123456');
   spec = JSON.parse(text);
   const t2 = performance.now();
+  if (window.FRESH) {  // as the page does: a new element, a new plot
+    const old = document.getElementById('chart' + i);
+    Plotly.purge(old);
+    const div = document.createElement('div');
+    div.id = old.id;
+    div.style.cssText = old.style.cssText;
+    old.replaceWith(div);
+  }
   await Plotly.react('chart' + i, {data: spec.data, layout: spec.layout, frames: spec.frames,
                                    config: {displaylogo: false}});
   await new Promise(done => requestAnimationFrame(() => setTimeout(done, 0)));
@@ -87,6 +95,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkouts", nargs="*", default=[str(ROOT)], help="directories holding optviz/")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--fresh", action="store_true",
+                        help="draw each spec in a new element (Plotly.newPlot), as Streamlit 1.67's page does: "
+                             "its chart element's id hashes the spec, so every rerun mounts a new chart")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} is missing", file=sys.stderr)
@@ -108,7 +119,7 @@ def main() -> int:
             page.set_content("<html><body>" + "".join(
                 f"<div id='chart{i}' style='width:900px;height:640px'></div>" for i in range(len(roots))) + "</body></html>")
             page.add_script_tag(path=str(plotly_js))
-            page.evaluate("specs => { window.SPECS = specs; }", specs)
+            page.evaluate("([specs, fresh]) => { window.SPECS = specs; window.FRESH = fresh; }", [specs, args.fresh])
             version = page.evaluate("() => Plotly.version")
             for r in range(args.rounds + WARM_ROUNDS):
                 order = list(range(len(roots)))
@@ -118,7 +129,8 @@ def main() -> int:
                         times[roots[i]].append(result)
         finally:
             browser.close()
-    print(f"redraw of the race chart in Chromium (plotly.js {version}), {args.rounds} rounds, charts in turn; medians:")
+    print(f"redraw of the race chart in Chromium (plotly.js {version}), {args.rounds} rounds, charts in turn, "
+          f"{'each in a new element (--fresh)' if args.fresh else 'each in its element (Plotly.react)'}; medians:")
     first = None
     for root, rows in times.items():
         total, parse, theme, react = (statistics.median(col) for col in zip(*rows))

@@ -4,6 +4,7 @@ import base64
 import html
 import json
 import logging
+import re
 
 import jax
 
@@ -49,14 +50,53 @@ def paths(spec: dict) -> dict:
     return {t["name"]: np.stack([array(t["x"]), array(t["y"])], axis=1) for t in path_traces(spec["data"])}
 
 
-def level_line_offsets(surface, trace: dict, grid: int = 80) -> np.ndarray:
-    """For each point of a race chart's level-line trace: how far the surface's value there
-    is from the nearest of the 23 inner levels (between the grid's lowest and highest value,
-    on log10(f - min) where that range is wide), in level spacings. The surface is
-    evaluated here, independently of the figure code."""
-    x, y = array(trace["x"]), array(trace["y"])
-    points = ~np.isnan(x)
-    f = np.asarray(surface(x[points].astype(np.float64), y[points].astype(np.float64)), np.float64)
+def level_line_points(image: dict) -> list[np.ndarray]:
+    """The race chart's level lines, read back from their picture (a layout image holding
+    one SVG path over the view box): each line as an (n, 2) array of data coordinates."""
+    prefix = "data:image/svg+xml;base64,"
+    assert image["source"].startswith(prefix), image["source"][:40]
+    svg = base64.b64decode(image["source"][len(prefix):]).decode("ascii")
+    _, _, width, height = (float(v) for v in re.search(r'viewBox="([^"]+)"', svg).group(1).split())
+    lines, pos, command = [], np.zeros(2), None
+    for token in re.findall(r"[MmLl]|-?[0-9.]+", re.search(r' d="([^"]*)"', svg).group(1)):
+        if token in "MmLl":
+            command = token
+            continue
+        if isinstance(command, str):  # the first number of a pair
+            command = (command, float(token))
+            continue
+        kind, x = command
+        y = float(token)
+        pos = np.array([x, y]) + (pos if kind in "ml" else 0)
+        if kind in "Mm":
+            lines.append([])
+        lines[-1].append(pos)
+        command = {"M": "L", "m": "l"}.get(kind, kind)  # (pairs after a moveto are linetos)
+    x0, _, _, top = image_box(image)
+    return [np.column_stack([x0 + p[:, 0] / width * image["sizex"], top - p[:, 1] / height * image["sizey"]])
+            for p in map(np.array, lines)]
+
+
+def image_box(image: dict) -> tuple[float, float, float, float]:
+    """A layout image's (left, right, bottom, top) in data coordinates, from its anchor."""
+    left = image["x"] - {"right": 1, "center": 0.5}.get(image.get("xanchor"), 0) * image["sizex"]
+    top = image["y"] + {"bottom": 1, "middle": 0.5}.get(image.get("yanchor"), 0) * image["sizey"]
+    return left, left + image["sizex"], top - image["sizey"], top
+
+
+def level_lines_image(spec: dict) -> dict:
+    """The race chart's level-lines picture (the SVG one of its layout images)."""
+    (image,) = [i for i in spec["layout"]["images"] if i["source"].startswith("data:image/svg+xml")]
+    return image
+
+
+def level_line_offsets(surface, image: dict, grid: int = 80) -> np.ndarray:
+    """For each point of a race chart's level lines: how far the surface's value there is
+    from the nearest of the 23 inner levels (between the grid's lowest and highest value, on
+    log10(f - min) where that range is wide), in level spacings. The surface is evaluated
+    here, independently of the figure code."""
+    points = np.concatenate(level_line_points(image))
+    f = np.asarray(surface(points[:, 0], points[:, 1]), np.float64)
     _, _, z = surface.grid(grid)
     z = np.asarray(z, np.float64)
     if surface.min_value is not None and np.nanmax(z) - surface.min_value > 50:

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import array, chart_spec, level_line_offsets, paths
+from helpers import array, chart_spec, level_line_offsets, level_lines_image, paths
 from optviz import i18n
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -340,8 +340,7 @@ def test_a_typed_formula_draws_its_contour_and_goes_into_the_link():
     spec = chart_spec(at)
     from optviz.custom import custom_surface
     surface = custom_surface("(x - 1)**2 + 4*(y + 0.5)**2")
-    (lines,) = [t for t in spec["data"] if t.get("name") == "f" and t.get("mode") == "lines"]
-    off = level_line_offsets(surface, lines)  # the lines drawn are this formula's contours
+    off = level_line_offsets(surface, level_lines_image(spec))  # the lines drawn are this formula's contours
     assert len(off) > 100 and np.median(off) < 0.05 and np.quantile(off, 0.95) < 0.35
     stars = [t for t in spec["data"] if t.get("name") == "minimum"]
     assert stars and stars[0]["x"][0] == pytest.approx(1.0, abs=0.05)

@@ -14,6 +14,7 @@ free loopback port for the module and stop it by its PID at the end. Without
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -35,10 +36,10 @@ VIEWPORT = {"width": 1400, "height": 900}
 START_TIMEOUT = 90.0  # seconds for the server to answer its health check
 
 RACE = ".st-key-race_chart .js-plotly-plot"  # the race chart (st.plotly_chart(..., key="race_chart"))
-# One per optimizer's path: the first scatter trace is the surface's level lines (see
-# figures.race_figure), whose many pieces are lines too.
-LEVEL_LINES = f"{RACE} .scatterlayer .trace:first-child path.js-line"
-PATH_LINES = f"{RACE} .scatterlayer .trace:not(:first-child) path.js-line"
+# One per optimizer's path (the surface's bands and level lines are pictures: .imagelayer).
+PATH_LINES = f"{RACE} .scatterlayer .trace path.js-line"
+# The surface's pictures' sources, in drawing order: its bands (PNG), its level lines (SVG).
+PICTURES = f"() => [...document.querySelectorAll('{RACE} .imagelayer image')].map(i => i.getAttribute('href'))"
 SLIDER_VALUE = f"{RACE} .slider-container .slider-group > text.slider-label"  # Plotly's "Step 500"
 RUNNING = '[data-testid="stStatusWidget"]'  # shown while a script run is in progress
 EXCEPTION = '[data-testid="stException"]'
@@ -193,6 +194,13 @@ def lr_slider(page, label: str = "Learning rate"):
     return page.locator(f'[data-testid="stSidebar"] input[type="range"][aria-label="{label}"]').first
 
 
+def level_line_count(source: str) -> int:
+    """How many lines the level-lines picture (an SVG data URI) draws: its path's movetos."""
+    prefix = "data:image/svg+xml;base64,"
+    assert source.startswith(prefix), source[:40]
+    return base64.b64decode(source[len(prefix):]).decode("ascii").count("M")
+
+
 def url_query(page) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
 
@@ -233,11 +241,11 @@ def test_page_draws_the_race(web, tmp_path):
     page, open_app = web
     open_app()
     assert page.locator(f"{RACE} .main-svg").count() >= 1
-    # The surface: its bands a picture below the plot, its level lines drawn over it (many
-    # pieces, each a line between gaps); no contour trace for plotly.js to compute.
-    backdrop = page.locator(f"{RACE} .imagelayer image")
-    assert backdrop.count() == 1 and backdrop.first.get_attribute("href").startswith("data:image/png")
-    assert page.locator(LEVEL_LINES).count() >= 20
+    # The surface: its bands a picture below the plot, its level lines a vector picture
+    # over it (many pieces); no contour trace for plotly.js to compute.
+    bands, lines = page.evaluate(PICTURES)
+    assert bands.startswith("data:image/png") and lines.startswith("data:image/svg+xml")
+    assert level_line_count(lines) >= 20
     assert page.locator(f"{RACE} .contourlayer .contour").count() == 0
     lines = page.locator(PATH_LINES)
     assert lines.count() == 6, "one path line per optimizer"
@@ -313,10 +321,10 @@ def test_play_animates_the_race(web, tmp_path):
     assert len(set(changed)) >= 3, f"the step label did not move: {start!r} then {seen}"
     assert all(v.startswith("Step ") for v in seen), seen
     assert path_signature(page) != before_paths, "the paths were not redrawn by the animation"
-    # plotly.js drops the contour trace while a redraw-free animation runs (plotly.js #4491);
-    # the surface stays in view as the picture behind the plot area.
-    backdrop = page.locator(f"{RACE} .imagelayer image")
-    assert backdrop.count() == 1 and backdrop.first.get_attribute("href").startswith("data:image/png")
+    # plotly.js drops a contour trace while a redraw-free animation runs (plotly.js #4491);
+    # the surface stays in view as the pictures behind the paths.
+    bands, lines = page.evaluate(PICTURES)
+    assert bands.startswith("data:image/png") and level_line_count(lines) >= 20
     page.screenshot(path=tmp_path / "playing.png")
 
 
@@ -411,7 +419,7 @@ def test_a_click_on_a_tuning_cell_loads_its_settings(web, tmp_path):
 def test_typing_a_formula_draws_its_contour(web, tmp_path):
     page, open_app = web
     open_app("?surface=custom")
-    picture = f"document.querySelector('{RACE} .imagelayer image').getAttribute('href')"
+    picture = f"({PICTURES})().join()"
     page.evaluate(f"() => {{ window.__contour = {picture}; }}")
     box = page.locator('[data-testid="stSidebar"] input[aria-label="Formula f(x, y)"]').first
     box.fill("(x - 1)**2 + 4*(y + 0.5)**2")
@@ -421,7 +429,7 @@ def test_typing_a_formula_draws_its_contour(web, tmp_path):
     wait_for_chart(page)
     # The surface drawn is the typed one: a new picture of its bands, and its level lines.
     page.wait_for_function(f"() => {picture} !== window.__contour", timeout=60_000)
-    assert page.locator(LEVEL_LINES).count() >= 5
+    assert level_line_count(page.evaluate(PICTURES)[1]) >= 5
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=tmp_path / "formula.png")
 
