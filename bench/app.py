@@ -32,8 +32,12 @@ Prints, in one run (1.5 to 2.5 min on 2 cores, most of it waiting for the app's 
     the time that frame starts (``requestAnimationFrame``) is printed too.
     The latency is split in three: "key -> widget change sent" (page clock: a wrapped
     ``WebSocket.send``), "sent -> chart delta received" (the DevTools protocol's
-    timestamps of the websocket frames, taken by the network stack, so a busy page does
-    not delay them: the server's rerun up to the race chart plus the websocket), and
+    timestamps of the websocket frames: the server's rerun up to the race chart, the
+    websocket, and, for a large frame, seemingly the page's own backlog too: in one traced
+    run the server wrote the ~0.5 MB chart frame 62 ms after the key's message reached it,
+    and Chromium stamped it received at 133 ms, while the page's main thread was busy
+    with the earlier messages; Chromium passes websocket data to the page through a
+    flow-controlled pipe), and
     "chart delta -> paths redrawn" (the rest: the page's React and Plotly work). The
     first-to-last frame time of a run shows the server's whole rerun on the wire.
     Before the presses the server process is let to go idle (its warm-up thread compiles
