@@ -88,8 +88,7 @@ TARGETS = {
 }
 
 RACE = ".st-key-race_chart .js-plotly-plot"
-# The optimizers' path lines (the first scatter trace is the surface's level lines, which a
-# slider move does not change; before 2026-12-02 the chart had no such trace).
+# The optimizers' path lines (the surface's bands and level lines are pictures, not traces).
 PATH_LINES = f"{RACE} .scatterlayer .trace path.js-line"
 RUNNING = '[data-testid="stStatusWidget"]'
 EXCEPTION = '[data-testid="stException"]'
@@ -212,12 +211,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path, timeout: float = 90.0) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, timeout: float = 90.0, checkout: Path = ROOT) -> subprocess.Popen:
+    """``streamlit run app.py`` of ``checkout`` on a loopback port, once it answers its health check."""
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,27 +29,6 @@ bench_app = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_app)  # bench/app.py's probe, selectors and helpers
 
 WARM_ROUNDS = 3
-
-
-def start_server(checkout: Path, port: int, log_path: Path, timeout: float = 90.0) -> subprocess.Popen:
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=checkout, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}: see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.25)
-    bench_app.stop_server(proc)
-    raise RuntimeError(f"streamlit did not answer in {timeout:.0f} s: see {log_path}")
 
 
 def press(page, key: str) -> float:
@@ -81,7 +57,7 @@ def main() -> int:
         for i, root in enumerate(roots):
             port = bench_app.free_port()
             log = Path("/tmp") / f"optviz-latency-ab-{i}.log"
-            servers.append((root, port, start_server(root, port, log)))
+            servers.append((root, port, bench_app.start_server(port, log, checkout=root)))
         times = {root: [] for root in roots}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bench_app.CHROMIUM, args=bench_app.CHROMIUM_ARGS)

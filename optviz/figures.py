@@ -289,13 +289,21 @@ def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None
     # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
     # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
     # 238 ms with this one. Bands are flat colour between sharp lines: they scale well.)
-    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
     box, params = _view_key(surface, params)
     if pixels is None:  # finer where the picture carries the lines too (Rastrigin: 50 -> 110 KB)
         pixels = 200 if _level_lines(surface, box, params, LINE_GRID) is not None else 300
-    source = _backdrop_png(surface, box, params, pixels)
-    return dict(source=source, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
-                sizing="stretch", layer="below", xanchor="left", yanchor="top")
+    return _picture(_backdrop_png(surface, box, params, pixels), box)
+
+
+def _picture(source: str, box: tuple, opposite: bool = False) -> dict:
+    """A layout image stretched over the view box, below the traces; ``opposite``: anchored
+    at the bottom-right corner instead of the top-left (the same place: plotly.js keys its
+    images by corner and size, and of two images placed alike it draws only the first)."""
+    (x0, x1), (y0, y1) = box
+    corner = dict(x=x1, y=y0, xanchor="right", yanchor="bottom") if opposite else \
+        dict(x=x0, y=y1, xanchor="left", yanchor="top")
+    return dict(source=source, xref="x", yref="y", sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below",
+                **corner)
 
 
 def _tick(value: float) -> str:
@@ -319,9 +327,9 @@ def _levels(surface: Surface, z: np.ndarray):
 
 @functools.lru_cache(maxsize=32)
 def _level_lines(surface: Surface, box: tuple, params: tuple, resolution: int) -> str | None:
-    """The level lines as one SVG path's ``d`` over the view box, in LINE_UNITS a side (y
-    down), each line a moveto and relative linetos between whole units; None past
-    MAX_LINE_POINTS points."""
+    """The level lines as an SVG picture's data URI: one path over the view box, in
+    LINE_UNITS a side (y down), each line a moveto and relative linetos between whole
+    units. None past MAX_LINE_POINTS points; "" for a surface with none."""
     import contourpy
 
     xs, ys, values, _, levels = _contour_values(surface, box, params, resolution)
@@ -349,7 +357,11 @@ def _level_lines(surface: Surface, box: tuple, params: tuple, resolution: int) -
         steps = np.diff(line, axis=0)
         steps = steps[(steps != 0).any(axis=1)]  # (points that fall on the same unit)
         path.append(f"M{line[0, 0]} {line[0, 1]}l" + " ".join(f"{a} {b}" for a, b in steps.tolist()))
-    return "".join(path).replace(" -", "-")
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LINE_UNITS} {LINE_UNITS}" '
+           f'preserveAspectRatio="none"><path d="{"".join(path).replace(" -", "-")}" fill="none" '
+           'stroke="#ffffff" stroke-opacity="0.7" stroke-width="0.6" stroke-linejoin="round" '
+           'vector-effect="non-scaling-stroke"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
 
 
 def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> dict | None:
@@ -358,28 +370,11 @@ def level_lines(surface: Surface, params: Mapping[str, float] | None = None) -> 
     The browser draws it as vectors, sharp at any size and zoom (its strokes keep their
     width), and plotly.js does no work for it on a redraw: as a scatter trace of the same
     points it was ~16 ms of a ~45 ms redraw of the race chart (plotly.js 4.1, Chromium).
-    None when there are more than MAX_LINE_POINTS points (the backdrop then draws them).
-    Cached per surface and parameters."""
-    box, key = _view_key(surface, params)
-    source = _level_lines_source(surface, box, key)
-    if source is None:
-        return None
-    (x0, x1), (y0, y1) = box
-    # Where the bands are, but anchored at the opposite corner: plotly.js keys its images by
-    # corner and size, and of two images placed alike it draws only the first.
-    return dict(source=source, xref="x", yref="y", x=x1, y=y0, sizex=x1 - x0, sizey=y1 - y0,
-                sizing="stretch", layer="below", xanchor="right", yanchor="bottom", name="level lines")
-
-
-@functools.lru_cache(maxsize=32)
-def _level_lines_source(surface: Surface, box: tuple, params: tuple) -> str | None:
-    path = _level_lines(surface, box, params, LINE_GRID)
-    if not path:  # (too many points: the backdrop draws them; or none at all)
-        return None
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LINE_UNITS} {LINE_UNITS}" '
-           f'preserveAspectRatio="none"><path d="{path}" fill="none" stroke="#ffffff" stroke-opacity="0.7" '
-           'stroke-width="0.6" stroke-linejoin="round" vector-effect="non-scaling-stroke"/></svg>')
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
+    None when there are more than MAX_LINE_POINTS points (the backdrop then draws them) or
+    none. Cached per surface and parameters."""
+    box, params = _view_key(surface, params)
+    source = _level_lines(surface, box, params, LINE_GRID)
+    return {**_picture(source, box, opposite=True), "name": "level lines"} if source else None
 
 
 def _banded_colorscale(bands: int) -> list:

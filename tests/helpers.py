@@ -40,7 +40,7 @@ def unescape(value):
 
 
 def path_traces(data: list) -> list[dict]:
-    """The optimizers' line traces of a race chart (legend entries; not the surface's level lines)."""
+    """The optimizers' line traces of a race chart (the lines in its legend)."""
     return [t for t in data if t.get("type", "scatter") == "scatter" and t.get("mode") == "lines"
             and t.get("showlegend", True)]
 
