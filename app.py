@@ -27,7 +27,7 @@ from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
     EXTRA_HPARAMS, KAPPAS, SCHEDULE_FIELDS, schedule_spec, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    BOXES, CUSTOM, MAX_NOISE, PageState, parse_query, to_query, with_cell, with_preset, with_surface,
+    BOXES, CUSTOM, MAX_NOISE, PageState, parse_query, to_query, with_cell, with_preset, with_surface, zoomed_view,
 )
 
 
@@ -130,12 +130,13 @@ def _run_race(key: str, _state: PageState) -> dict:
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
-def _build_figures(key: str, lang: str, presenter: bool, step: int | None, _state: PageState, _race: dict):
+def _build_figures(key: str, lang: str, presenter: bool, step: int | None, view: tuple | None, _state: PageState,
+                   _race: dict):
     surface = _state.surface_object()
     labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
     text = i18n.figure_text(lang)
     params = _state.surface_params()
-    race_fig = figures.race_figure(surface, _race, surface_params=params, text=text, labels=labels,
+    race_fig = figures.race_figure(_state.viewed_surface(), _race, surface_params=params, text=text, labels=labels,
                                    presenter=presenter, start_step=step, height=560 if presenter else 640,
                                    arrows=step is not None, click_grid=41)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
@@ -183,6 +184,8 @@ build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_swee
 # --- widgets <-> state -----------------------------------------------------------------
 
 ss = st.session_state
+# The race chart's toolbar without Plotly's own zoom (see show_race).
+ZOOM_BUTTONS = ["zoom2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "lasso2d"]
 
 
 def _kept() -> dict:
@@ -213,7 +216,7 @@ def write_widgets(state: PageState) -> None:
     ss.noise, ss.seed = state.noise, state.seed
     ss.formula, ss.box = state.formula, state.box
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
-    ss.lesson, ss.presenter = state.lesson, state.presenter
+    ss.lesson, ss.presenter, ss.view = state.lesson, state.presenter, state.view
     for name, opt in ALL_OPTIMIZERS.items():
         _set(f"{name}.own_lr", name in state.own_learning_rate)
         _set(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
@@ -269,6 +272,7 @@ def read_widgets() -> PageState:
                          if get(f"sched.{schedule}.{k}", d) != d},
         formula=str(get("formula", get("_formula", default.formula))),
         box=float(get("box", get("_box", default.box))),
+        view=get("view"),
     )
 
 
@@ -322,6 +326,14 @@ def clicked_point(chart_key: str) -> dict | None:
     return points[0]
 
 
+def selected_boxes(chart_key: str) -> list:
+    """The boxes of a plotly chart's selection event (Box Select), each {"x": [..], "y": [..]}."""
+    event = ss.get(chart_key)
+    selection = (event or {}).get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
+    boxes = selection.get("box", []) if isinstance(selection, dict) else getattr(selection, "box", [])
+    return [b for b in boxes or [] if isinstance(b, dict) and len(b.get("x", ())) == 2 and len(b.get("y", ())) == 2]
+
+
 def on_tune_click() -> None:
     """A heat-map cell was clicked: load its learning rate and momentum into the race."""
     point = clicked_point("tune_chart")
@@ -335,7 +347,15 @@ def on_tune_click() -> None:
 
 
 def on_chart_click() -> None:
-    """A click on the race chart sets the start point there (the number inputs stay)."""
+    """A click on the race chart sets the start point there (the number inputs stay); a box
+    drawn with the chart's Box Select zooms the chart to it (kept, and in the link)."""
+    boxes = selected_boxes("race_chart")
+    if boxes:
+        try:
+            ss.view = zoomed_view(read_widgets().surface_object(), boxes[-1]["x"], boxes[-1]["y"])
+        except (KeyError, TypeError, ValueError):  # a box outside the surface (or a bad event)
+            pass
+        return
     point = clicked_point("race_chart")
     if point is None:
         return
@@ -344,6 +364,10 @@ def on_chart_click() -> None:
         ss.x0, ss.y0 = round(x, 3), round(y, 3)
         ss.view_step = None
         ss.started_at = (ss.x0, ss.y0)
+
+
+def on_reset_view() -> None:
+    ss.view = None
 
 
 def on_reset_start() -> None:
@@ -567,16 +591,25 @@ def results_table() -> None:
 
 def show_race() -> None:
     presenter = state.presenter
-    race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state, race)
+    race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state.view, state, race)
     left, right = st.columns([3, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
         started = ss.pop("started_at", None)
         if started:
             st.success(t["started_at"].format(x=started[0], y=started[1]))
+        # Zoom is Box Select, done by the server (the view is part of the state and the
+        # link): Plotly's own zoom would be lost on the next slider move, as each rerun
+        # mounts a new chart. So its zoom buttons are gone from the toolbar.
         st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
-                        selection_mode="points", config={"displaylogo": False, "scrollZoom": False})
-        st.caption(f"{t['chart_marks']} {t['click_start']}")
+                        selection_mode=("points", "box"),
+                        config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
+        if state.view is None:
+            st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help']}")
+        else:
+            note, reset = st.columns([4, 1], vertical_alignment="center")
+            note.caption(f"{t['chart_marks']} {t['click_start']} {t['zoomed']}")
+            reset.button(t["reset_view"], key="reset_view", on_click=on_reset_view, width="stretch")
         if shown_step() is not None:
             show_inspector(shown_step())
     with right:

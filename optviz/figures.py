@@ -625,6 +625,7 @@ def race_figure(
         # Keeps a zoom across Plotly.react calls (the exported HTML page, a notebook). NOT
         # across the page's reruns: st.plotly_chart's element id hashes the spec, so each
         # rerun mounts a new chart (Plotly.newPlot) and a zoom is lost (checked in Chromium).
+        # The page zooms by a view box of its own instead (Surface.zoomed; ?view=).
         uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",
         updatemenus=[
             dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top", pad=dict(t=4, r=6),

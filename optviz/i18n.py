@@ -293,6 +293,10 @@ TEXT = {
                           "scaled to one length). Effective step size = |Δw| / |g| per coordinate: for SGD the "
                           "learning rate; watch Adagrad's shrink as its accumulator grows.",
         "click_start": "Click anywhere on the chart to start from there.",
+        "zoom_help": "To zoom, pick Box Select in the chart's toolbar and drag a box: the view stays while "
+                     "you change settings, and the link keeps it.",
+        "zoomed": "Zoomed in: the surface is redrawn for this view, which stays while you change settings.",
+        "reset_view": "Whole surface",
         "chart_marks": "★ a minimum, ○ the start.",
         "started_at": "Start set to ({x:.3g}, {y:.3g}).",
         "formula": "Formula f(x, y)",
@@ -382,6 +386,10 @@ TEXT = {
                           "모멘트(옅은 색; 둘 다 같은 길이로 맞춤). 유효 스텝 크기 = 좌표별 |Δw| / |g|: SGD는 학습률과 "
                           "같고, 아다그라드는 누적값이 커지며 줄어듭니다.",
         "click_start": "차트 아무 곳이나 누르면 그곳에서 출발합니다.",
+        "zoom_help": "확대하려면 차트 도구 모음에서 Box Select를 고르고 사각형을 끌어 그리세요. 설정을 바꿔도 "
+                     "그 보기가 유지되고 링크에도 담깁니다.",
+        "zoomed": "확대한 보기: 이 범위에 맞춰 곡면을 다시 그렸고, 설정을 바꿔도 유지됩니다.",
+        "reset_view": "전체 곡면",
         "chart_marks": "★ 최솟값, ○ 시작점.",
         "started_at": "시작점을 ({x:.3g}, {y:.3g})로 정했습니다.",
         "formula": "수식 f(x, y)",

@@ -29,6 +29,7 @@ MOMENTA = tuple(round(k / 100, 2) for k in range(0, 100))  # 0 .. 0.99
 MIN_STEPS, MAX_PAGE_STEPS, STEP_STEP = 10, 2000, 10
 MAX_NOISE = 50.0
 MAX_SEED = 2**31 - 1
+MIN_VIEW = 1e-3  # the closest zoom: a view this fraction of the surface's box a side
 MOMENTUM_OPTIMIZERS = tuple(n for n, o in ALL_OPTIMIZERS.items() if "momentum" in o.defaults)
 # Per-optimizer hyperparameters and Keras options (weight decay, clipping) set in the
 # optimizer's own expander (learning rate and momentum have "own value" switches instead).
@@ -108,10 +109,17 @@ class PageState:
     schedule_fields: Mapping[str, object] = field(default_factory=dict)  # non-default fields only
     lesson: str = ""  # the guided lesson this view came from ("" for none)
     presenter: bool = False  # projector layout: big text, thick lines, controls tucked away
+    # The race chart zoomed to (x0, x1, y0, y1), a part of the surface's box; None: all of it.
+    view: tuple[float, float, float, float] | None = None
 
     def surface_object(self) -> Surface:
         """The surface to draw: a named one, or the typed formula (ValueError if it is bad)."""
         return surface_of(self.surface, self.formula, self.box)
+
+    def viewed_surface(self) -> Surface:
+        """The surface with its box narrowed to the zoomed view (the race chart's), if any."""
+        s = self.surface_object()
+        return s if self.view is None else s.zoomed(self.view[:2], self.view[2:])
 
     def surface_params(self) -> dict:
         return {"kappa": self.kappa} if "kappa" in self.surface_object().params else {}
@@ -164,10 +172,11 @@ def with_preset(state: PageState, name: str) -> PageState:
 
 
 def with_surface(state: PageState, surface: str) -> PageState:
-    """A new surface: its own start and κ; the tuned preset re-tunes its learning rates."""
+    """A new surface: its own start and κ, its whole box in view; the tuned preset re-tunes
+    its learning rates."""
     s = surface_of(surface, state.formula, state.box)
     new = replace(state, surface=surface, start=tuple(float(v) for v in s.default_start),
-                  kappa=float(s.params.get("kappa", PageState.kappa)))
+                  kappa=float(s.params.get("kappa", PageState.kappa)), view=None)
     return with_preset(new, new.preset) if new.preset == "tuned" else new
 
 
@@ -184,6 +193,31 @@ def with_cell(state: PageState, optimizer: str, learning_rate: float, value: flo
         hparams.setdefault(optimizer, {})[axis] = opt.hparam(axis).validate(snap(value, MOMENTA), optimizer)
     optimizers = state.optimizers if optimizer in state.optimizers else (*state.optimizers, optimizer)
     return replace(state, optimizers=optimizers, own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
+
+
+def zoomed_view(surface: Surface, xs, ys) -> tuple[float, float, float, float] | None:
+    """The view a box (two x and two y values, any order) zooms the race chart to: clipped
+    to the surface's box, at least MIN_VIEW of it a side (widened about its centre), each
+    end rounded to 4 significant digits of the view's size (short links); None when it
+    covers the whole box. ValueError if a value is not a finite number or the box misses
+    the surface's box."""
+    view = []
+    for (low, high), (a, b) in ((surface.x_range, xs), (surface.y_range, ys)):
+        a, b = sorted((float(a), float(b)))
+        if not (math.isfinite(a) and math.isfinite(b)):
+            raise ValueError("not a finite number")
+        if b < low or a > high:
+            raise ValueError("outside the surface's box")
+        a, b = max(a, low), min(b, high)
+        least = MIN_VIEW * (high - low)
+        if b - a < least:
+            middle = min(max((a + b) / 2, low + least / 2), high - least / 2)
+            a, b = middle - least / 2, middle + least / 2
+        digits = max(0, 3 - math.floor(math.log10(b - a)))
+        view += [max(round(a, digits), low), min(round(b, digits), high)]
+    if view == [*surface.x_range, *surface.y_range]:
+        return None
+    return tuple(view)
 
 
 def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en",
@@ -302,6 +336,13 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
             raise ValueError("empty")
         return tuple(dict.fromkeys(names))
 
+    def view_box(text):
+        numbers = [_number(t, -1e4, 1e4) for t in text.split(",")]
+        if len(numbers) != 4:
+            raise ValueError("not four numbers x0,x1,y0,y1")
+        return zoomed_view(s, numbers[:2], numbers[2:])
+
+    view = take("view", view_box, None, "the whole surface")
     optimizers = take("opt", optimizer_list, state.optimizers)
     kappa = take("kappa", lambda t: snap(_number(t, KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True), state.kappa) if "kappa" in s.params \
         else state.kappa
@@ -376,7 +417,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
     state = replace(state, optimizers=optimizers, kappa=float(kappa), learning_rate=learning_rate,
                     momentum=momentum, steps=steps, start=(float(x), float(y)), noise=float(noise), seed=seed,
                     own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams, schedule=schedule,
-                    schedule_fields=schedule_fields)
+                    schedule_fields=schedule_fields, view=view)
     return state, problems
 
 
@@ -406,6 +447,8 @@ def to_query(state: PageState) -> dict[str, str]:
         out["lesson"] = state.lesson
     if state.presenter:
         out["present"] = "1"
+    if state.view is not None:
+        out["view"] = ",".join(_fmt(v) for v in state.view)
     if state.schedule:
         out["sched"] = state.schedule
         for key, value in state.schedule_fields.items():

@@ -8,7 +8,7 @@ condition number ``kappa``) as traced values, so changing them never compiles ag
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
 import jax.numpy as jnp
@@ -70,6 +70,10 @@ class Surface:
         p = {k: jnp.float32(v) for k, v in self.resolve_params(params).items()}
         out = self.fn(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), p)
         return np.asarray(out)
+
+    def zoomed(self, x_range, y_range) -> "Surface":
+        """The same surface (same key: the same compiled programs) with another view box."""
+        return replace(self, x_range=tuple(map(float, x_range)), y_range=tuple(map(float, y_range)))
 
     def grid(self, resolution: int = 120, **params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """x (r,), y (r,), z (r, r) over the view box, for contour and 3D charts."""

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import array, chart_spec, level_line_offsets, level_lines_image, paths
+from helpers import array, chart_spec, image_box, level_line_offsets, level_lines_image, paths
 from optviz import i18n
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -203,6 +203,65 @@ def test_unknown_url_keys_are_ignored_with_a_note():
     at = open_page({"evil": "<script>", "surface": "saddle"})
     assert any("evil" in w.value for w in at.warning)
     assert at.sidebar.selectbox(key="surface").value == "saddle"
+
+
+def _view(at) -> list:
+    spec = chart_spec(at)
+    return [*spec["layout"]["xaxis"]["range"], *spec["layout"]["yaxis"]["range"]]
+
+
+def test_a_zoomed_view_stays_through_slider_moves_until_reset():
+    """A zoom (Box Select on the chart, or ?view= in a link) is part of the page's state: the
+    surface is redrawn for that box, a slider move keeps it (each rerun mounts a new chart,
+    where Plotly's own zoom was lost), the link carries it, and "Whole surface" or another
+    surface gives the whole box back."""
+    view = [0.3, 1.3, 0.1, 1.4]
+    at = open_page({"view": "0.3,1.3,0.1,1.4"}, expanded=False)
+    assert not at.warning
+    assert _view(at) == view
+    spec = chart_spec(at)
+    for image in spec["layout"]["images"]:  # the bands and the lines, over the view only
+        np.testing.assert_allclose(image_box(image), view, atol=1e-9)
+    zoomed = optviz.get_surface("rosenbrock").zoomed(view[:2], view[2:])
+    off = level_line_offsets(zoomed, level_lines_image(spec))  # this box's own levels, not the whole box's
+    assert len(off) > 100 and np.median(off) < 0.05
+    drawn = paths(spec)["Adam"]
+    assert ((drawn[:, 0] < 0.3) | (drawn[:, 1] > 1.4)).any()  # the paths are whole; the chart shows a part
+
+    at.sidebar.select_slider(key="lr").set_value(0.0316).run()
+    at.sidebar.select_slider(key="momentum").set_value(0.5).run()
+    assert _view(at) == view
+    assert at.query_params["view"] == "0.3,1.3,0.1,1.4"
+    assert _signature(open_page(dict(at.query_params.items()), expanded=False)) == _signature(at)
+
+    at.button(key="reset_view").click().run()
+    assert _view(at) == [-2.0, 2.0, -1.0, 3.0] and "view" not in at.query_params
+
+    at = open_page({"view": "0.3,1.3,0.1,1.4"}, expanded=False)
+    at.sidebar.selectbox(key="surface").set_value("himmelblau").run()
+    assert _view(at) == [-5.0, 5.0, -5.0, 5.0] and "view" not in at.query_params
+
+
+def test_a_drawn_box_becomes_a_view_inside_the_surface():
+    from optviz.state import MIN_VIEW, zoomed_view
+    rosenbrock = optviz.get_surface("rosenbrock")  # x in [-2, 2], y in [-1, 3]
+    assert zoomed_view(rosenbrock, [1.2, 0.5], [1.5, 0.3]) == (0.5, 1.2, 0.3, 1.5)  # any corner order
+    assert zoomed_view(rosenbrock, [1.0, 9.0], [-7.0, 0.5]) == (1.0, 2.0, -1.0, 0.5)  # clipped to the box
+    assert zoomed_view(rosenbrock, [-3, 3], [-2, 4]) is None  # all of it: no zoom
+    assert zoomed_view(rosenbrock, [0.123456789, 1.0], [0.5, 0.6]) == (0.1235, 1.0, 0.5, 0.6)  # short links
+    x0, x1, y0, y1 = zoomed_view(rosenbrock, [1.0, 1.0], [2.99999, 2.99999])  # a click-sized box
+    assert x1 - x0 == pytest.approx(4 * MIN_VIEW) and (x0 + x1) / 2 == pytest.approx(1.0)
+    assert y1 == 3.0 and y1 - y0 == pytest.approx(4 * MIN_VIEW)  # widened inside the box
+    for xs, ys in [([5, 6], [0, 1]), ([0, float("nan")], [0, 1]), ([0, 1], [-9, -8])]:
+        with pytest.raises(ValueError):
+            zoomed_view(rosenbrock, xs, ys)
+
+
+@pytest.mark.parametrize("value", ["5,6,5,6", "1,2,3", "nan,1,0,1", "1,0,a,1"])
+def test_a_bad_view_in_a_link_warns_and_shows_the_whole_surface(value):
+    at = open_page({"view": value}, expanded=False)
+    assert any("view" in w.value for w in at.warning)
+    assert _view(at) == [-2.0, 2.0, -1.0, 3.0]
 
 
 def test_diverging_optimizer_is_marked_with_its_step():

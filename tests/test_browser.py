@@ -458,3 +458,53 @@ def test_a_click_on_the_race_chart_starts_the_race_there(web, tmp_path):
     assert path_signature(page) != before_paths
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=tmp_path / "race-click.png")
+
+
+def axis_ranges(page) -> list[float]:
+    """The race chart's x and y axis ranges as plotly.js drew them."""
+    return page.evaluate(f"""() => {{ const g = document.querySelector('{RACE}');
+                                      return [...g._fullLayout.xaxis.range, ...g._fullLayout.yaxis.range]; }}""")
+
+
+def test_a_box_zooms_the_race_chart_and_the_zoom_survives_a_slider_move(web, tmp_path):
+    """Box Select from the chart's toolbar, a drag: the chart shows that box (the URL keeps
+    it); a learning-rate key press redraws the paths and the zoom stays; "Whole surface"
+    shows all of it again. (Plotly's own zoom was lost on every slider move: each rerun
+    mounts a new chart.)"""
+    page, open_app = web
+    open_app()
+    whole = axis_ranges(page)
+    page.locator(RACE).hover()
+    page.locator(f'{RACE} .modebar-btn[data-title="Box Select"]').click()
+    box = page.locator(f"{RACE} .nsewdrag").first.bounding_box()
+    (fx0, fy0), (fx1, fy1) = (0.45, 0.35), (0.8, 0.75)  # a box right of the middle, lower part
+    page.mouse.move(box["x"] + box["width"] * fx0, box["y"] + box["height"] * fy0)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(box["x"] + box["width"] * (fx0 + (fx1 - fx0) * k / 10),
+                        box["y"] + box["height"] * (fy0 + (fy1 - fy0) * k / 10))
+    page.mouse.up()
+    page.wait_for_function("() => new URLSearchParams(location.search).has('view')", timeout=30_000)
+    wait_for_chart(page)
+    page.wait_for_function(f"""w => {{ const g = document.querySelector('{RACE}');
+                                      return g && g._fullLayout.xaxis.range[0] !== w; }}""", arg=whole[0])
+    x0, x1, y0, y1 = whole
+    expected = [x0 + fx0 * (x1 - x0), x0 + fx1 * (x1 - x0), y1 - fy1 * (y1 - y0), y1 - fy0 * (y1 - y0)]
+    zoomed = axis_ranges(page)
+    assert zoomed == pytest.approx(expected, abs=0.02 * (x1 - x0)), (zoomed, expected)
+    assert [float(v) for v in url_query(page)["view"].split(",")] == pytest.approx(zoomed, abs=1e-9)
+
+    before_paths = path_signature(page)
+    lr_slider(page).focus()
+    page.keyboard.press("ArrowLeft")
+    wait_for_new_paths(page, before_paths)
+    wait_idle(page)
+    assert axis_ranges(page) == pytest.approx(zoomed, abs=1e-9)
+    page.screenshot(path=tmp_path / "zoomed.png")
+
+    page.get_by_role("button", name="Whole surface").click()
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('view')", timeout=30_000)
+    page.wait_for_function(f"""w => {{ const g = document.querySelector('{RACE}');
+                                      return g && g._fullLayout.xaxis.range[0] === w; }}""", arg=whole[0])
+    assert axis_ranges(page) == pytest.approx(whole, abs=1e-9)
+    assert page.locator(EXCEPTION).count() == 0

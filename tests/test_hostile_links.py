@@ -23,7 +23,7 @@ from optviz.state import (
 from test_app import APP
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
-              "present", "f", "box", "sched"] + [
+              "present", "f", "box", "sched", "view"] + [
     f"{o}.{h.name}" for o, opt in optviz.optimizers.ALL_OPTIMIZERS.items() for h in (*opt.hparams, *opt.options)] + [
     f"sched.{k}" for fields in SCHEDULE_FIELDS.values() for k in fields]
 
@@ -55,6 +55,10 @@ def _assert_valid(state: PageState):
     assert state.kappa in KAPPAS or state.kappa == 10.0
     assert set(state.optimizers) <= set(optviz.optimizers.ALL_OPTIMIZERS) and state.optimizers
     assert state.surface in optviz.SURFACES and state.lang in ("en", "ko")
+    if state.view is not None:  # a zoom lies inside the surface's box, and is not empty
+        (x0, x1), (y0, y1) = optviz.get_surface(state.surface).x_range, optviz.get_surface(state.surface).y_range
+        a, b, c, d = state.view
+        assert x0 <= a < b <= x1 and y0 <= c < d <= y1
 
 
 @settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
