@@ -17,7 +17,7 @@ from typing import Mapping
 from .optimizers import ALL_OPTIMIZERS as OPTIMIZERS  # a lesson may race any of the fourteen
 from .state import (
     KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, PageState,
-    default_state, snap,
+    default_state, snap, zoomed_view,
 )
 from .surfaces import SURFACES
 
@@ -75,7 +75,7 @@ def _text(lesson: str, lang: str, raw) -> LessonText:
 
 
 _FIELDS = {"id", "surface", "kappa", "optimizers", "learning_rate", "momentum", "own", "start", "steps", "noise",
-           "seed", "en", "ko"}
+           "seed", "view", "en", "ko"}
 
 
 def _lesson(raw: dict, index: int) -> Lesson:
@@ -137,11 +137,22 @@ def _lesson(raw: dict, index: int) -> Lesson:
                 except ValueError as exc:
                     raise _fail(name, f"{where}.{key}", f"is not valid: {exc}") from None
                 hparams.setdefault(opt_name, {})[key] = checked
+    view = raw.get("view")
+    if view is not None:
+        if not isinstance(view, list) or len(view) != 4:
+            raise _fail(name, "view", f"must be [x0, x1, y0, y1], got {view!r}")
+        corners = [_number(name, "view", v, -1e4, 1e4) for v in view]
+        if not (corners[0] < corners[1] and corners[2] < corners[3]):
+            raise _fail(name, "view", f"must have x0 < x1 and y0 < y1, got {view!r}")
+        try:
+            view = zoomed_view(SURFACES[surface], corners[:2], corners[2:])
+        except ValueError as exc:
+            raise _fail(name, "view", f"{exc}, got {corners!r}") from None
     text = {lang: _text(name, lang, raw.get(lang)) for lang in LANGS}
     settings = replace(
         state, preset="tuned", optimizers=tuple(optimizers), learning_rate=snap(lr, LEARNING_RATES, log=True),
         momentum=snap(momentum, MOMENTA), steps=steps, start=(x, y), noise=noise, seed=seed, kappa=kappa,
-        own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams,
+        own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams, view=view,
     )
     return Lesson(lesson_id, settings, text)
 

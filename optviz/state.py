@@ -337,12 +337,14 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
         return tuple(dict.fromkeys(names))
 
     def view_box(text):
+        if text.strip().lower() == "all":  # the whole box, where a lesson would zoom
+            return None
         numbers = [_number(t, -1e4, 1e4) for t in text.split(",")]
         if len(numbers) != 4:
             raise ValueError("not four numbers x0,x1,y0,y1")
         return zoomed_view(s, numbers[:2], numbers[2:])
 
-    view = take("view", view_box, None, "the whole surface")
+    view = take("view", view_box, state.view, "the lesson's view" if state.view else "the whole surface")
     optimizers = take("opt", optimizer_list, state.optimizers)
     kappa = take("kappa", lambda t: snap(_number(t, KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True), state.kappa) if "kappa" in s.params \
         else state.kappa
@@ -449,6 +451,12 @@ def to_query(state: PageState) -> dict[str, str]:
         out["present"] = "1"
     if state.view is not None:
         out["view"] = ",".join(_fmt(v) for v in state.view)
+    elif state.lesson:  # the whole surface, where the lesson zooms
+        from .lessons import load_lessons
+
+        lesson = load_lessons().get(state.lesson)
+        if lesson is not None and lesson.settings.view is not None and lesson.settings.surface == state.surface:
+            out["view"] = "all"
     if state.schedule:
         out["sched"] = state.schedule
         for key, value in state.schedule_fields.items():

@@ -71,6 +71,12 @@ def test_lessons_show_what_they_say():
         (lambda t: t + "\n[[lesson]]\nid = 3\n", "`id`"),
         (lambda t: t.replace("kappa = 25", "kappa = -1"), "lesson 'nesterov': `kappa`"),
         (lambda t: t.replace('id = "learning-rate"', 'id = "learning-rate'), "not valid TOML"),
+        (lambda t: t.replace("view = [-2.9, -1.1, 0.3, 1.9]", "view = [-2.9, -1.1, 0.3]"),
+         "lesson 'adam-bias-correction': `view`"),
+        (lambda t: t.replace("view = [-2.9, -1.1, 0.3, 1.9]", "view = [-1.1, -2.9, 0.3, 1.9]"),
+         "lesson 'adam-bias-correction': `view` must have x0 < x1"),
+        (lambda t: t.replace("view = [-2.9, -1.1, 0.3, 1.9]", "view = [7, 8, 0.3, 1.9]"),
+         "lesson 'adam-bias-correction': `view` outside the surface's box"),
     ],
 )
 def test_a_broken_lessons_file_names_the_lesson_and_field(edit, needle):
@@ -87,7 +93,9 @@ def _check_lesson_drawn(at, lesson_id):
     names = i18n.OPTIMIZER_SHORT_NAMES[at.sidebar.radio(key="lang").value]
     assert set(paths(spec)) == {names[o] for o in lesson.settings.optimizers}
     surface = optviz.get_surface(lesson.settings.surface)
-    assert spec["layout"]["xaxis"]["range"] == list(surface.x_range)
+    view = lesson.settings.view  # a lesson may open zoomed in
+    assert spec["layout"]["xaxis"]["range"] == (list(surface.x_range) if view is None else list(view[:2]))
+    assert spec["layout"]["yaxis"]["range"] == (list(surface.y_range) if view is None else list(view[2:]))
     starts = [trace for trace in spec["data"] if trace.get("name") in ("start", "시작")]
     assert starts[0]["x"][0] == pytest.approx(lesson.settings.start[0], rel=1e-6)
     text = lesson.text[at.sidebar.radio(key="lang").value]
@@ -114,6 +122,21 @@ def test_lessons_open_from_the_picker_and_previous_next_in_korean():
     at.sidebar.button(key="lesson_prev").click().run()
     assert at.sidebar.selectbox(key="lesson").value == ids[ids.index("nesterov") - 1]
     assert at.query_params["lesson"] in (ids[ids.index("nesterov") - 1], [ids[ids.index("nesterov") - 1]])
+
+
+def test_a_lesson_may_open_zoomed_in_and_the_whole_surface_link_stays_whole():
+    """The Adam lesson zooms to its start (a 0.1 step is a speck on the whole box); after
+    "Whole surface" the link says so (view=all) instead of opening zoomed again."""
+    lesson = LESSONS["adam-bias-correction"]
+    assert lesson.settings.view is not None
+    at = open_page({"lesson": "adam-bias-correction"}, expanded=False)
+    spec = chart_spec(at)
+    assert [*spec["layout"]["xaxis"]["range"], *spec["layout"]["yaxis"]["range"]] == list(lesson.settings.view)
+    at.button(key="reset_view").click().run()
+    assert at.query_params["view"] == "all"
+    again = open_page(dict(at.query_params.items()), expanded=False)
+    assert chart_spec(again)["layout"]["xaxis"]["range"] == list(optviz.get_surface("quadratic").x_range)
+    assert not again.warning
 
 
 def test_controls_stay_free_after_choosing_a_lesson():
