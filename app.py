@@ -69,7 +69,14 @@ st.html("""<style>
   padding: 0.3rem 0.45rem !important; font-size: 0.85rem; }
 [data-testid="stTableStyledTable"] p { word-break: keep-all !important; }
 [data-testid="stTableStyledTable"] td:not(:first-child) p { white-space: nowrap; }
+/* The step-through buttons: a touch target on a phone, and readable from the back row in
+   presenter mode (the row carries the class .st-key-steps_big there). */
+[class*="st-key-stepper_"] button { min-width: 3rem; }
+.st-key-steps_big [class*="st-key-stepper_"] button { min-width: 5rem; min-height: 3.2rem; }
+.st-key-steps_big [class*="st-key-stepper_"] button p { font-size: 1.5rem; }
 </style>""")
+if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
+    st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
 
 
 # --- process-wide work, shared by every session --------------------------------------
@@ -551,17 +558,19 @@ def shown_step() -> int | None:
 
 
 def show_step_controls(big: bool) -> None:
-    cols = st.columns([1, 1, 1, 1.2, 1, 2.4], vertical_alignment="center")
+    # One row that stays a row on a phone (columns stack there: five full-width buttons
+    # filled the first screen), and one block where six columns were seven.
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="steps_big" if big else None)
     actions = [("first", "step_first"), ("back", "step_back"), ("step", "step_forward"), ("ten", "step_ten"),
                ("last", "step_last")]
-    for col, (action, label) in zip(cols, actions):
-        col.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,), width="stretch",
+    for action, label in actions:
+        row.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,),
                    help=t["step_help"][action])
     step = shown_step()
     now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
-    cols[-1].markdown(f"<div style='font-size:{'2rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
-                      f"white-space:nowrap'>"
-                      f"{html.escape(now)}</div>", unsafe_allow_html=True)
+    row.markdown(f"<div style='font-size:{'2rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
+                 f"white-space:nowrap'>"
+                 f"{html.escape(now)}</div>", unsafe_allow_html=True, width="stretch")
 
 
 def show_inspector(step: int) -> None:

@@ -508,3 +508,21 @@ def test_a_box_zooms_the_race_chart_and_the_zoom_survives_a_slider_move(web, tmp
                                       return g && g._fullLayout.xaxis.range[0] === w; }}""", arg=whole[0])
     assert axis_ranges(page) == pytest.approx(whole, abs=1e-9)
     assert page.locator(EXCEPTION).count() == 0
+
+
+def test_on_a_phone_the_step_buttons_stay_one_row(chromium_browser, app_url, tmp_path):
+    """At 390 px wide Streamlit stacks columns: the five step-through buttons were five
+    full-width rows, the whole first screen. They are one row, and the chart follows."""
+    context = chromium_browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        wait_for_chart(page)
+        tops = [page.get_by_role("button", name=label, exact=True).bounding_box()["y"]
+                for label in ("⇤", "◀", "▶", "+10", "⇥")]
+        assert max(tops) - min(tops) < 2, tops
+        chart_top = page.locator(RACE).bounding_box()["y"]
+        assert chart_top < 844, chart_top  # the chart starts on the first screen
+        page.screenshot(path=tmp_path / "phone.png")
+    finally:
+        context.close()
