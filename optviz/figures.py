@@ -772,10 +772,14 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
 def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], *,
                       surface_params: Mapping[str, float] | None = None, text=None, labels=None,
                       height: int = 620, max_points: int = 400) -> SpecFigure:
-    """The surface in 3D with each path drawn on it (log height where the range is wide)."""
+    """The surface in 3D (log height where the range is wide) with each path drawn on it,
+    lifted a hair above it so that the surface does not hide it, a marker at its head,
+    and its shadow on the floor over the surface's projected level lines: Rosenbrock's
+    valley is a deep trench on a log scale, and a path in it is seen from above only.
+    A path leaves gaps where it leaves the box."""
     t = _text(text)
     xs, ys, z = surface_grid(surface, surface_params, 70)
-    values, ticks, size = _levels(surface, z)
+    values, _, size = _levels(surface, z)
     log = size is not None
     floor = surface.min_value if surface.min_value is not None else float(np.nanmin(z))
     eps = max((float(np.nanmax(z)) - floor) * 1e-6, 1e-6)
@@ -784,28 +788,59 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
         loss = np.asarray(loss, np.float64)
         return np.log10(np.maximum(loss - floor, 0) + eps) if log else loss
 
+    z_low, z_high = float(np.nanmin(values)), float(np.nanmax(values))
+    span = max(z_high - z_low, 1e-9)
+    z_floor = z_low - 0.25 * span  # the floor the shadows and level lines lie on, below the surface
+    lift = 0.012 * span
+    levels = dict(start=z_low, end=z_high, size=span / 16)
     traces = [dict(type="surface", x=_typed(xs), y=_typed(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
-                   opacity=0.9, showscale=False, hoverinfo="skip")]
-    z_low = float(np.nanmin(values))
+                   opacity=0.75, showscale=False, hoverinfo="skip",
+                   lighting=dict(ambient=0.65, diffuse=0.6, specular=0.05, roughness=0.9),
+                   contours=dict(z=dict(show=True, color="white", width=1, **levels,
+                                        project=dict(z=False))))]
+    # The surface's bands again on the floor, as the race chart draws them (a flat copy of the
+    # surface), a little above the scene's floor plane (at the same height they flicker).
+    traces.append(dict(type="surface", x=_typed(xs), y=_typed(ys), z=_typed(np.full_like(values, z_floor)),
+                       surfacecolor=_typed(values), colorscale=SURFACE_COLORSCALE, cmin=z_low, cmax=z_high,
+                       opacity=1.0, showscale=False, hoverinfo="skip", name="floor",
+                       contours=dict(z=dict(show=False)), lighting=dict(ambient=1.0, diffuse=0.0, specular=0.0)))
     for name, tr in trajectories.items():
         inside = ((tr.path[:, 0] >= surface.x_range[0]) & (tr.path[:, 0] <= surface.x_range[1])
                   & (tr.path[:, 1] >= surface.y_range[0]) & (tr.path[:, 1] <= surface.y_range[1]))
-        keep = np.flatnonzero(inside)
-        if keep.size == 0:
+        if not inside.any():
             continue
-        keep = keep[:: max(1, math.ceil(keep.size / max_points))]
+        keep = np.unique(np.append(np.arange(0, len(tr.path), max(1, math.ceil(len(tr.path) / max_points))),
+                                   len(tr.path) - 1))
+        x, y = tr.path[keep, 0].astype(np.float64), tr.path[keep, 1].astype(np.float64)
+        on = np.maximum(height_of(tr.loss[keep]), z_low) + lift
+        gap = ~inside[keep]
+        x[gap] = y[gap] = on[gap] = np.nan  # plotly draws a line's NaN points as gaps
+        label, colour = _display(name, labels), color(name)
         traces.append(dict(
-            type="scatter3d", x=_typed(tr.path[keep, 0]), y=_typed(tr.path[keep, 1]),
-            z=_typed(np.maximum(height_of(tr.loss[keep]), z_low)), mode="lines", name=_display(name, labels),
-            line=dict(color=color(name), width=6), hovertemplate=f"{_display(name, labels)}<extra></extra>",
+            type="scatter3d", x=_typed(x), y=_typed(y), z=_typed(on), mode="lines", name=label, legendgroup=name,
+            line=dict(color=colour, width=7), connectgaps=False, hovertemplate=f"{label}<extra></extra>",
+        ))
+        traces.append(dict(
+            type="scatter3d", x=_typed(x), y=_typed(y), z=_typed(np.where(gap, np.nan, z_floor)), mode="lines",
+            name=label, legendgroup=name, showlegend=False, line=dict(color=colour, width=4), connectgaps=False,
+            hoverinfo="skip",
+        ))
+        last = np.flatnonzero(~gap)[-1]
+        traces.append(dict(
+            type="scatter3d", x=[float(x[last])], y=[float(y[last])], z=[float(on[last])], mode="markers",
+            name=label, legendgroup=name, showlegend=False, hovertemplate=f"{label}<extra></extra>",
+            marker=dict(color=colour, size=6, line=dict(color="black", width=1)),
         ))
     axis = dict(backgroundcolor="#F4F6FA", gridcolor="white", showbackground=True)
     layout = dict(
         height=height, margin=dict(l=0, r=0, t=10, b=0), font=dict(color=_FONT_COLOR),
         legend=dict(orientation="h", y=1.0),
-        scene=dict(xaxis=dict(title=dict(text=t["x"]), **axis), yaxis=dict(title=dict(text=t["y"]), **axis),
-                   zaxis=dict(title=dict(text="log₁₀(f − min)" if log else t["f"]), **axis),
-                   aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.6)),
+        scene=dict(xaxis=dict(title=dict(text=t["x"]), range=list(surface.x_range), **axis),
+                   yaxis=dict(title=dict(text=t["y"]), range=list(surface.y_range), **axis),
+                   zaxis=dict(title=dict(text="log₁₀(f − min)" if log else t["f"]), range=[z_floor - 0.03 * span, z_high + lift],
+                              **axis),
+                   aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.7),
+                   camera=dict(eye=dict(x=-0.9, y=-1.6, z=1.7))),
         **_WHITE,
     )
     return SpecFigure({"data": traces, "layout": layout})

@@ -228,3 +228,34 @@ def test_colour_bar_reads_the_pictures_bands():
             assert np.abs(image[py, px].astype(int) - expected).max() <= 4, (x, y, image[py, px], colour)
             checked += 1
     assert checked > 100
+
+
+def test_3d_paths_lie_on_the_surface_with_heads_and_floor_shadows():
+    """Each path is drawn at the surface's own height (log10(f − min) on Rosenbrock, f
+    evaluated here, not taken from the engine) plus one small lift that keeps it in front
+    of the surface; its head is its last point; its shadow lies flat on the floor below the
+    surface; where it leaves the box it has a gap (a saddle path that runs off)."""
+    for surface_name, start, spec_of in [("rosenbrock", (-1.5, 2.0), {"adam": {"learning_rate": 0.05}}),
+                                         ("saddle", (-1.8, 0.001), {"adam": {"learning_rate": 0.05}})]:
+        surface = optviz.get_surface(surface_name)
+        race = optviz.race(surface_name, start, 300, spec_of)
+        spec = figures.surface_3d_figure(surface, race).to_dict()
+        on, shadow, head = [t for t in spec["data"] if t.get("legendgroup") == "adam"]
+        x, y, z = (array(on[k]).astype(np.float64) for k in ("x", "y", "z"))
+        drawn = np.isfinite(z)
+        f = np.asarray(surface(x[drawn], y[drawn]), np.float64)
+        _, _, grid = surface.grid(70)
+        if surface.min_value is not None and np.nanmax(grid) - surface.min_value > 50:  # log height
+            eps = max((np.nanmax(grid) - surface.min_value) * 1e-6, 1e-6)
+            f = np.log10(np.maximum(f - surface.min_value, 0) + eps)
+        lift = z[drawn] - np.maximum(f, np.nanmin(array(spec["data"][0]["z"])))
+        assert np.ptp(lift) < 1e-3 * np.ptp(array(spec["data"][0]["z"])) and lift.min() > 0
+        floor = array(shadow["z"])
+        assert np.nanmax(floor) == np.nanmin(floor) < np.nanmin(array(spec["data"][0]["z"]))
+        last = np.flatnonzero(drawn)[-1]
+        assert (head["x"][0], head["y"][0]) == pytest.approx((x[last], y[last]))
+        path = race["adam"].path
+        (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+        outside = ((path[:, 0] < x0) | (path[:, 0] > x1) | (path[:, 1] < y0) | (path[:, 1] > y1)).any()
+        assert (~drawn).any() == outside, surface_name  # a gap exactly where the path leaves
+    assert outside  # (the saddle's Adam runs off the box)
