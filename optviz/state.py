@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from . import schedules as schedule_lib
-from .optimizers import ALL_OPTIMIZERS, OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS, OPTIMIZERS
 from .presets import PRESETS, preset
 from .surfaces import SURFACES, Surface, get_surface
 
@@ -386,6 +386,12 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
             value = take(f"{name}.{hp_name}", parse, None, spec.default)
             if value is not None and value != spec.default:
                 hparams.setdefault(name, {})[hp_name] = value
+        clips = [c for c in CLIP_OPTIONS if c in hparams.get(name, {})]
+        for extra in clips[1:]:  # Keras takes one clipping option: a link keeps the first
+            value = hparams[name].pop(extra)
+            problems.append(UrlProblem(f"{name}.{extra}", _fmt(value)[:40],
+                                       f"only one of {', '.join(CLIP_OPTIONS)} can be set; "
+                                       f"{name}.{clips[0]} is", "not set"))
     def schedule_name(text):
         if text.strip() not in SCHEDULE_FIELDS:
             raise ValueError(f"not one of {', '.join(SCHEDULE_FIELDS)}")

@@ -449,6 +449,16 @@ def test_all_fourteen_optimizers_with_a_schedule_and_clipping_race_on_the_page()
 
 
 def test_two_clipping_options_are_refused_clearly():
-    at = open_page({"opt": "sgd", "sgd.clipnorm": "1", "sgd.clipvalue": "0.5"})
+    """Keras takes one of clipnorm, clipvalue and global_clipnorm. Set in the optimizer's
+    settings, a second one is an error that says so; in a link (found by the hostile-link
+    property test: the page then drew no chart), the second is dropped with a warning."""
+    at = open_page({"opt": "sgd", "sgd.clipnorm": "1"})
+    assert not at.error and at.sidebar.number_input(key="sgd.clipnorm").value == 1.0
+    at.sidebar.number_input(key="sgd.clipvalue").set_value(0.5).run()
     assert not at.exception
     assert at.error and "only one of" in at.error[0].value
+    at = open_page({"opt": "sgd", "sgd.clipnorm": "1", "sgd.clipvalue": "0.5"})
+    assert not at.exception and not at.error and at.get("plotly_chart")
+    assert any("sgd.clipvalue" in w.value and "only one of" in w.value for w in at.warning)
+    assert at.sidebar.number_input(key="sgd.clipnorm").value == 1.0
+    assert at.sidebar.number_input(key="sgd.clipvalue").value == 0.0 and "sgd.clipvalue" not in at.query_params
