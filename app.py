@@ -71,7 +71,7 @@ st.html("""<style>
 [data-testid="stTableStyledTable"] td:not(:first-child) p { white-space: nowrap; }
 /* The step-through buttons: a touch target on a phone, and readable from the back row in
    presenter mode (the row carries the class .st-key-steps_big there). */
-[class*="st-key-stepper_"] button { min-width: 3rem; }
+[class*="st-key-stepper_"] button { min-width: 2.5rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button { min-width: 5rem; min-height: 3.2rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button p { font-size: 1.5rem; }
 </style>""")
@@ -566,6 +566,8 @@ def show_step_controls(big: bool) -> None:
     for action, label in actions:
         row.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,),
                    help=t["step_help"][action])
+    if state.view is not None:  # zoomed in: the way back, where the eye is after zooming
+        row.button(t["reset_view"], key="reset_view", on_click=on_reset_view)
     step = shown_step()
     now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
     row.markdown(f"<div style='font-size:{'2rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
@@ -613,12 +615,7 @@ def show_race() -> None:
         st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
                         selection_mode=("points", "box"),
                         config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
-        if state.view is None:
-            st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help']}")
-        else:
-            note, reset = st.columns([4, 1], vertical_alignment="center")
-            note.caption(f"{t['chart_marks']} {t['click_start']} {t['zoomed']}")
-            reset.button(t["reset_view"], key="reset_view", on_click=on_reset_view, width="stretch")
+        st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
         if shown_step() is not None:
             show_inspector(shown_step())
     with right:
