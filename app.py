@@ -647,11 +647,13 @@ def show_exports(race_fig) -> None:
                                 file_name="optviz-paths.csv", mime="text/csv", on_click="ignore", key="export_csv")
         if gif_col.button(t["export_gif"], key="export_gif"):
             bar = gif_col.progress(0.0)
-            ss.gif = (state.key(), lang, export.race_gif(surface, race, surface_params=state.surface_params(),
-                                                         labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
-                                                         text=i18n.figure_text(lang), progress=bar.progress))
+            # As the chart shows it: zoomed in if it is.
+            gif = export.race_gif(state.viewed_surface(), race, surface_params=state.surface_params(),
+                                  labels=i18n.OPTIMIZER_SHORT_NAMES[lang], text=i18n.figure_text(lang),
+                                  progress=bar.progress)
+            ss.gif = ((state.key(), state.view), lang, gif)
         made = ss.get("gif")
-        if made and made[0] == state.key() and made[1] == lang:
+        if made and made[0] == (state.key(), state.view) and made[1] == lang:
             gif_col.download_button(t["download_gif"], data=made[2], file_name="optviz-race.gif", mime="image/gif",
                                     on_click="ignore", key="download_gif")
 

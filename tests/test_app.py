@@ -428,6 +428,21 @@ def test_exports_are_offered_and_the_gif_is_made_on_request():
     assert "Download the GIF" in [b.label for b in at.get("download_button")]
 
 
+def test_the_gif_shows_the_zoomed_view_and_a_new_view_needs_a_new_gif():
+    from PIL import Image
+    import io
+    at = open_page({"opt": "adam,sgd", "steps": "100", "view": "0.3,1.3,0.1,1.4"})
+    at.button(key="export_gif").click().run()
+    (button,) = [b for b in at.get("download_button") if b.label == "Download the GIF"]
+    zoomed = at.session_state["gif"][2]
+    at.button(key="reset_view").click().run()
+    assert "Download the GIF" not in [b.label for b in at.get("download_button")]  # it showed the zoom
+    at.button(key="export_gif").click().run()
+    whole = at.session_state["gif"][2]
+    first = [np.asarray(Image.open(io.BytesIO(g)).convert("L"), np.int16) for g in (zoomed, whole)]
+    assert first[0].shape == first[1].shape and np.abs(first[0] - first[1]).mean() > 5  # another picture
+
+
 def test_all_fourteen_optimizers_with_a_schedule_and_clipping_race_on_the_page():
     import optviz.optimizers as opts
     query = {"opt": ",".join(opts.ALL_OPTIMIZERS), "sched": "CosineDecay", "sched.decay_steps": "200",
