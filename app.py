@@ -144,7 +144,7 @@ def _build_figures(key: str, lang: str, presenter: bool, step: int | None, view:
     text = i18n.figure_text(lang)
     params = _state.surface_params()
     race_fig = figures.race_figure(_state.viewed_surface(), _race, surface_params=params, text=text, labels=labels,
-                                   presenter=presenter, start_step=step, height=560 if presenter else 640,
+                                   presenter=presenter, start_step=step, height=530 if presenter else 640,
                                    arrows=step is not None, click_grid=41)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
                                    presenter=presenter)

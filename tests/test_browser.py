@@ -526,3 +526,23 @@ def test_on_a_phone_the_step_buttons_stay_one_row(chromium_browser, app_url, tmp
         page.screenshot(path=tmp_path / "phone.png")
     finally:
         context.close()
+
+
+def test_presenter_mode_fits_the_chart_on_a_projector(web, tmp_path):
+    """At 1280 x 720 (a classroom projector) in presenter mode: the whole race chart,
+    its step slider included, is on the screen, the step-through buttons are large, and
+    the lesson's narrative stands beside the chart."""
+    page, open_app = web
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_app("?lesson=saddle&present=1")
+    page.wait_for_timeout(500)
+    slider = page.locator(f"{RACE} .slider-container").first.bounding_box()
+    assert slider["y"] + slider["height"] <= 720, slider  # its step labels too, not cut off
+    step = page.get_by_role("button", name="▶", exact=True).bounding_box()
+    assert step["height"] >= 48 and step["width"] >= 72, step
+    chart = page.locator(RACE).bounding_box()
+    narrative = page.get_by_text("Escaping a saddle point").first.bounding_box()
+    assert narrative["x"] >= chart["x"] + chart["width"] - 5, (narrative, chart)  # beside it
+    assert narrative["y"] < 720
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=tmp_path / "presenter.png")
