@@ -323,11 +323,18 @@ def on_view_step(action: str) -> None:
         ss.view_step = min(steps, start + size)
 
 
+def _selected(chart_key: str, part: str) -> list:
+    """One part ("points", "box") of a plotly chart's selection event: a dict in session
+    state, or the attribute form a test may hand over."""
+    event = ss.get(chart_key)
+    if isinstance(event, dict):
+        return event.get("selection", {}).get(part, []) or []
+    return getattr(getattr(event, "selection", None), part, []) or []
+
+
 def clicked_point(chart_key: str) -> dict | None:
     """The first point of a plotly chart's selection event (a click), or None."""
-    event = ss.get(chart_key)
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", [])
+    points = _selected(chart_key, "points")
     if not points or "x" not in points[0] or "y" not in points[0]:
         return None
     return points[0]
@@ -335,10 +342,8 @@ def clicked_point(chart_key: str) -> dict | None:
 
 def selected_boxes(chart_key: str) -> list:
     """The boxes of a plotly chart's selection event (Box Select), each {"x": [..], "y": [..]}."""
-    event = ss.get(chart_key)
-    selection = (event or {}).get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
-    boxes = selection.get("box", []) if isinstance(selection, dict) else getattr(selection, "box", [])
-    return [b for b in boxes or [] if isinstance(b, dict) and len(b.get("x", ())) == 2 and len(b.get("y", ())) == 2]
+    return [b for b in _selected(chart_key, "box")
+            if isinstance(b, dict) and len(b.get("x", ())) == 2 and len(b.get("y", ())) == 2]
 
 
 def on_tune_click() -> None:
@@ -645,15 +650,16 @@ def show_exports(race_fig) -> None:
                                  key="export_html")
         csv_col.download_button(t["export_csv"], data=lambda: export.trajectories_csv(race),
                                 file_name="optviz-paths.csv", mime="text/csv", on_click="ignore", key="export_csv")
+        made_for = (state.key(), state.view)  # a GIF is offered only for the race and view it shows
         if gif_col.button(t["export_gif"], key="export_gif"):
             bar = gif_col.progress(0.0)
             # As the chart shows it: zoomed in if it is.
             gif = export.race_gif(state.viewed_surface(), race, surface_params=state.surface_params(),
                                   labels=i18n.OPTIMIZER_SHORT_NAMES[lang], text=i18n.figure_text(lang),
                                   progress=bar.progress)
-            ss.gif = ((state.key(), state.view), lang, gif)
+            ss.gif = (made_for, lang, gif)
         made = ss.get("gif")
-        if made and made[0] == (state.key(), state.view) and made[1] == lang:
+        if made and made[0] == made_for and made[1] == lang:
             gif_col.download_button(t["download_gif"], data=made[2], file_name="optviz-race.gif", mime="image/gif",
                                     on_click="ignore", key="download_gif")
 

@@ -774,7 +774,7 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
                       height: int = 620, max_points: int = 400) -> SpecFigure:
     """The surface in 3D (log height where the range is wide) with each path drawn on it,
     lifted a hair above it so that the surface does not hide it, a marker at its head,
-    and its shadow on the floor over the surface's projected level lines: Rosenbrock's
+    and its shadow on a floor below that carries the surface's bands: Rosenbrock's
     valley is a deep trench on a log scale, and a path in it is seen from above only.
     A path leaves gaps where it leaves the box."""
     t = _text(text)
@@ -796,14 +796,13 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
     traces = [dict(type="surface", x=_typed(xs), y=_typed(ys), z=_typed(values), colorscale=SURFACE_COLORSCALE,
                    opacity=0.75, showscale=False, hoverinfo="skip",
                    lighting=dict(ambient=0.65, diffuse=0.6, specular=0.05, roughness=0.9),
-                   contours=dict(z=dict(show=True, color="white", width=1, **levels,
-                                        project=dict(z=False))))]
+                   contours=dict(z=dict(show=True, color="white", width=1, **levels)))]
     # The surface's bands again on the floor, as the race chart draws them (a flat copy of the
     # surface), a little above the scene's floor plane (at the same height they flicker).
     traces.append(dict(type="surface", x=_typed(xs), y=_typed(ys), z=_typed(np.full_like(values, z_floor)),
                        surfacecolor=_typed(values), colorscale=SURFACE_COLORSCALE, cmin=z_low, cmax=z_high,
                        opacity=1.0, showscale=False, hoverinfo="skip", name="floor",
-                       contours=dict(z=dict(show=False)), lighting=dict(ambient=1.0, diffuse=0.0, specular=0.0)))
+                       lighting=dict(ambient=1.0, diffuse=0.0, specular=0.0)))
     for name, tr in trajectories.items():
         inside = ((tr.path[:, 0] >= surface.x_range[0]) & (tr.path[:, 0] <= surface.x_range[1])
                   & (tr.path[:, 1] >= surface.y_range[0]) & (tr.path[:, 1] <= surface.y_range[1]))
