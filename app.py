@@ -376,6 +376,7 @@ def on_chart_click() -> None:
         ss.x0, ss.y0 = round(x, 3), round(y, 3)
         ss.view_step = None
         ss.started_at = (ss.x0, ss.y0)
+        ss._full_rerun = True  # the start's inputs are outside live()
 
 
 def on_reset_view() -> None:
@@ -491,16 +492,22 @@ def show_live_controls(chosen: PageState) -> None:
     followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
     st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
+    show_schedule_settings()  # (its plot follows the learning rate)
+    # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
+    # page against a slider that stopped at 20.)
+    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
+
+
+def show_start_controls() -> None:
+    """The noise's seed and the start point: typed, not slid, so outside live() (a change
+    reruns the whole page). Every element in live() is sent again on every slider move
+    (server time a student's rerun, and the browser's work before it redraws the chart)."""
+    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
     st.markdown(f"**{t['start']}**")
     col_x, col_y = st.columns(2)
     col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
     col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
     st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
-    # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
-    # page against a slider that stopped at 20.)
-    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
-    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
-    show_schedule_settings()
 
 
 # --- sidebar ----------------------------------------------------------------------------
@@ -532,6 +539,7 @@ with st.sidebar:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
     st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=names.get, key="optimizers")
     live_controls = st.container()  # filled by live(), below: a slider there reruns only live()
+    show_start_controls()
     for name in ss.get("optimizers", []):
         opt = ALL_OPTIMIZERS[name]
         # Lazy: a closed expander draws no widgets (most of a rerun's elements otherwise); their
@@ -543,7 +551,7 @@ with st.sidebar:
 
 def show_lesson(big: bool) -> None:
     """The lesson's narrative, what to look for and the question (teacher-written text, escaped)."""
-    lesson = lessons().get(state.lesson)
+    lesson = lessons().get(ss.get("lesson", ""))
     if lesson is None:
         return
     text = lesson.text[lang]
@@ -632,7 +640,6 @@ def show_race() -> None:
             results_table()
     if presenter:
         results_table()
-    st.caption(t["share"])
     show_exports(race_fig)
 
 
@@ -713,9 +720,10 @@ def show_rules() -> None:
 
 @st.fragment
 def live() -> None:
-    """Everything a slider moves: the sidebar's sliders and inputs (in ``live_controls``)
-    and the whole main view. A widget in here reruns only this function: the sidebar's
-    other ~30 elements (language, lessons, presets, surface, optimizers, their settings),
+    """Everything a slider moves: the sidebar's sliders (in ``live_controls``), the race's
+    notices (in ``notices``) and the open tab's content (in ``tabs``). A widget in here
+    reruns only this function: the page's other elements (language, lessons, presets,
+    surface, optimizers, their settings, the start point, the title, the tabs' frame),
     which none of these widgets changes, stay as they are on the page and on the server.
     A widget outside reruns the whole script, this included."""
     global state, state_key, race
@@ -726,8 +734,7 @@ def live() -> None:
     with live_controls:
         show_live_controls(state)
     if surface is None:
-        st.subheader(t["title"])
-        st.error(t["bad_formula"].format(reason=formula_error))
+        notices.error(t["bad_formula"].format(reason=formula_error))
         st.stop()
     # The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
     state_key = repr(state.key())
@@ -735,39 +742,22 @@ def live() -> None:
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
-    # --- main view -----------------------------------------------------------------------------
-
-    if not state.presenter:  # on a projector every line of height goes to the chart
-        st.subheader(t["title"])
-        st.caption(t["subtitle"])
-    for problem in ss.get("url_problems", []):
-        if problem.default:
-            st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
-                                           default=problem.default), icon="⚠️")
-        else:
-            st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
-    ss.url_problems = []
+    # --- main view (its frame, title and tabs are drawn outside, below) -------------------------
 
     if not state.optimizers:
-        st.info(t["no_optimizer"])
+        notices.info(t["no_optimizer"])
         st.stop()
 
     try:
         race = run_race(state_key, state)
     except ValueError as exc:  # a setting the engine refuses: say which, keep the page
-        st.error(t["bad_input"].format(reason=exc))
+        notices.error(t["bad_input"].format(reason=exc))
         st.stop()
 
     diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
     if diverged:
-        st.warning(t["diverged_warning"].format(names=", ".join(diverged)))
+        notices.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
-    if state.lesson and not state.presenter:
-        with st.container(border=True):
-            show_lesson(big=False)
-
-    # Lazy tabs: only the open tab's content runs, so a slider move does not build the 3D view.
-    tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
     for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules)):
         if tab.open is not False:
             with tab:
@@ -779,6 +769,24 @@ def live() -> None:
     race = None
 
 
+# --- main view: what no slider changes, drawn on a whole run only ------------------------------
+
+if not ss.get("presenter"):  # on a projector every line of height goes to the chart
+    st.subheader(t["title"])
+    st.caption(f"{t['subtitle']} {t['share']}")
+for problem in ss.get("url_problems", []):
+    if problem.default:
+        st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
+                                       default=problem.default), icon="⚠️")
+    else:
+        st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
+ss.url_problems = []
+if ss.get("lesson") in lessons() and not ss.get("presenter"):
+    with st.container(border=True):
+        show_lesson(big=False)
+notices = st.container()  # filled by live(): what the race says (diverged, a bad setting)
+# Lazy tabs: only the open tab's content runs (in live()), so a slider move does not build the 3D view.
+tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
 live()
 
 # The script's own run time, for bench/app.py (st.stop() above ends a run without it).

@@ -100,10 +100,18 @@ class SpecFigure(go.Figure):
     and Streamlit's ``st.plotly_chart`` all read the spec; use ``spec`` to inspect it.
     """
 
+    _empty_state: dict | None = None  # an empty go.Figure's attributes, made once
+
     def __init__(self, spec: dict | None = None, **_ignored):
-        # (No default template: plotly.py deep-copies it into every new figure, and this
-        # figure's own layout, in the spec, is what gets drawn.)
-        super().__init__(layout={"template": "none"})
+        # The go.Figure part is an empty figure that nothing reads (the spec is what gets
+        # drawn): made once, and its attributes shared, since building one (validators, the
+        # layout object) cost ~0.5 ms a figure, two figures a slider rerun. (No default
+        # template: plotly.py would deep-copy it into every new figure.)
+        if SpecFigure._empty_state is None:
+            super().__init__(layout={"template": "none"})
+            SpecFigure._empty_state = dict(self.__dict__)
+        else:
+            self.__dict__.update(SpecFigure._empty_state)
         self._spec = dict(spec or {"data": [], "layout": {}})
         self._text: dict[str, bytes] = {}  # frozen parts as JSON: "frames", "sliders" (of the layout)
 
