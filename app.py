@@ -720,8 +720,8 @@ def show_rules() -> None:
 
 @st.fragment
 def live() -> None:
-    """Everything a slider moves: the sidebar's sliders (in ``live_controls``), the race's
-    notices (in ``notices``) and the open tab's content (in ``tabs``). A widget in here
+    """Everything a slider moves: the sidebar's sliders (in ``live_controls``) and the open
+    tab's content (in ``tabs``), with the race's notices at its top. A widget in here
     reruns only this function: the page's other elements (language, lessons, presets,
     surface, optimizers, their settings, the start point, the title, the tabs' frame),
     which none of these widgets changes, stay as they are on the page and on the server.
@@ -733,8 +733,15 @@ def live() -> None:
     state = read_widgets()
     with live_controls:
         show_live_controls(state)
+    # A fragment may fill a container made outside it only if it wrote to it in the last whole
+    # run (Streamlit keeps its place then): so, before anything can stop this run, a body in
+    # each open tab (lazy tabs: only the open one's content runs), and at the top of the first
+    # a slot for what the race says (diverged, a bad setting).
+    bodies = [(tab.container(), show) for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules))
+              if tab.open is not False]
+    notice = bodies[0][0].empty() if bodies else st.empty()
     if surface is None:
-        notices.error(t["bad_formula"].format(reason=formula_error))
+        notice.error(t["bad_formula"].format(reason=formula_error))
         st.stop()
     # The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
     state_key = repr(state.key())
@@ -745,23 +752,22 @@ def live() -> None:
     # --- main view (its frame, title and tabs are drawn outside, below) -------------------------
 
     if not state.optimizers:
-        notices.info(t["no_optimizer"])
+        notice.info(t["no_optimizer"])
         st.stop()
 
     try:
         race = run_race(state_key, state)
     except ValueError as exc:  # a setting the engine refuses: say which, keep the page
-        notices.error(t["bad_input"].format(reason=exc))
+        notice.error(t["bad_input"].format(reason=exc))
         st.stop()
 
     diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
     if diverged:
-        notices.warning(t["diverged_warning"].format(names=", ".join(diverged)))
+        notice.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
-    for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules)):
-        if tab.open is not False:
-            with tab:
-                show()
+    for body, show in bodies:
+        with body:
+            show()
 
     # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
     # the next run replaces them, and Streamlit's caches keep its decorated functions): let go
@@ -784,7 +790,6 @@ ss.url_problems = []
 if ss.get("lesson") in lessons() and not ss.get("presenter"):
     with st.container(border=True):
         show_lesson(big=False)
-notices = st.container()  # filled by live(): what the race says (diverged, a bad setting)
 # Lazy tabs: only the open tab's content runs (in live()), so a slider move does not build the 3D view.
 tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
 live()

@@ -304,6 +304,32 @@ def test_learning_rate_slider_redraws_and_writes_the_url(web, tmp_path):
     page.screenshot(path=tmp_path / "after-lr.png")
 
 
+def test_slider_into_divergence_warns_and_back_clears_it(web, tmp_path):
+    """A slider move reruns only the page's fragment: its notices (a diverged race's warning)
+    go into a container drawn on whole runs, which Streamlit allows only if the fragment
+    wrote to it in the last whole run; a warning that first appears on a slider move must
+    show, not raise (it did, on a server where no test moved a slider into divergence)."""
+    page, open_app = web
+    open_app("?preset=keras&lr=0.001")
+    assert page.locator(ALERT).count() == 0
+    before = path_signature(page)
+    slider = lr_slider(page)
+    slider.focus()
+    page.keyboard.press("End")  # learning rate 1: plain SGD leaves Rosenbrock's chart
+    wait_for_new_paths(page, before)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()[:500]
+    alerts = " ".join(page.locator(ALERT).all_text_contents())
+    assert "diverged" in alerts, alerts
+    page.screenshot(path=tmp_path / "diverged.png")
+    before = path_signature(page)
+    page.keyboard.press("Home")  # the smallest rate: nobody diverges, the warning goes
+    wait_for_new_paths(page, before)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert "diverged" not in " ".join(page.locator(ALERT).all_text_contents())
+
+
 def test_play_animates_the_race(web, tmp_path):
     page, open_app = web
     received = []  # the server's messages after Play (there should be none: Play is the browser's)
