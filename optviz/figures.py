@@ -426,34 +426,44 @@ TRAIL_TOLERANCE = 1 / 4000  # of the view: a point this close to the line drawn 
 TRAIL_LEVELS = 6  # rounds of leaving such points out (each round at most halves a trail)
 
 
-def _drawn_rows(xs: np.ndarray, ys: np.ndarray, x_range, y_range) -> np.ndarray:
-    """Indices of the points a frame's trail draws: the path's first and last, and every
-    point that bends the line. In rounds, every other remaining point is left out where it
-    lies within TRAIL_TOLERANCE of the view from the straight segment between its remaining
-    neighbours; so the drawn line stays within TRAIL_LEVELS x TRAIL_TOLERANCE (1.5/1000 of
-    the view: under a pixel) of the path, corners and zig-zags kept. A smooth or creeping
-    path (Adam gliding, Adagrad stalling) keeps a few dozen of its hundreds of points, a
-    chaotic one nearly all; the frames, ~80 % of a race chart's bytes, shrink to match."""
-    u = (np.asarray(xs, np.float64) - x_range[0]) / (x_range[1] - x_range[0])
-    v = (np.asarray(ys, np.float64) - y_range[0]) / (y_range[1] - y_range[0])
+def _drawn_rows(paths: list, x_range, y_range) -> list:
+    """For each path (an (xs, ys) pair), the indices of the points a frame's trail draws:
+    its first and last, and every point that bends the line. In rounds, every other
+    remaining point is left out where it lies within TRAIL_TOLERANCE of the view from the
+    straight segment between its remaining neighbours; so the drawn line stays within
+    TRAIL_LEVELS x TRAIL_TOLERANCE (1.5/1000 of the view: under a pixel) of the path,
+    corners and zig-zags kept. A smooth or creeping path (Adam gliding, Adagrad stalling)
+    keeps a few dozen of its hundreds of points, a chaotic one nearly all; the frames,
+    ~80 % of a race chart's bytes, shrink to match. All paths in one pass (end to end;
+    their ends are never left out, so no segment joins two paths): a few NumPy calls a
+    round for the race, not for each path."""
+    lengths = [len(xs) for xs, _ in paths]
+    if not lengths:
+        return []
+    offsets = np.cumsum([0, *lengths])
+    u = (np.concatenate([np.asarray(xs, np.float64) for xs, _ in paths]) - x_range[0]) / (x_range[1] - x_range[0])
+    v = (np.concatenate([np.asarray(ys, np.float64) for _, ys in paths]) - y_range[0]) / (y_range[1] - y_range[0])
+    fixed = np.zeros(len(u), bool)
+    fixed[offsets[:-1]] = True
+    fixed[offsets[1:] - 1] = True
     keep = np.arange(len(u))
     for _ in range(TRAIL_LEVELS):
         if len(keep) < 3:
             break
         pu, pv = u[keep], v[keep]
         au, av, bu, bv = pu[:-2:2], pv[:-2:2], pu[2::2], pv[2::2]  # each candidate's neighbours
-        cu, cv = pu[1:-1:2], pv[1:-1:2]  # candidates: every other interior point
+        cu, cv = pu[1:-1:2], pv[1:-1:2]  # candidates: every other point
         du, dv = bu - au, bv - av
         length2 = du * du + dv * dv
         t = np.clip(((cu - au) * du + (cv - av) * dv) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
-        off = (au + t * du - cu) ** 2 + (av + t * dv - cv) ** 2
-        close = off <= TRAIL_TOLERANCE ** 2
+        close = ((au + t * du - cu) ** 2 + (av + t * dv - cv) ** 2 <= TRAIL_TOLERANCE ** 2) & ~fixed[keep[1:-1:2]]
         if not close.any():
             break
         mask = np.ones(len(keep), bool)
         mask[1:-1:2][close] = False
         keep = keep[mask]
-    return keep
+    bounds = np.searchsorted(keep, offsets)
+    return [keep[a:b] - offset for a, b, offset in zip(bounds[:-1], bounds[1:], offsets[:-1])]
 
 
 def race_figure(
@@ -520,7 +530,7 @@ def race_figure(
     # made once for all the frames.
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
-    distinct = {name: _drawn_rows(*columns[name], surface.x_range, surface.y_range) for name in names}
+    distinct = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range)))
 
     def frames_at(frame_steps) -> list[list[dict]]:
         """Each frame's trails, then heads, at each of ``frame_steps``, as plain typed-array
