@@ -330,6 +330,27 @@ def test_slider_into_divergence_warns_and_back_clears_it(web, tmp_path):
     assert "diverged" not in " ".join(page.locator(ALERT).all_text_contents())
 
 
+def test_every_tab_survives_a_slider_move(web, tmp_path):
+    """Each tab's content is drawn by the page's fragment into the tab (made on whole runs):
+    a slider move (a fragment-only rerun, which AppTest cannot play) redraws the open tab
+    without an exception, whichever tab it is."""
+    page, open_app = web
+    open_app()
+    for tab in ("Tuning", "3D", "Update rules and Keras code", "Race"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        charts = page.locator('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] .katex').count()
+        lr_slider(page).focus()
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(500)
+        wait_idle(page)
+        assert page.locator(EXCEPTION).count() == 0, (tab, page.locator(EXCEPTION).first.inner_text()[:500])
+        assert page.locator('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] .katex').count() >= 1
+        assert charts >= 1, tab
+    page.screenshot(path=tmp_path / "tabs.png")
+
+
 def test_play_animates_the_race(web, tmp_path):
     page, open_app = web
     received = []  # the server's messages after Play (there should be none: Play is the browser's)
