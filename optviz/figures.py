@@ -530,6 +530,7 @@ def race_figure(
     # made once for all the frames.
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
+    decimals = max(0, 6 - int(np.floor(np.log10(max(np.ptp(surface.x_range), np.ptp(surface.y_range))))))
     distinct = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range)))
 
     def frames_at(frame_steps) -> list[list[dict]]:
@@ -571,11 +572,14 @@ def race_figure(
                     by = y_strided[:old] + y_bytes[4 * split: 4 * end] + head_y
                 else:  # the distinct points so far, then the head if it is not one of them
                     bx, by = x_bytes[: 4 * end] + head_x, y_bytes[: 4 * end] + head_y
-                name_trails.append({"type": "scatter", "x": _typed_bytes(bx), "y": _typed_bytes(by)})
+                name_trails.append({"x": _typed_bytes(bx), "y": _typed_bytes(by)})  # (a frame's traces keep their type)
             trails.append(name_trails)
-            # One point: plain numbers (a typed array's encoding costs more than it saves here).
-            points, losses = tr.path[ks].tolist(), tr.loss[ks].tolist()
-            heads.append([{"type": "scatter", "x": [x], "y": [y], "customdata": [[k, loss]]}
+            # One point: plain numbers (a typed array's encoding costs more than it saves here),
+            # short ones: a millionth of the view, the loss to the 5 digits its hover shows 4 of
+            # (the spec is text that the browser parses and scans ~5 times a redraw).
+            points = np.round(tr.path[ks].astype(np.float64), decimals).tolist()
+            losses = [float(f"{v:.5g}") for v in tr.loss[ks].tolist()]
+            heads.append([{"x": [x], "y": [y], "customdata": [[k, loss]]}
                           for (x, y), k, loss in zip(points, ks.tolist(), losses)])
         return [[trail[i] for trail in trails] + [head[i] for head in heads] for i in range(len(frame_steps))]
 
