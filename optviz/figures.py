@@ -531,7 +531,7 @@ def race_figure(
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
     decimals = max(0, 6 - int(np.floor(np.log10(max(np.ptp(surface.x_range), np.ptp(surface.y_range))))))
-    distinct = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range)))
+    drawn = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range)))
 
     def frames_at(frame_steps) -> list[list[dict]]:
         """Each frame's trails, then heads, at each of ``frame_steps``, as plain typed-array
@@ -550,13 +550,13 @@ def race_figure(
             tr = trajectories[name]
             ks = np.minimum(frame_steps, len(tr.path) - 1)
             xs, ys = columns[name]
-            rows = distinct[name]
+            rows = drawn[name]
             ends = np.searchsorted(rows, ks, side="right")  # drawn rows <= k: rows[:end]
             ends_at_k = np.zeros(len(ks), bool)
             ends_at_k[ends > 0] = rows[ends[ends > 0] - 1] == ks[ends > 0]
             x_bytes, y_bytes = xs[rows].tobytes(), ys[rows].tobytes()
             x_all, y_all = xs.tobytes(), ys.tobytes()
-            # A long trail: every stride-th distinct point, then the last
+            # A long trail: every stride-th drawn point, then the last
             # TRAIL_TAIL points; the strided part is a prefix of one strided array too.
             stride = max(1, math.ceil(len(rows) / (MAX_TRAIL_POINTS - TRAIL_TAIL)))
             x_strided, y_strided = xs[rows[::stride]].tobytes(), ys[rows[::stride]].tobytes()
@@ -570,7 +570,7 @@ def race_figure(
                     old = 4 * -(-split // stride)
                     bx = x_strided[:old] + x_bytes[4 * split: 4 * end] + head_x
                     by = y_strided[:old] + y_bytes[4 * split: 4 * end] + head_y
-                else:  # the distinct points so far, then the head if it is not one of them
+                else:  # the drawn points so far, then the head if it is not one of them
                     bx, by = x_bytes[: 4 * end] + head_x, y_bytes[: 4 * end] + head_y
                 name_trails.append({"x": _typed_bytes(bx), "y": _typed_bytes(by)})  # (a frame's traces keep their type)
             trails.append(name_trails)
