@@ -72,7 +72,7 @@ st.html("""<style>
 /* The step-through buttons: a touch target on a phone, and readable from the back row in
    presenter mode (the row carries the class .st-key-steps_big there). */
 [class*="st-key-stepper_"] button { min-width: 2.5rem; }
-.st-key-steps_big [class*="st-key-stepper_"] button { min-width: 5rem; min-height: 3.2rem; }
+.st-key-steps_big [class*="st-key-stepper_"] button { min-width: 4.6rem; min-height: 3.2rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button p { font-size: 1.5rem; }
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
@@ -555,10 +555,10 @@ def show_lesson(big: bool) -> None:
     if lesson is None:
         return
     text = lesson.text[lang]
-    size = "1.3rem" if big else "0.95rem"
+    size, height = ("1.25rem", 1.4) if big else ("0.95rem", 1.5)
     lines = "<br>".join(html.escape(line) for line in text.narrative)
     st.markdown(
-        f"<div style='font-size:{size}; line-height:1.5'><b>{html.escape(text.title)}</b><br>{lines}<br>"
+        f"<div style='font-size:{size}; line-height:{height}'><b>{html.escape(text.title)}</b><br>{lines}<br>"
         f"<b>{html.escape(t['look_for'])}:</b> {html.escape(text.look_for)}<br>"
         f"<b>{html.escape(t['question'])}:</b> {html.escape(text.question)}</div>",
         unsafe_allow_html=True,
@@ -583,7 +583,7 @@ def show_step_controls(big: bool) -> None:
         row.button(t["reset_view"], key="reset_view", on_click=on_reset_view)
     step = shown_step()
     now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
-    row.markdown(f"<div style='font-size:{'2rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
+    row.markdown(f"<div style='font-size:{'1.75rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
                  f"white-space:nowrap'>"
                  f"{html.escape(now)}</div>", unsafe_allow_html=True, width="stretch")
 
@@ -616,7 +616,7 @@ def results_table() -> None:
 def show_race() -> None:
     presenter = state.presenter
     race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state.view, state, race)
-    left, right = st.columns([3, 1] if presenter else [3, 2])
+    left, right = st.columns([2, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
         started = ss.pop("started_at", None)
@@ -762,7 +762,9 @@ def live() -> None:
         st.stop()
 
     diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
-    if diverged:
+    # On a projector the race chart's own mark says it ("✖ SGD diverged at step 39"): the
+    # banner's line of height would push the chart's step slider off a 720-line screen.
+    if diverged and not (state.presenter and bodies and bodies[0][1] is show_race):
         notice.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
     for body, show in bodies:

@@ -156,7 +156,7 @@ def test_presenter_mode_raises_the_chart_text_and_lines():
     assert min(t["line"]["width"] for t in lines) >= 4 > path_traces(normal["data"])[0]["line"]["width"]
     assert at.sidebar.toggle(key="presenter").value is True
     # The narrative sits beside the chart, large.
-    assert any("1.3rem" in m.value and html.escape(LESSONS["saddle"].text["en"].title) in m.value for m in at.markdown)
+    assert any("1.25rem" in m.value and html.escape(LESSONS["saddle"].text["en"].title) in m.value for m in at.markdown)
     # And the toggle switches it off again.
     at.sidebar.toggle(key="presenter").set_value(False).run()
     assert chart_spec(at)["layout"]["font"]["size"] < 20
