@@ -341,6 +341,7 @@ def test_every_tab_survives_a_slider_move(web, tmp_path):
         page.wait_for_timeout(500)
         wait_idle(page)
         drawn = page.locator('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] .katex')  # charts, rules
+        drawn.first.wait_for(state="attached", timeout=30_000)  # KaTeX's code loads on first use
         charts = drawn.count()
         lr_slider(page).focus()
         page.keyboard.press("ArrowLeft")
