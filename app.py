@@ -74,6 +74,7 @@ st.html("""<style>
 [class*="st-key-stepper_"] button { min-width: 2.5rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button { min-width: 4.6rem; min-height: 3.2rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button p { font-size: 1.5rem; }
+.st-key-steps_big kbd { display: none; }  /* the clicker's keys: named in the tooltip, not on the button */
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
@@ -576,9 +577,14 @@ def show_step_controls(big: bool) -> None:
     row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="steps_big" if big else None)
     actions = [("first", "step_first"), ("back", "step_back"), ("step", "step_forward"), ("ten", "step_ten"),
                ("last", "step_last")]
+    # On a projector, a presentation clicker's "next" and "previous" (PageDown, PageUp) step
+    # the race; Streamlit skips a shortcut while a slider or a text box has the focus, so a
+    # key meant for a slider never steps too. Not on the normal page, where PageDown scrolls.
+    shortcuts = {"back": "PageUp", "step": "PageDown"} if big else {}
     for action, label in actions:
         row.button(t[label], key=f"stepper_{action}", on_click=on_view_step, args=(action,),
-                   help=t["step_help"][action])
+                   help=t["step_help"][action] + (f" ({shortcuts[action]})" if action in shortcuts else ""),
+                   shortcut=shortcuts.get(action))
     if state.view is not None:  # zoomed in: the way back, where the eye is after zooming
         row.button(t["reset_view"], key="reset_view", on_click=on_reset_view)
     step = shown_step()

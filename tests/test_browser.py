@@ -614,3 +614,53 @@ def test_presenter_mode_fits_the_chart_on_a_projector(web, tmp_path):
             assert page.locator(EXCEPTION).count() == 0, where
             if lesson_id == "article":  # six optimizers and a diverged path
                 page.screenshot(path=tmp_path / f"presenter-{lang}.png")
+
+
+def test_a_clicker_steps_the_race_in_presenter_mode(web):
+    """A presentation clicker sends PageDown / PageUp: in presenter mode they are Step and
+    Back. Not while a slider has the focus (the key moves the slider only), and not on the
+    normal page, where PageDown scrolls."""
+    page, open_app = web
+    page.set_viewport_size({"width": 1280, "height": 720})
+    step_label = page.locator("text=/^Step \\d+ of 30$/").first
+
+    def press(key: str) -> None:
+        page.keyboard.press(key)
+        page.wait_for_timeout(500)
+        wait_idle(page)
+
+    def shows(text: str) -> None:  # the label, once the run a click or a key started is over
+        page.wait_for_selector(f"text=/^{text}$/", timeout=30_000)
+        wait_idle(page)
+        assert step_label.inner_text() == text
+
+    open_app("?lesson=adam-bias-correction&present=1")
+    page.get_by_role("button", name="⇤", exact=True).click()
+    shows("Step 0 of 30")
+    page.mouse.click(640, 30)  # the page itself has the focus, as after a clicker's first press
+    press("PageDown")
+    shows("Step 1 of 30")
+    press("PageDown")
+    shows("Step 2 of 30")
+    press("PageUp")
+    shows("Step 1 of 30")
+
+    page.locator('[data-testid="stExpandSidebarButton"]').click()
+    slider = lr_slider(page)
+    before = slider.get_attribute("aria-valuetext") or slider.input_value()
+    slider.focus()
+    press("PageDown")
+    page.wait_for_timeout(1000)
+    wait_idle(page)
+    after = slider.get_attribute("aria-valuetext") or slider.input_value()
+    assert after != before  # the slider took the key...
+    assert step_label.inner_text() != "Step 2 of 30"  # ...and the race did not step
+    assert page.locator(EXCEPTION).count() == 0
+
+    open_app("?lesson=adam-bias-correction")  # the normal page: PageDown is the browser's
+    page.get_by_role("button", name="⇤", exact=True).click()
+    shows("Step 0 of 30")
+    page.mouse.click(640, 30)
+    press("PageDown")
+    page.wait_for_timeout(1000)
+    assert step_label.inner_text() == "Step 0 of 30"
