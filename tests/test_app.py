@@ -273,6 +273,15 @@ def test_diverging_optimizer_is_marked_with_its_step():
     assert any("diverged" in w.value for w in at.warning)
 
 
+def test_presenter_mode_marks_divergence_on_the_chart_only():
+    """On a projector the banner above the chart would push its step slider off a 720-line
+    screen; the chart's own mark says it there."""
+    at = open_page({"opt": "sgd,adam", "lr": "0.1", "mom": "0", "present": "1"})
+    notes = " ".join(a["text"] for a in chart_spec(at)["layout"]["annotations"])
+    assert "SGD diverged at step" in notes
+    assert not any("diverged" in w.value for w in at.warning)
+
+
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 KERAS_NAMES = {h.name for o in optviz.optimizers.ALL_OPTIMIZERS.values() for h in (*o.hparams, *o.options)}
 
