@@ -162,10 +162,11 @@ def _run_sweep(key: str, optimizer: str, momenta: tuple | None, _state: PageStat
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 
-def _build_3d(key: str, lang: str, _state: PageState, _race: dict):
+def _build_3d(key: str, lang: str, presenter: bool, _state: PageState, _race: dict):
     return figures.surface_3d_figure(_state.surface_object(), _race,
                                      surface_params=_state.surface_params(), text=i18n.figure_text(lang),
-                                     labels=i18n.OPTIMIZER_SHORT_NAMES[lang])
+                                     labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter,
+                                     height=560 if presenter else 620)  # (on a 720-line projector, all of it)
 
 
 @st.cache_resource(show_spinner=False)
@@ -694,7 +695,8 @@ def show_tuning() -> None:
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
     st.plotly_chart(
         figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
-                             current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis])),
+                             current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+                             presenter=state.presenter, height=440 if state.presenter else 520),
         key="tune_chart", on_select=on_tune_click, selection_mode="points", width="stretch",
         config={"displaylogo": False},
     )
@@ -706,12 +708,13 @@ def show_tuning() -> None:
             (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
         curves[other] = run_sweep(state_key, other, fixed_value, state)
     st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
-                                                       labels=i18n.OPTIMIZER_SHORT_NAMES[lang]),
+                                                       labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                                                       presenter=state.presenter),
                     key="lr_curve", width="stretch")
 
 
 def show_3d() -> None:
-    st.plotly_chart(build_3d(state_key, lang, state, race), width="stretch", key="surface_3d")
+    st.plotly_chart(build_3d(state_key, lang, state.presenter, state, race), width="stretch", key="surface_3d")
 
 
 def show_rules() -> None:

@@ -54,6 +54,7 @@ SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop
 
 # A light grey ramp (low = darker): the surface reads as terrain, the coloured paths stay on top.
 SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]
+PRESENTER_FONT = 20  # px: chart text in presenter mode, read from the back of a classroom
 MAX_FRAMES = 48  # animation frames per race: smooth enough at 12 fps, and a small figure
 MAX_TRAIL_POINTS = 160  # points per path inside one frame (the shown state keeps every point)
 LINE_GRID = 80  # grid points a side for the contour's bands and lines
@@ -200,6 +201,28 @@ def _typed(values) -> dict:
 def _typed_bytes(data: bytes) -> dict:
     """The typed-array form of float32 values given as their bytes."""
     return {"dtype": "f4", "bdata": binascii.b2a_base64(data, newline=False).decode("ascii")}
+
+
+def _for_projector(layout: dict, presenter: bool, *, scene_ticks: int | None = None) -> dict:
+    """In presenter mode, every text of a chart at PRESENTER_FONT, as the race chart's: the
+    layout's font, the legend's, and each axis's ticks and title set one by one (the page's
+    theme sets those itself, so they do not follow the layout's font). ``scene_ticks``: at
+    most that many ticks on a 3D scene's axes (at 20 px its default ticks overlap)."""
+    if not presenter:
+        return layout
+    size = {"size": PRESENTER_FONT}
+    layout["font"] = {**layout.get("font", {}), **size}
+    layout["legend"] = {**layout.get("legend", {}), "font": size}
+    scene = layout.get("scene", {})
+    flat = [layout[k] for k in ("xaxis", "yaxis") if k in layout]
+    in_3d = [scene[k] for k in ("xaxis", "yaxis", "zaxis") if k in scene]
+    for axis in flat + in_3d:
+        axis["tickfont"] = size
+        if isinstance(axis.get("title"), dict):
+            axis["title"]["font"] = size
+    for axis in in_3d if scene_ticks else []:
+        axis["nticks"] = scene_ticks
+    return layout
 
 
 def color(name: str) -> str:
@@ -491,7 +514,7 @@ def race_figure(
     invisible n×n grid of points so that a click anywhere can set the start point.
     """
     t = _text(text)
-    font = 20 if presenter else 13
+    font = PRESENTER_FONT if presenter else 13
     line_width = 5 if presenter else 2.5
     head_size = 22 if presenter else 12
     names = list(trajectories)
@@ -778,7 +801,7 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
                 presenter: bool = False, height: int = 320, max_points: int = 800) -> SpecFigure:
     """Loss against step, log y. With a known minimum it plots loss − minimum (always > 0)."""
     t = _text(text)
-    font = 20 if presenter else 12
+    font = PRESENTER_FONT if presenter else 12
     log_y = min_value is not None
     traces = []
     low, high = np.inf, -np.inf
@@ -810,13 +833,15 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
 
 def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], *,
                       surface_params: Mapping[str, float] | None = None, text=None, labels=None,
-                      height: int = 620, max_points: int = 400) -> SpecFigure:
+                      height: int = 620, max_points: int = 400, presenter: bool = False) -> SpecFigure:
     """The surface in 3D (log height where the range is wide) with each path drawn on it,
     lifted a hair above it so that the surface does not hide it, a marker at its head,
     and its shadow on a floor below that carries the surface's bands: Rosenbrock's
     valley is a deep trench on a log scale, and a path in it is seen from above only.
-    A path leaves gaps where it leaves the box."""
+    A path leaves gaps where it leaves the box. ``presenter``: text, lines and heads for a
+    projector, as the race chart's."""
     t = _text(text)
+    path_width, shadow_width, head = (11, 6, 10) if presenter else (7, 4, 6)
     xs, ys, z = surface_grid(surface, surface_params, 70)
     values, _, size = _levels(surface, z)
     log = size is not None
@@ -856,18 +881,18 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
         label, colour = _display(name, labels), color(name)
         traces.append(dict(
             type="scatter3d", x=_typed(x), y=_typed(y), z=_typed(on), mode="lines", name=label, legendgroup=name,
-            line=dict(color=colour, width=7), connectgaps=False, hovertemplate=f"{label}<extra></extra>",
+            line=dict(color=colour, width=path_width), connectgaps=False, hovertemplate=f"{label}<extra></extra>",
         ))
         traces.append(dict(
             type="scatter3d", x=_typed(x), y=_typed(y), z=_typed(np.where(gap, np.nan, z_floor)), mode="lines",
-            name=label, legendgroup=name, showlegend=False, line=dict(color=colour, width=4), connectgaps=False,
+            name=label, legendgroup=name, showlegend=False, line=dict(color=colour, width=shadow_width), connectgaps=False,
             hoverinfo="skip",
         ))
         last = np.flatnonzero(~gap)[-1]
         traces.append(dict(
             type="scatter3d", x=[float(x[last])], y=[float(y[last])], z=[float(on[last])], mode="markers",
             name=label, legendgroup=name, showlegend=False, hovertemplate=f"{label}<extra></extra>",
-            marker=dict(color=colour, size=6, line=dict(color="black", width=1)),
+            marker=dict(color=colour, size=head, line=dict(color="black", width=1)),
         ))
     axis = dict(backgroundcolor="#F4F6FA", gridcolor="white", showbackground=True)
     layout = dict(
@@ -881,7 +906,7 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
                    camera=dict(eye=dict(x=-0.9, y=-1.6, z=1.7))),
         **_WHITE,
     )
-    return SpecFigure({"data": traces, "layout": layout})
+    return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter, scene_ticks=5)})
 
 
 def results_rows(trajectories: Mapping[str, Trajectory], tolerance: float, labels=None) -> list[dict]:
@@ -907,11 +932,13 @@ def figure_json_size(fig: go.Figure) -> int:
 
 
 def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
-                 current: tuple[float, float] | None = None, height: int = 520) -> SpecFigure:
+                 current: tuple[float, float] | None = None, height: int = 520,
+                 presenter: bool = False) -> SpecFigure:
     """The tuning heat map: log10 of the final loss gap over learning rate (x, log) × momentum (y).
 
     Diverged cells are grey with a ✖; a transparent marker on every cell carries the
     hover text and takes the click (Plotly heat maps send Streamlit no selection).
+    ``presenter``: text and the current-setting ring for a projector.
     """
     t = _text(text)
     lrs = np.asarray(result.learning_rates, np.float64)
@@ -949,7 +976,8 @@ def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
     ))
     if current is not None:
         traces.append(dict(type="scatter", x=[float(np.log10(current[0]))], y=[float(current[1])], mode="markers",
-                           marker=dict(symbol="circle-open", size=16, color="red", line=dict(width=3)),
+                           marker=dict(symbol="circle-open", size=24 if presenter else 16, color="red",
+                                       line=dict(width=4 if presenter else 3)),
                            hoverinfo="skip", showlegend=False, name="current"))
     layout = dict(
         height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(color=_FONT_COLOR),
@@ -957,11 +985,11 @@ def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
         yaxis=dict(title=dict(text=axis_name), **_AXIS), clickmode="event+select", dragmode=False,
         **_WHITE,
     )
-    return SpecFigure({"data": traces, "layout": layout})
+    return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})
 
 
 def learning_rate_curve_figure(results: Mapping[str, object], min_value: float | None, *, text=None,
-                               labels=None, height: int = 360) -> SpecFigure:
+                               labels=None, height: int = 360, presenter: bool = False) -> SpecFigure:
     """Final loss gap against learning rate, one line per optimizer (its momentum fixed)."""
     t = _text(text)
     traces = []
@@ -970,7 +998,7 @@ def learning_rate_curve_figure(results: Mapping[str, object], min_value: float |
         y = np.where(result.diverged[:, 0], np.nan, np.maximum(gap, 1e-12) if min_value is not None else gap)
         traces.append(dict(type="scatter", x=_typed(result.learning_rates), y=_typed(y), mode="lines",
                            name=_display(name, labels), connectgaps=False,
-                           line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=2.5),
+                           line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=4 if presenter else 2.5),
                            hovertemplate=f"{_display(name, labels)}<br>learning_rate %{{x:.3g}}<br>%{{y:.4g}}"
                                          "<extra></extra>"))
     layout = dict(
@@ -982,7 +1010,7 @@ def learning_rate_curve_figure(results: Mapping[str, object], min_value: float |
                    **_AXIS),
         **_WHITE,
     )
-    return SpecFigure({"data": traces, "layout": layout})
+    return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})
 
 
 def schedule_figure(rates, *, text=None, height: int = 160) -> SpecFigure:

@@ -486,3 +486,17 @@ def test_two_clipping_options_are_refused_clearly():
     assert any("sgd.clipvalue" in w.value and "only one of" in w.value for w in at.warning)
     assert at.sidebar.number_input(key="sgd.clipnorm").value == 1.0
     assert at.sidebar.number_input(key="sgd.clipvalue").value == 0.0 and "sgd.clipvalue" not in at.query_params
+
+
+def test_presenter_mode_tuning_and_3d_tabs_are_big_too():
+    """The page hands presenter mode to the Tuning and 3D tabs' charts (20 px text), and the
+    3D view is short enough for a 720-line projector."""
+    for tab, keys in (("tab_tune", ("tune_chart", "lr_curve")), ("tab_3d", ("surface_3d",))):
+        at = open_tab(open_page({"opt": "sgd,adam", "steps": "200", "present": "1"}), tab)
+        assert len(at.get("plotly_chart")) == len(keys)  # the open tab's charts, in order
+        for index, key in enumerate(keys):
+            spec = chart_spec(at, index)
+            assert spec["layout"]["font"]["size"] >= 20, key
+            assert spec["layout"]["legend"]["font"]["size"] >= 20, key
+        if tab == "tab_3d":
+            assert spec["layout"]["height"] <= 560

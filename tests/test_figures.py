@@ -26,9 +26,45 @@ def test_every_spec_is_valid_plotly(race):
                                                                         click_grid=10, presenter=True),
                 figures.loss_figure(race, min_value=0.0), figures.surface_3d_figure(surface, race),
                 figures.sweep_figure(grid, 0.0, current=(0.01, 0.5)),
-                figures.learning_rate_curve_figure(curves, 0.0)]:
+                figures.learning_rate_curve_figure(curves, 0.0),
+                figures.surface_3d_figure(surface, race, presenter=True),
+                figures.sweep_figure(grid, 0.0, current=(0.01, 0.5), presenter=True),
+                figures.learning_rate_curve_figure(curves, 0.0, presenter=True)]:
         strict = go.Figure(fig.to_dict())  # raises on any property Plotly does not know
         assert strict.data
+
+
+def _texts_sizes(layout: dict) -> dict:
+    """Every text size a chart's layout sets for its axes' ticks and titles and its legend."""
+    sizes = {"legend": layout.get("legend", {}).get("font", {}).get("size")}
+    scene = layout.get("scene", {})
+    for name, axis in [*((k, layout.get(k)) for k in ("xaxis", "yaxis")),
+                       *((f"scene.{k}", scene.get(k)) for k in ("xaxis", "yaxis", "zaxis"))]:
+        if axis is not None:
+            sizes[f"{name} ticks"] = axis.get("tickfont", {}).get("size")
+            sizes[f"{name} title"] = axis.get("title", {}).get("font", {}).get("size")
+    return sizes
+
+
+def test_presenter_mode_reaches_the_tuning_and_3d_charts(race):
+    """On a projector every chart's text is 20 px, not only the race chart's: the 3D view,
+    the tuning heat map and the learning-rate curves (they kept plotly's 12 px)."""
+    surface = optviz.get_surface("rosenbrock")
+    grid = optviz.sweep("sgd", surface, None, 100, np.logspace(-4, 0, 8), np.linspace(0, 0.9, 5))
+    curves = {"sgd": optviz.sweep("sgd", surface, None, 100, np.logspace(-4, 0, 8), [0.9])}
+    made = {
+        "3d": lambda **kw: figures.surface_3d_figure(surface, race, **kw),
+        "heat map": lambda **kw: figures.sweep_figure(grid, 0.0, current=(0.01, 0.5), **kw),
+        "curves": lambda **kw: figures.learning_rate_curve_figure(curves, 0.0, **kw),
+    }
+    for name, make in made.items():
+        big, normal = make(presenter=True).spec, make().spec
+        sizes = _texts_sizes(big["layout"])
+        assert len(sizes) >= 5 and all(size is not None and size >= 20 for size in sizes.values()), (name, sizes)
+        assert big["layout"]["font"]["size"] >= 20, name
+        assert all(size is None or size < 20 for size in _texts_sizes(normal["layout"]).values()), name
+    heads = [t for t in made["3d"](presenter=True).spec["data"] if t.get("mode") == "markers"]
+    assert heads and min(t["marker"]["size"] for t in heads) >= 10
 
 
 def test_default_figure_is_small_even_at_2000_steps(race):
