@@ -75,6 +75,11 @@ st.html("""<style>
 .st-key-steps_big [class*="st-key-stepper_"] button { min-width: 4.6rem; min-height: 3.2rem; }
 .st-key-steps_big [class*="st-key-stepper_"] button p { font-size: 1.5rem; }
 .st-key-steps_big kbd { display: none; }  /* the clicker's keys: named in the tooltip, not on the button */
+/* The update rules, their explanations and the Keras code, readable from the back row in
+   presenter mode (the tab's content carries the class .st-key-rules_big there). */
+.st-key-rules_big .katex { font-size: 1.45em; }
+.st-key-rules_big [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; }
+.st-key-rules_big code { font-size: 1.15rem; }
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
@@ -718,13 +723,14 @@ def show_3d() -> None:
 
 
 def show_rules() -> None:
-    st.latex(surface.latex)
-    for name in state.optimizers:
-        st.subheader(names[name])
-        st.latex(i18n.UPDATE_RULES[name])
-        st.write(i18n.EXPLANATIONS[lang][name])
-        st.caption(t["code_caption"])
-        st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
+    with st.container(key="rules_big" if state.presenter else None):  # (larger on a projector: the CSS above)
+        st.latex(surface.latex)
+        for name in state.optimizers:
+            st.subheader(names[name])
+            st.latex(i18n.UPDATE_RULES[name])
+            st.write(i18n.EXPLANATIONS[lang][name])
+            st.caption(t["code_caption"])
+            st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
 
 
 @st.fragment

@@ -664,3 +664,28 @@ def test_a_clicker_steps_the_race_in_presenter_mode(web):
     press("PageDown")
     page.wait_for_timeout(1000)
     assert step_label.inner_text() == "Step 0 of 30"
+
+
+def test_presenter_mode_update_rules_are_readable_from_the_back(web):
+    """Presenter mode's Update rules tab: explanations at >= 20 px, Keras code at >= 18 px,
+    formulas larger than on the normal page."""
+    page, open_app = web
+
+    def sizes() -> dict:
+        page.get_by_role("tab", name="Update rules and Keras code").click()
+        page.locator('[data-testid="stMain"] .katex').first.wait_for(timeout=30_000)
+        wait_idle(page)
+        return page.evaluate("""() => {
+            const px = el => parseFloat(getComputedStyle(el).fontSize);
+            const main = document.querySelector('[data-testid="stMain"]');
+            const text = [...main.querySelectorAll('[data-testid="stMarkdownContainer"] p')]
+                .find(p => p.textContent.startsWith('Steps straight down the gradient'));
+            return {text: px(text), code: px(main.querySelector('code')), formula: px(main.querySelector('.katex'))};
+        }""")
+
+    open_app("?opt=sgd,adam")
+    normal = sizes()
+    open_app("?opt=sgd,adam&present=1")
+    big = sizes()
+    assert big["text"] >= 20 and big["code"] >= 18, big
+    assert big["formula"] > 1.15 * normal["formula"], (big, normal)
