@@ -673,15 +673,15 @@ def test_presenter_mode_update_rules_are_readable_from_the_back(web):
 
     def sizes() -> dict:
         page.get_by_role("tab", name="Update rules and Keras code").click()
-        page.locator('[data-testid="stMain"] .katex').first.wait_for(timeout=30_000)
-        wait_idle(page)
-        return page.evaluate("""() => {
+        # Once the tab's explanation, code and formula are all drawn (they arrive one by one).
+        return page.wait_for_function("""() => {
             const px = el => parseFloat(getComputedStyle(el).fontSize);
             const main = document.querySelector('[data-testid="stMain"]');
             const text = [...main.querySelectorAll('[data-testid="stMarkdownContainer"] p')]
                 .find(p => p.textContent.startsWith('Steps straight down the gradient'));
-            return {text: px(text), code: px(main.querySelector('code')), formula: px(main.querySelector('.katex'))};
-        }""")
+            const code = main.querySelector('code'), formula = main.querySelector('.katex');
+            return text && code && formula && {text: px(text), code: px(code), formula: px(formula)};
+        }""", timeout=30_000).json_value()
 
     open_app("?opt=sgd,adam")
     normal = sizes()
