@@ -18,6 +18,7 @@ Servers stopped by their PIDs; loopback only; bounded loops.
 from __future__ import annotations
 
 import argparse
+import os
 import importlib.util
 import statistics
 import sys
@@ -48,17 +49,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkouts", nargs="*", default=[str(HERE.parent)], help="directories holding app.py")
     parser.add_argument("--presses", type=int, default=16, help="measured presses per checkout")
+    parser.add_argument("--split-cores", action="store_true",
+                        help="servers on the first core, Chromium on the second (as a server and a "
+                             "student's machine would be: neither waits for the other's CPU)")
     args = parser.parse_args()
+    cores = sorted(os.sched_getaffinity(0))
+    if args.split_cores and len(cores) < 2:
+        parser.error("--split-cores needs two cores")
     from playwright.sync_api import sync_playwright
 
     roots = [Path(c).resolve() for c in args.checkouts]
     servers = []
+    if args.split_cores:
+        os.sched_setaffinity(0, {cores[0]})  # the servers (and every thread they start) inherit it
     try:
         for i, root in enumerate(roots):
             port = bench_app.free_port()
             log = Path("/tmp") / f"optviz-latency-ab-{i}.log"
             servers.append((root, port, bench_app.start_server(port, log, checkout=root)))
         times = {root: [] for root in roots}
+        if args.split_cores:
+            os.sched_setaffinity(0, {cores[1]})  # Playwright's driver and Chromium inherit this one
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=bench_app.CHROMIUM, args=bench_app.CHROMIUM_ARGS)
             try:
@@ -85,9 +96,12 @@ def main() -> int:
             finally:
                 browser.close()
     finally:
+        os.sched_setaffinity(0, set(cores))
         for _, _, proc in servers:
             bench_app.stop_server(proc)
-    print(f"key press -> race chart redrawn, {args.presses} presses per checkout, taken in turn:")
+    where = (f"servers on CPU {cores[0]}, Chromium on CPU {cores[1]}" if args.split_cores
+             else "servers and Chromium sharing the cores")
+    print(f"key press -> race chart redrawn, {args.presses} presses per checkout, taken in turn ({where}):")
     first = times[roots[0]]
     for root in roots:
         values = times[root]
