@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 import html
+import math
 import os
 import threading
 import time
@@ -80,6 +81,7 @@ st.html("""<style>
 .st-key-rules_big .katex { font-size: 1.45em; }
 .st-key-rules_big [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; }
 .st-key-rules_big code { font-size: 1.15rem; }
+.st-key-chart_widths { display: none; }  /* a script, nothing to see (see CHART_WIDTHS_JS) */
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
@@ -174,6 +176,52 @@ def _build_3d(key: str, lang: str, presenter: bool, _state: PageState, _race: di
                                      height=560 if presenter else 620)  # (on a 720-line projector, all of it)
 
 
+# The charts' widths, measured in the browser. Streamlit 1.67 mounts a new chart element for
+# every rerun's figure and keeps it hidden (`visibility: hidden`) until it has measured its
+# container and drawn the figure a second time at that width: on every slider move, 100-200 ms
+# of a blank where the race was, and each chart drawn twice. A figure that says its width is
+# shown at its first draw, and, that width being its container's, drawn once. This component
+# (script only, nothing drawn) measures each chart's frame as Streamlit does and reports the
+# widths when they change (first visit, a resized window, the sidebar folded): one rerun of
+# the fragment then. It skips a chart shown full screen (its frame is the whole window then,
+# and the rerun would close it).
+CHART_KEYS = ("race_chart", "loss_chart", "tune_chart", "lr_curve", "surface_3d")
+CHART_WIDTHS_JS = """
+export default function ({ data, setStateValue }) {
+  const known = { ...(data.known || {}) };
+  const keyOf = new WeakMap();  // a chart's frame -> its key in `known`
+  let timer = null;
+  // A ResizeObserver says a frame's size once the browser has laid it out (no forced
+  // layout): when it is first watched, and whenever it changes.
+  const sizes = new ResizeObserver((entries) => {
+    let changed = false;
+    for (const { target } of entries) {
+      if (!target.isConnected) { sizes.unobserve(target); continue; }  // a rerun's old chart
+      const key = keyOf.get(target);
+      if (!key || getComputedStyle(target).position === "fixed") continue;
+      const width = target.getBoundingClientRect().width;  // as Streamlit measures it
+      if (width >= 10 && known[key] !== width) { known[key] = width; changed = true; }
+    }
+    if (changed) {  // one report (one rerun) for a burst of changes, e.g. a window dragged wider
+      clearTimeout(timer);
+      timer = setTimeout(() => setStateValue("widths", { ...known }), 150);
+    }
+  });
+  const watch = () => {
+    for (const key of data.keys) {
+      const frame = document.querySelector(`.st-key-${key} [data-testid="stFullScreenFrame"]`);
+      if (frame && !keyOf.has(frame)) { keyOf.set(frame, key + data.layout); sizes.observe(frame); }
+    }
+  };
+  // Each rerun mounts new charts: watch them as they come (elements added, not attributes).
+  const added = new MutationObserver(watch);
+  added.observe(document.querySelector('[data-testid="stMain"]') || document.body, { childList: true, subtree: true });
+  watch();
+  return () => { added.disconnect(); sizes.disconnect(); clearTimeout(timer); };
+}
+"""
+
+
 @st.cache_resource(show_spinner=False)
 def _cached_functions() -> dict:
     """The functions above behind Streamlit's caches, decorated once per server process:
@@ -187,12 +235,14 @@ def _cached_functions() -> dict:
         "build_figures": st.cache_resource(max_entries=8, show_spinner=False)(_build_figures),
         "run_sweep": st.cache_data(max_entries=16, show_spinner=False)(_run_sweep),
         "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
+        "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS),
     }
 
 
 _cached = _cached_functions()
 start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
 build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
+chart_widths_probe = _cached["chart_widths"]
 
 
 # --- widgets <-> state -----------------------------------------------------------------
@@ -600,6 +650,28 @@ def show_step_controls(big: bool) -> None:
                  f"{html.escape(now)}</div>", unsafe_allow_html=True, width="stretch")
 
 
+def _layout() -> str:
+    """Which layout the page's charts are in (presenter mode's columns are not the page's)."""
+    return "/presenter" if state.presenter else ""
+
+
+def _chart_widths() -> dict:
+    """The charts' widths as the browser last reported them (only sane numbers: it is the
+    browser's word)."""
+    report = ss.get("chart_widths")
+    reported = report.get("widths") if hasattr(report, "get") else None
+    if not isinstance(reported, dict):
+        return {}
+    return {k: float(w) for k, w in list(reported.items())[:4 * len(CHART_KEYS)]
+            if isinstance(k, str) and isinstance(w, (int, float)) and not isinstance(w, bool)
+            and math.isfinite(w) and 10 <= w <= 20_000}
+
+
+def sized(figure, key: str):
+    """``figure`` drawn as wide as its chart's container, if the browser has said how wide."""
+    return figure.sized(_chart_widths().get(key + _layout()))
+
+
 def show_inspector(step: int) -> None:
     rows = figures.inspector_rows(race, step, labels=names)
     if not rows:
@@ -637,7 +709,7 @@ def show_race() -> None:
         # Zoom is Box Select, done by the server (the view is part of the state and the
         # link): Plotly's own zoom would be lost on the next slider move, as each rerun
         # mounts a new chart. So its zoom buttons are gone from the toolbar.
-        st.plotly_chart(race_fig, width="stretch", key="race_chart", on_select=on_chart_click,
+        st.plotly_chart(sized(race_fig, "race_chart"), width="stretch", key="race_chart", on_select=on_chart_click,
                         selection_mode=("points", "box"),
                         config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
         st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
@@ -647,7 +719,7 @@ def show_race() -> None:
         if presenter:
             show_lesson(big=True)
         st.markdown(f"**{t['loss_title']}**")
-        st.plotly_chart(loss_fig, width="stretch", key="loss_chart", config={"displaylogo": False})
+        st.plotly_chart(sized(loss_fig, "loss_chart"), width="stretch", key="loss_chart", config={"displaylogo": False})
         if not presenter:
             results_table()
     if presenter:
@@ -699,9 +771,9 @@ def show_tuning() -> None:
     hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
     st.plotly_chart(
-        figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
-                             current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
-                             presenter=state.presenter, height=440 if state.presenter else 520),
+        sized(figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
+                                   current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+                                   presenter=state.presenter, height=440 if state.presenter else 520), "tune_chart"),
         key="tune_chart", on_select=on_tune_click, selection_mode="points", width="stretch",
         config={"displaylogo": False},
     )
@@ -712,14 +784,15 @@ def show_tuning() -> None:
         fixed_value = None if axis_other is None else \
             (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
         curves[other] = run_sweep(state_key, other, fixed_value, state)
-    st.plotly_chart(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
-                                                       labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
-                                                       presenter=state.presenter),
+    st.plotly_chart(sized(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
+                                                             labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                                                             presenter=state.presenter), "lr_curve"),
                     key="lr_curve", width="stretch")
 
 
 def show_3d() -> None:
-    st.plotly_chart(build_3d(state_key, lang, state.presenter, state, race), width="stretch", key="surface_3d")
+    st.plotly_chart(sized(build_3d(state_key, lang, state.presenter, state, race), "surface_3d"), width="stretch",
+                    key="surface_3d")
 
 
 def show_rules() -> None:
@@ -785,6 +858,9 @@ def live() -> None:
     for body, show in bodies:
         with body:
             show()
+    # After the charts: it measures them once they are on the page.
+    chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": _chart_widths(), "layout": _layout()},
+                       default={"widths": {}}, on_widths_change=lambda: None)
 
     # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
     # the next run replaces them, and Streamlit's caches keep its decorated functions): let go

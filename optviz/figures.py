@@ -157,6 +157,23 @@ class SpecFigure(go.Figure):
         self._text = text
         return self
 
+    def sized(self, width: float | None) -> "SpecFigure":
+        """This figure drawn ``width`` px wide (None: as it is), as a new figure sharing its parts.
+
+        For a page that knows its chart's width: Streamlit 1.67 keeps a chart hidden until
+        it knows the figure's width, so a figure that says it is shown at its first draw
+        (a figure that leaves it to the container: only after the chart has measured its
+        container and drawn it a second time at that width)."""
+        if width is None:
+            return self
+        width = float(width)
+        if not (math.isfinite(width) and width >= 10):  # plotly.js's own minimum
+            raise ValueError(f"width must be a finite number of pixels >= 10, not {width!r}")
+        out = SpecFigure.__new__(SpecFigure)
+        out.__dict__.update(self.__dict__)
+        out._spec = {**self._spec, "layout": {**self._spec.get("layout", {}), "width": width}}
+        return out
+
     def to_dict(self):
         out = {"data": self._spec.get("data", []), "layout": self._spec.get("layout", {}),
                **({"frames": self._spec["frames"]} if self._spec.get("frames") else {})}

@@ -500,3 +500,21 @@ def test_presenter_mode_tuning_and_3d_tabs_are_big_too():
             assert spec["layout"]["legend"]["font"]["size"] >= 20, key
         if tab == "tab_3d":
             assert spec["layout"]["height"] <= 560
+
+
+def test_charts_are_drawn_as_wide_as_the_browser_said_and_junk_widths_are_ignored():
+    """The browser reports its charts' widths (a script component); each figure then says its
+    width, so the browser shows it at its first draw. The report is the browser's word: what
+    is not a sane number of pixels is left out, and the chart is as before."""
+    at = open_page(expanded=False)
+    assert "width" not in chart_spec(at, 0)["layout"]  # nothing reported yet: the container decides
+    at.session_state["chart_widths"] = {"widths": {
+        "race_chart": 556.25, "loss_chart": "wide", "surface_3d": float("nan"), 7: 300, "tune_chart": 1e9}}
+    at.run()
+    assert not at.exception, at.exception
+    assert chart_spec(at, 0)["layout"]["width"] == 556.25
+    assert "width" not in chart_spec(at, 1)["layout"]
+    at.session_state["chart_widths"] = "not a report"
+    at.run()
+    assert not at.exception, at.exception
+    assert "width" not in chart_spec(at, 0)["layout"]

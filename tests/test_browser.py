@@ -304,6 +304,57 @@ def test_learning_rate_slider_redraws_and_writes_the_url(web, tmp_path):
     page.screenshot(path=tmp_path / "after-lr.png")
 
 
+# Every painted frame: is the race chart on the page, and visible? (Streamlit 1.67 mounts a new
+# chart for each rerun's figure and hides it until the figure has a width.)
+WATCH_RACE_CHART = """() => {
+  window.__blank = [];
+  const tick = () => {
+    const chart = document.querySelector('.st-key-race_chart .js-plotly-plot');
+    if (!chart || getComputedStyle(chart).visibility !== 'visible'
+        || !chart.querySelector('.scatterlayer .trace path.js-line')) window.__blank.push(performance.now());
+    if (window.__watching) requestAnimationFrame(tick);
+  };
+  window.__watching = true;
+  requestAnimationFrame(tick);
+}"""
+
+
+def test_a_slider_move_never_blanks_the_race_chart(web, tmp_path):
+    """The chart swaps old paths for new in one frame: no frame without it, or with it hidden
+    (it was hidden for 100-200 ms a move while it measured its width), and each figure comes
+    already as wide as its chart, so it is drawn once."""
+    page, open_app = web
+    open_app()
+    width_of = """key => {
+      const chart = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+      const frame = document.querySelector(`.st-key-${key} [data-testid="stFullScreenFrame"]`);
+      return [chart && chart.layout.width, frame && frame.getBoundingClientRect().width];
+    }"""
+    # The page reports its charts' widths once, after its first run: then every figure has one.
+    page.wait_for_function(f"() => ({width_of})('race_chart')[0] === ({width_of})('race_chart')[1]",
+                           timeout=30_000)
+    wait_idle(page)
+    page.evaluate(WATCH_RACE_CHART)
+    slider = lr_slider(page)
+    for _ in range(3):
+        before = path_signature(page)
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        wait_for_new_paths(page, before)
+        wait_idle(page)
+    page.evaluate("() => { window.__watching = false; }")
+    assert page.evaluate("() => window.__blank.length") == 0, "frames painted without the race chart"
+    for key in ("race_chart", "loss_chart"):
+        figure_width, frame_width = page.evaluate(width_of, key)
+        assert figure_width == frame_width > 100, (key, figure_width, frame_width)
+    # A narrower window: the charts follow it.
+    wide = page.evaluate(width_of, "race_chart")[1]
+    page.set_viewport_size({"width": 1100, "height": VIEWPORT["height"]})
+    page.wait_for_function(f"() => ({width_of})('race_chart')[0] === ({width_of})('race_chart')[1]"
+                           f" && ({width_of})('race_chart')[1] < {wide}", timeout=30_000)
+    page.screenshot(path=tmp_path / "narrower.png")
+
+
 def test_slider_into_divergence_warns_and_back_clears_it(web, tmp_path):
     """A slider move reruns only the page's fragment: its notices (a diverged race's warning)
     go into a container drawn on whole runs, which Streamlit allows only if the fragment

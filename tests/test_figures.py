@@ -240,6 +240,26 @@ def test_a_frozen_figure_draws_exactly_the_same_chart(race):
     assert isinstance(frozen.to_dict()["data"], list)  # plotly.io walks the traces
 
 
+def test_a_sized_figure_is_the_same_chart_at_the_given_width_and_leaves_the_original_alone(race):
+    """The page gives each figure its chart's width (as the browser measured it), from one
+    cached figure: a new figure, the same chart, the width set; the cached one unchanged."""
+    import json
+
+    import plotly.io as pio
+
+    frozen = figures.race_figure(optviz.get_surface("rosenbrock"), race).freeze()
+    before = pio.to_json(frozen, validate=False)
+    wide = frozen.sized(556.25)
+    sent = json.loads(pio.to_json(wide, validate=False))
+    assert sent["layout"]["width"] == 556.25
+    assert {**sent, "layout": {k: v for k, v in sent["layout"].items() if k != "width"}} == json.loads(before)
+    assert pio.to_json(frozen, validate=False) == before and "width" not in frozen.spec["layout"]
+    assert frozen.sized(None) is frozen
+    for bad in (float("nan"), float("inf"), 3, -500):
+        with pytest.raises(ValueError, match="width"):
+            frozen.sized(bad)
+
+
 def test_a_loss_chart_over_a_decade_or_two_labels_1_2_5_not_every_digit():
     narrow = optviz.race("rosenbrock", None, 1000, {"adagrad": {"learning_rate": 0.01}})  # 4 -> ~3.5
     wide = optviz.race("rosenbrock", None, 500, {"sgd": {"learning_rate": 0.00178, "momentum": 0.9}})  # 12.5 -> 5e-5
