@@ -178,43 +178,70 @@ def numpy_race(steps: int = RACE_STEPS) -> dict[str, tuple[np.ndarray, np.ndarra
 # --- peer (b) for the race: six optax optimizers in one jitted lax.scan ---------------------
 
 
-def optax_race_program(steps: int = RACE_STEPS):
+def optax_race_program(steps: int = RACE_STEPS, traced: bool = False, race_outputs: bool = False):
     """One jitted scan stepping six optax optimizers (Keras's defaults, eps = 1e-7).
 
-    Hyperparameters are Python constants (compiled in), as optax users write them.
-    It returns each optimizer's path and loss at every step, the part of race's output
-    a chart needs (race also returns the gradients and the optimizer state).
+    By default hyperparameters are Python constants (compiled in), as optax users write
+    them, and it returns each optimizer's path and loss at every step, the part of race's
+    output a chart needs. ``traced``: the hyperparameters are an argument instead, as race
+    takes them (so that a slider never recompiles); the returned ``run`` then takes
+    ``(start, HYPERPARAMETERS)``. ``race_outputs``: it also records what race returns and
+    the peer did not (each step's gradient, the learning rate and the optimizer's state
+    vectors) and each optimizer's first step out of bounds, as race does.
     """
-    transforms = (
-        optax.sgd(0.01),
-        optax.sgd(0.01, momentum=0.9, nesterov=True),
-        optax.adagrad(0.001, initial_accumulator_value=0.1, eps=1e-7),
-        optax.rmsprop(0.001, decay=0.9, eps=1e-7),  # eps inside the root, as Keras (eps_in_sqrt=True)
-        optax.adam(0.001, b1=0.9, b2=0.999, eps=1e-7),
-        optax.adamax(0.001, b1=0.9, b2=0.999, eps=1e-7),
-    )
+    def transforms_for(hp):
+        return (
+            optax.sgd(hp[0]),
+            optax.sgd(hp[0], momentum=hp[1], nesterov=True),
+            optax.adagrad(hp[2], initial_accumulator_value=hp[3], eps=hp[4]),
+            optax.rmsprop(hp[2], decay=hp[5], eps=hp[4]),  # eps inside the root, as Keras (eps_in_sqrt=True)
+            optax.adam(hp[2], b1=hp[6], b2=hp[7], eps=hp[4]),
+            optax.adamax(hp[2], b1=hp[6], b2=hp[7], eps=hp[4]),
+        )
+
     value_and_grad = jax.value_and_grad(lambda w: (1 - w[0]) ** 2 + 100 * (w[1] - w[0] ** 2) ** 2)
 
-    @jax.jit
-    def run(start):
+    def scan(start, hp):
+        transforms = transforms_for(hp)
+        rates = (hp[0], hp[0], hp[2], hp[2], hp[2], hp[2])
         points = tuple(start for _ in transforms)
         states = tuple(tx.init(start) for tx in transforms)
 
-        def body(carry, _):
-            points, states = carry
-            new_points, new_states, losses = [], [], []
-            for tx, w, state in zip(transforms, points, states):
+        def body(carry, step):
+            points, states, first_bad = carry
+            new_points, new_states, rows = [], [], []
+            for tx, w, state, rate in zip(transforms, points, states, rates):
                 loss, g = value_and_grad(w)
-                updates, state = tx.update(g, state, w)
+                updates, new_state = tx.update(g, state, w)
                 new_points.append(optax.apply_updates(w, updates))
-                new_states.append(state)
-                losses.append(loss)
-            return (tuple(new_points), tuple(new_states)), (jnp.stack(new_points), jnp.stack(losses))
+                new_states.append(new_state)
+                row = [w, loss[None]]
+                if race_outputs:
+                    row += [g, jnp.atleast_1d(rate)]
+                    row += [leaf for leaf in jax.tree_util.tree_leaves(state) if leaf.shape == (2,)]
+                rows.append(jnp.concatenate(row))
+            if race_outputs:
+                bad = jnp.stack([~jnp.isfinite(r[2]) | ~jnp.all(jnp.abs(r[:2]) <= BOUND) for r in rows])
+                first_bad = jnp.where((first_bad < 0) & bad, step, first_bad)
+            width = max(r.shape[0] for r in rows)
+            block = jnp.stack([jnp.pad(r, (0, width - r.shape[0])) for r in rows])
+            return (tuple(new_points), tuple(new_states), first_bad), block
 
-        _, (path, loss) = jax.lax.scan(body, (points, states), None, length=steps)
-        return path, loss  # (steps, 6, 2), (steps, 6)
+        init = (points, states, jnp.full((len(transforms),), -1, jnp.int32))
+        (_, _, first_bad), block = jax.lax.scan(body, init, jnp.arange(steps + 1 if race_outputs else steps, dtype=jnp.int32))
+        # path (steps, 6, 2), loss (steps, 6)[, the block of every recorded column, first bad step]
+        path, loss = block[:, :, :2], block[:, :, 2]
+        return (path, loss, block, first_bad) if race_outputs else (path, loss)
 
-    return run
+    if traced:
+        return jax.jit(scan)
+    return jax.jit(lambda start: scan(start, HYPERPARAMETERS))
+
+
+# Keras's defaults as optax_race_program's hyperparameter vector: SGD's learning rate, its
+# momentum (Nesterov), the others' learning rate, Adagrad's initial accumulator, epsilon,
+# RMSprop's rho, beta_1, beta_2.
+HYPERPARAMETERS = (0.01, 0.9, 0.001, 0.1, 1e-7, 0.9, 0.9, 0.999)
 
 
 # --- peer for the sweep: the 4096-lane SGD grid vectorized in NumPy -------------------------
@@ -352,6 +379,16 @@ def main() -> None:
     optax_get_s, _ = timed(lambda: jax.device_get(optax_run(start)), OPTAX_REPEATS)
     print(f"  optax in one jitted lax.scan, optviz's XLA flags : {fmt_spread(times)}, block_until_ready")
     print(f"    (the same with device_get to NumPy: {fmt_time(optax_get_s)})")
+    traced_hp = jnp.asarray(HYPERPARAMETERS, jnp.float32)
+    traced_run = optax_race_program(traced=True)
+    equal_run = optax_race_program(traced=True, race_outputs=True)
+    jax.block_until_ready((traced_run(start, traced_hp), equal_run(start, traced_hp)))  # compile
+    traced_s, _ = timed(lambda: jax.block_until_ready(traced_run(start, traced_hp)), OPTAX_REPEATS)
+    equal_s, _ = timed(lambda: jax.device_get(equal_run(start, traced_hp)), OPTAX_REPEATS)
+    print(f"  optax, hyperparameters traced as race's are  : {fmt_time(traced_s)}, block_until_ready "
+          "(optviz's flags)")
+    print(f"  optax, traced, recording what race returns   : {fmt_time(equal_s)}, with device_get "
+          "(gradient, rate, state, first bad step)")
     child = optax_default_flags()
     optax_default_s = child["block"]
     print(f"  optax in one jitted lax.scan, JAX's default flags: {fmt_time(optax_default_s)} (median of "
@@ -386,6 +423,9 @@ def main() -> None:
                  optax_ratio <= TARGETS["race_over_optax"]))
     rows.append(("race / optax scan (optviz's XLA flags)", f"{optax_same_flags_ratio:.2f}",
                  f"<= {TARGETS['race_over_optax']:.1f}", optax_same_flags_ratio <= TARGETS["race_over_optax"]))
+
+    rows.append(("race / optax, hyperparameters traced", f"{race_s / traced_s:.2f}", "-", None))
+    rows.append(("race / optax recording race's outputs", f"{race_s / equal_s:.2f}", "-", None))
 
     # 2. sweep ---------------------------------------------------------------------------
     lrs, moms = SWEEP_LEARNING_RATES, SWEEP_MOMENTA
