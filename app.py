@@ -187,8 +187,9 @@ def _build_3d(key: str, lang: str, presenter: bool, _state: PageState, _race: di
 # and the rerun would close it).
 CHART_KEYS = ("race_chart", "loss_chart", "tune_chart", "lr_curve", "surface_3d")
 CHART_WIDTHS_JS = """
-export default function ({ data, setStateValue }) {
+export default function ({ data, setStateValue, parentElement }) {
   const known = { ...(data.known || {}) };
+  parentElement.dataset.known = Object.keys(known).join(" ");  // what this run's figures were sized by
   const keyOf = new WeakMap();  // a chart's frame -> its key in `known`
   let timer = null;
   // A ResizeObserver says a frame's size once the browser has laid it out (no forced
@@ -235,7 +236,7 @@ def _cached_functions() -> dict:
         "build_figures": st.cache_resource(max_entries=8, show_spinner=False)(_build_figures),
         "run_sweep": st.cache_data(max_entries=16, show_spinner=False)(_run_sweep),
         "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
-        "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS),
+        "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS, isolate_styles=False),
     }
 
 

@@ -170,6 +170,13 @@ def wait_for_chart(page, timeout: float = 90_000) -> None:
                              f"server log:\n{log}")
     page.wait_for_function(f"() => document.querySelectorAll('{PATH_LINES}').length >= 1", timeout=timeout)
     wait_idle(page, timeout)
+    # A first visit reports the charts' widths to the server, which draws them again at that
+    # width: the page has settled once a run's figures were sized by the race chart's width.
+    page.wait_for_function("""() => {
+      const probe = document.querySelector('.st-key-chart_widths [data-known]');
+      return probe && probe.dataset.known.split(' ').some(k => k.startsWith('race_chart'));
+    }""", timeout=timeout)
+    wait_idle(page, timeout)
 
 
 def path_signature(page) -> str:
