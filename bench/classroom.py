@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -122,6 +123,7 @@ class Session:
     momentum_options: list = field(default_factory=list)
     fragments: dict = field(default_factory=dict)  # widget id -> the fragment it is drawn in
     exception: bool = False
+    widths_id: str = ""  # the page's chart-width probe (a script component the browser runs)
 
     async def open(self) -> float | None:
         """Open the page; seconds from connecting to the race chart (None if none came)."""
@@ -133,10 +135,20 @@ class Session:
         msg.rerun_script.page_script_hash = ""
         await self.ws.send(msg.SerializeToString())
         chart_at = await self._until_finished(started)
+        if self.widths_id:
+            # As a browser does once it has drawn the page: report the charts' widths (the
+            # page's width probe), which reruns the page's fragment at those widths.
+            await asyncio.sleep(0.15)  # the probe's debounce
+            await self._send(self.widths_id, json_value=json.dumps({"widths": REPORTED_WIDTHS}))
         return chart_at
 
     async def rerun(self, widget_id: str, value: str) -> float:
         """Move one select_slider; seconds until the run has finished."""
+        return await self._send(widget_id, value=value)
+
+    async def _send(self, widget_id: str, value: str | None = None, json_value: str | None = None) -> float:
+        """A widget's new value (a select_slider's, or a component's JSON state); seconds until
+        the run it starts has finished."""
         started = time.perf_counter()
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
@@ -144,7 +156,10 @@ class Session:
         msg.rerun_script.fragment_id = self.fragments.get(widget_id, "")
         state = msg.rerun_script.widget_states.widgets.add()
         state.id = widget_id
-        state.string_array_value.data.append(value)
+        if json_value is None:
+            state.string_array_value.data.append(value)
+        else:
+            state.json_value = json_value
         await self.ws.send(msg.SerializeToString())
         await self._until_finished(started)
         return time.perf_counter() - started
@@ -163,6 +178,9 @@ class Session:
                     chart_at = time.perf_counter() - started
                 elif which == "exception":
                     self.exception = True
+                elif which == "bidi_component":
+                    self.widths_id = element.bidi_component.id
+                    self.fragments[self.widths_id] = fwd.delta.fragment_id
                 elif which == "slider" and element.slider.label in ("Learning rate", "Momentum"):
                     self.fragments[element.slider.id] = fwd.delta.fragment_id
                     if element.slider.label == "Learning rate":
@@ -175,6 +193,10 @@ class Session:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+
+
+# What a 1400-pixel-wide browser window reports for the page's charts.
+REPORTED_WIDTHS = {"race_chart": 556.0, "loss_chart": 368.0}
 
 
 def pct(values: list[float], q: float) -> float:
