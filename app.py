@@ -188,37 +188,46 @@ def _build_3d(key: str, lang: str, presenter: bool, _state: PageState, _race: di
 CHART_KEYS = ("race_chart", "loss_chart", "tune_chart", "lr_curve", "surface_3d")
 CHART_WIDTHS_JS = """
 export default function ({ data, setStateValue, parentElement }) {
-  const known = { ...(data.known || {}) };
-  parentElement.dataset.known = Object.keys(known).join(" ");  // what this run's figures were sized by
-  const keyOf = new WeakMap();  // a chart's frame -> its key in `known`
-  let timer = null;
-  // A ResizeObserver says a frame's size once the browser has laid it out (no forced
-  // layout): when it is first watched, and whenever it changes.
-  const sizes = new ResizeObserver((entries) => {
-    let changed = false;
-    for (const { target } of entries) {
-      if (!target.isConnected) { sizes.unobserve(target); continue; }  // a rerun's old chart
-      const key = keyOf.get(target);
-      if (!key || getComputedStyle(target).position === "fixed") continue;
-      const width = target.getBoundingClientRect().width;  // as Streamlit measures it
-      if (width >= 10 && known[key] !== width) { known[key] = width; changed = true; }
-    }
-    if (changed) {  // one report (one rerun) for a burst of changes, e.g. a window dragged wider
-      clearTimeout(timer);
-      timer = setTimeout(() => setStateValue("widths", { ...known }), 150);
-    }
-  });
-  const watch = () => {
-    for (const key of data.keys) {
-      const frame = document.querySelector(`.st-key-${key} [data-testid="stFullScreenFrame"]`);
-      if (frame && !keyOf.has(frame)) { keyOf.set(frame, key + data.layout); sizes.observe(frame); }
-    }
-  };
-  // Each rerun mounts new charts: watch them as they come (elements added, not attributes).
-  const added = new MutationObserver(watch);
-  added.observe(document.querySelector('[data-testid="stMain"]') || document.body, { childList: true, subtree: true });
-  watch();
-  return () => { added.disconnect(); sizes.disconnect(); clearTimeout(timer); };
+  // Streamlit runs this function again whenever `data` changes, without the cleanup the last
+  // run returned (it calls only the newest one's, when the element goes): so ONE watcher per
+  // page, kept on `window`, which each run hands its data and its setter.
+  const w = (window.optvizChartWidths ??= (() => {
+    const self = { data: null, report: null, known: {}, timer: null, keyOf: new WeakMap() };
+    // A ResizeObserver says a frame's size once the browser has laid it out (no forced
+    // layout): when it is first watched, and whenever it changes.
+    self.sizes = new ResizeObserver((entries) => {
+      let changed = false;
+      for (const { target } of entries) {
+        if (!target.isConnected) { self.sizes.unobserve(target); continue; }  // a rerun's old chart
+        const key = self.keyOf.get(target) + self.data.layout;
+        if (getComputedStyle(target).position === "fixed") continue;  // full screen
+        const width = target.getBoundingClientRect().width;  // as Streamlit measures it
+        if (width >= 10 && self.known[key] !== width) { self.known[key] = width; changed = true; }
+      }
+      if (changed) {  // one report (one rerun) for a burst of changes, e.g. a window dragged wider
+        clearTimeout(self.timer);
+        self.timer = setTimeout(() => self.report && self.report("widths", { ...self.known }), 150);
+      }
+    });
+    self.watch = (again) => {
+      for (const key of self.data ? self.data.keys : []) {
+        const frame = document.querySelector(`.st-key-${key} [data-testid="stFullScreenFrame"]`);
+        if (!frame || (self.keyOf.has(frame) && !again)) continue;
+        self.keyOf.set(frame, key);
+        self.sizes.unobserve(frame);
+        self.sizes.observe(frame);  // (observing again: measured again)
+      }
+    };
+    // Each rerun mounts new charts: watch them as they come (elements added, not attributes).
+    new MutationObserver(() => self.watch(false)).observe(document.body, { childList: true, subtree: true });
+    return self;
+  })());
+  w.data = data;
+  w.report = setStateValue;
+  w.known = { ...(data.known || {}) };  // what the server has: measure against it again
+  parentElement.dataset.known = Object.keys(w.known).join(" ");  // what this run's figures were sized by
+  w.watch(true);
+  return () => { w.report = null; };  // the element is gone: report nothing more
 }
 """
 

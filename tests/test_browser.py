@@ -659,6 +659,11 @@ def test_presenter_mode_fits_the_chart_on_a_projector(web, tmp_path):
             where = f"{lesson_id} ({lang})"
             open_app(f"?lesson={lesson_id}&present=1&lang={lang}")
             page.wait_for_timeout(300)
+            # The chart comes as wide as presenter mode's column (its own width report).
+            sized = page.evaluate("""() => [document.querySelector('.st-key-race_chart .js-plotly-plot').layout.width,
+              document.querySelector('.st-key-race_chart [data-testid="stFullScreenFrame"]').getBoundingClientRect().width,
+              document.querySelector('.st-key-chart_widths [data-known]').dataset.known.split(' ')]""")
+            assert sized[0] == sized[1] and "race_chart/presenter" in sized[2], (where, sized)
             slider = page.locator(f"{RACE} .slider-container").first.bounding_box()
             assert slider["y"] + slider["height"] <= 720, (where, slider)  # its step labels too
             step = page.get_by_role("button", name="▶", exact=True).bounding_box()
