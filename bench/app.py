@@ -292,7 +292,9 @@ lines => {
                             {capture: true, once: true});
   if (window.__observer) window.__observer.disconnect();
   window.__observer = new MutationObserver(() => {
-    if (window.__redrawn !== null || signature() === before) return;
+    // (No paths at all is not new paths: the old chart is removed before the new one draws.)
+    const now = signature();
+    if (window.__redrawn !== null || now === before || now === '') return;
     if (window.__drawn === null) window.__drawn = performance.now();
     if (visible()) {
       window.__redrawn = performance.now();
