@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 import html
+import itertools
 import math
 import os
 import threading
@@ -253,6 +254,7 @@ _cached = _cached_functions()
 start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
 build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
 chart_widths_probe = _cached["chart_widths"]
+chart_widths: dict = {}  # this run's reported widths (live() reads them once), by CHART_KEYS + layout
 
 
 # --- widgets <-> state -----------------------------------------------------------------
@@ -672,14 +674,15 @@ def _chart_widths() -> dict:
     reported = report.get("widths") if hasattr(report, "get") else None
     if not isinstance(reported, dict):
         return {}
-    return {k: float(w) for k, w in list(reported.items())[:4 * len(CHART_KEYS)]
+    return {k: float(w) for k, w in itertools.islice(reported.items(), 4 * len(CHART_KEYS))
             if isinstance(k, str) and isinstance(w, (int, float)) and not isinstance(w, bool)
             and math.isfinite(w) and 10 <= w <= 20_000}
 
 
-def sized(figure, key: str):
-    """``figure`` drawn as wide as its chart's container, if the browser has said how wide."""
-    return figure.sized(_chart_widths().get(key + _layout()))
+def plot(figure, key: str, **kwargs) -> None:
+    """One of the page's charts (``key``: one of CHART_KEYS), as wide as its container: at the
+    width the browser reported for it, if it has (see CHART_WIDTHS_JS)."""
+    st.plotly_chart(figure.sized(chart_widths.get(key + _layout())), key=key, width="stretch", **kwargs)
 
 
 def show_inspector(step: int) -> None:
@@ -719,9 +722,8 @@ def show_race() -> None:
         # Zoom is Box Select, done by the server (the view is part of the state and the
         # link): Plotly's own zoom would be lost on the next slider move, as each rerun
         # mounts a new chart. So its zoom buttons are gone from the toolbar.
-        st.plotly_chart(sized(race_fig, "race_chart"), width="stretch", key="race_chart", on_select=on_chart_click,
-                        selection_mode=("points", "box"),
-                        config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
+        plot(race_fig, "race_chart", on_select=on_chart_click, selection_mode=("points", "box"),
+             config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
         st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
         if shown_step() is not None:
             show_inspector(shown_step())
@@ -729,7 +731,7 @@ def show_race() -> None:
         if presenter:
             show_lesson(big=True)
         st.markdown(f"**{t['loss_title']}**")
-        st.plotly_chart(sized(loss_fig, "loss_chart"), width="stretch", key="loss_chart", config={"displaylogo": False})
+        plot(loss_fig, "loss_chart", config={"displaylogo": False})
         if not presenter:
             results_table()
     if presenter:
@@ -780,13 +782,10 @@ def show_tuning() -> None:
     result = run_sweep(state_key, name, MOMENTA, state)
     hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
-    st.plotly_chart(
-        sized(figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
-                                   current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
-                                   presenter=state.presenter, height=440 if state.presenter else 520), "tune_chart"),
-        key="tune_chart", on_select=on_tune_click, selection_mode="points", width="stretch",
-        config={"displaylogo": False},
-    )
+    plot(figures.sweep_figure(result, surface.min_value, text=i18n.figure_text(lang),
+                              current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+                              presenter=state.presenter, height=440 if state.presenter else 520),
+         "tune_chart", on_select=on_tune_click, selection_mode="points", config={"displaylogo": False})
     st.markdown(f"**{t['lr_curve']}**")
     curves = {}
     for other in state.optimizers:
@@ -794,15 +793,13 @@ def show_tuning() -> None:
         fixed_value = None if axis_other is None else \
             (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
         curves[other] = run_sweep(state_key, other, fixed_value, state)
-    st.plotly_chart(sized(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
-                                                             labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
-                                                             presenter=state.presenter), "lr_curve"),
-                    key="lr_curve", width="stretch")
+    plot(figures.learning_rate_curve_figure(curves, surface.min_value, text=i18n.figure_text(lang),
+                                            labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=state.presenter),
+         "lr_curve")
 
 
 def show_3d() -> None:
-    st.plotly_chart(sized(build_3d(state_key, lang, state.presenter, state, race), "surface_3d"), width="stretch",
-                    key="surface_3d")
+    plot(build_3d(state_key, lang, state.presenter, state, race), "surface_3d")
 
 
 def show_rules() -> None:
@@ -824,11 +821,12 @@ def live() -> None:
     surface, optimizers, their settings, the start point, the title, the tabs' frame),
     which none of these widgets changes, stay as they are on the page and on the server.
     A widget outside reruns the whole script, this included."""
-    global state, state_key, race
+    global state, state_key, race, chart_widths
     if ss.pop("_full_rerun", False):  # a callback in here changed a widget outside
         st.rerun(scope="app")
     # Read once, before the widgets are drawn (their values are in session state already).
     state = read_widgets()
+    chart_widths = _chart_widths()  # read once a run: every chart and the probe use it
     with live_controls:
         show_live_controls(state)
     # A fragment may fill a container made outside it only if it wrote to it in the last whole
@@ -869,7 +867,7 @@ def live() -> None:
         with body:
             show()
     # After the charts: it measures them once they are on the page.
-    chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": _chart_widths(), "layout": _layout()},
+    chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": chart_widths, "layout": _layout()},
                        default={"widths": {}}, on_widths_change=lambda: None)
 
     # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
