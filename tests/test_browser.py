@@ -170,12 +170,17 @@ def wait_for_chart(page, timeout: float = 90_000) -> None:
                              f"server log:\n{log}")
     page.wait_for_function(f"() => document.querySelectorAll('{PATH_LINES}').length >= 1", timeout=timeout)
     wait_idle(page, timeout)
-    # A first visit reports the charts' widths to the server, which draws them again at that
-    # width: the page has settled once a run's figures were sized by the race chart's width.
-    page.wait_for_function("""() => {
+    wait_sized(page, "race_chart", timeout)
+
+
+def wait_sized(page, key: str, timeout: float = 90_000) -> None:
+    """Until the chart ``key``'s width has been reported to the server and the run that draws
+    it at that width is over. A chart first shown (a first visit, a tab opened) reports its
+    width, and the server draws it again: until then the element can be swapped under a click."""
+    page.wait_for_function("""key => {
       const probe = document.querySelector('.st-key-chart_widths [data-known]');
-      return probe && probe.dataset.known.split(' ').some(k => k.startsWith('race_chart'));
-    }""", timeout=timeout)
+      return probe && probe.dataset.known.split(' ').some(k => k.startsWith(key));
+    }""", arg=key, timeout=timeout)
     wait_idle(page, timeout)
 
 
@@ -223,6 +228,10 @@ def click_chart(page, chart: str, fx: float, fy: float, until: str, tries: int =
 
     for attempt in range(tries):
         box = page.locator(f"{chart} .nsewdrag").first.bounding_box()
+        if box is None:  # the chart was being replaced by a rerun's new one: wait for it
+            page.wait_for_selector(f"{chart} .nsewdrag", timeout=20_000)
+            wait_idle(page)
+            box = page.locator(f"{chart} .nsewdrag").first.bounding_box()
         page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
         page.wait_for_timeout(400)
         page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
@@ -520,7 +529,7 @@ def test_a_click_on_a_tuning_cell_loads_its_settings(web, tmp_path):
     page.get_by_role("tab", name="Tuning").click()
     tune = '.stPlotlyChart:has(.heatmaplayer)'
     page.wait_for_selector(f"{tune} .main-svg", timeout=90_000)
-    wait_idle(page)
+    wait_sized(page, "tune_chart")
     before = url_query(page)
     # A cell in the upper middle of the map: a mid-size learning rate, a high momentum.
     click_chart(page, tune, 0.45, 0.3, "() => location.search.includes('sgd.momentum=')")
