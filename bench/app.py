@@ -27,19 +27,19 @@ Prints, in one run (1.5 to 2.5 min on 2 cores, most of it waiting for the app's 
     which the six path lines' SVG ``d`` attributes differ from before the press. Both
     clocks are the page's own, so the figure is what a visitor waits for: the slider's
     own handling, the websocket message to the server, the script rerun (up to the chart), the
-    delta messages back (the race chart alone is ~0.7 MB of JSON), Streamlit's React
+    delta messages back (the race chart alone is ~0.36 MB), Streamlit's React
     update and Plotly redrawing the SVG. The paint follows in the next animation frame;
     the time that frame starts (``requestAnimationFrame``) is printed too.
     The latency is split in three: "key -> widget change sent" (page clock: a wrapped
-    ``WebSocket.send``), "sent -> chart delta received" (the DevTools protocol's
-    timestamps of the websocket frames: the server's rerun up to the race chart, the
-    websocket, and, for a large frame, seemingly the page's own backlog too: in one traced
-    run the server wrote the ~0.5 MB chart frame 62 ms after the key's message reached it,
-    and Chromium stamped it received at 133 ms, while the page's main thread was busy
-    with the earlier messages; Chromium passes websocket data to the page through a
-    flow-controlled pipe), and
+    ``WebSocket.send``), "sent -> chart delta read" (the DevTools protocol's timestamps
+    of the websocket frames: the server's rerun up to the race chart, then the page's own
+    backlog: Chromium stamps a received frame when the page reads it, on its main thread,
+    within ~1 ms of the page's ``onmessage``, and passes websocket data to the page through
+    a flow-controlled pipe. With the server instrumented (twelfth session, bench/README.md)
+    it handed the chart's delta to its socket 29-48 ms after the key, and the page read it
+    at 97-118 ms, busy until then with the run's earlier messages), and
     "chart delta -> paths redrawn" (the rest: the page's React and Plotly work). The
-    first-to-last frame time of a run shows the server's whole rerun on the wire.
+    first-to-last frame time of a run is the run's messages as the page read them.
     Before the presses the server process is let to go idle (its warm-up thread compiles
     every surface and the tuning tab's sweeps); then 3 unmeasured presses, then 15
     measured ones; after each, the run is let to finish (Streamlit's status widget gone)
@@ -326,8 +326,13 @@ def bench_browser(rows: list) -> None:
             try:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.add_init_script(WEBSOCKET_PROBE)
-                # Websocket frames as the network stack sees them (not delayed by a busy page):
-                # DevTools protocol timestamps, in seconds on the browser's monotonic clock.
+                # Websocket frames as DevTools timestamps them, in seconds on the browser's
+                # monotonic clock. NOT the network's arrival: a received frame is stamped when
+                # the page reads it, on its main thread (within ~1 ms of the page's own
+                # `onmessage`; a big message waits in the socket meanwhile). The server had handed
+                # the race chart's delta to its socket 60-80 ms earlier (bench/README.md, twelfth
+                # session): "sent -> chart delta received" is the server's rerun plus the page's
+                # work on the run's earlier messages.
                 frames: list[tuple[str, float, int]] = []
                 cdp = page.context.new_cdp_session(page)
                 cdp.send("Network.enable")
@@ -391,11 +396,11 @@ def bench_browser(rows: list) -> None:
                 print(f"    key -> next animation frame:     {spread(m['painted'])}  (the frame that paints it)")
                 if m["server"]:
                     print(f"    key -> widget change sent:       {spread(m['to_send'])}  (the slider, in the page)")
-                    print(f"    sent -> chart delta received:    {spread(m['server'])}  "
-                          "(server rerun + websocket, network timestamps)")
+                    print(f"    sent -> chart delta read:        {spread(m['server'])}  "
+                          "(server rerun, then the page busy with the run's earlier messages)")
                     print(f"    chart delta -> paths redrawn:    {spread(m['browser'])}  (React + Plotly in the page)")
-                    print(f"    first -> last frame of the run:  {spread(m['run'])}  (the server's whole rerun "
-                          f"on the wire; {statistics.median(m['mb']):.2f} MB a run)")
+                    print(f"    first -> last frame of the run:  {spread(m['run'])}  (the run's messages as the "
+                          f"page read them; {statistics.median(m['mb']):.2f} MB a run)")
             finally:
                 browser.close()
     finally:
@@ -407,11 +412,11 @@ def bench_browser(rows: list) -> None:
     rows.append(("key press -> new paths in the DOM (hidden or not), median", fmt_ms(statistics.median(m["drawn"])),
                  "-", None))
     if m["server"]:
-        rows.append(("  of which sent -> chart delta received, median", fmt_ms(statistics.median(m["server"])),
+        rows.append(("  of which sent -> chart delta read by the page, median", fmt_ms(statistics.median(m["server"])),
                      "-", None))
         rows.append(("  of which chart delta -> redrawn, median", fmt_ms(statistics.median(m["browser"])),
                      "-", None))
-        rows.append(("server rerun on the wire (first -> last frame), median", fmt_ms(statistics.median(m["run"])),
+        rows.append(("a run's messages read by the page (first -> last), median", fmt_ms(statistics.median(m["run"])),
                      "-", None))
 
 
