@@ -12,8 +12,10 @@ import html
 import itertools
 import math
 import os
+import shutil
 import threading
 import time
+from pathlib import Path
 
 _RUN_STARTED = time.perf_counter()
 
@@ -136,6 +138,29 @@ def _start_warm_up() -> threading.Thread | None:
     return thread
 
 
+def _plotly_js_url() -> str | None:
+    """Where the page loads plotly.js for the race chart's own element (RACE_CHART_JS): the
+    plotly package's own bundle, copied once into the app's static folder (Streamlit serves it
+    with `server.enableStaticServing`). None, and the race chart is an st.plotly_chart as the
+    other charts are, if static serving is off or the folder cannot be written."""
+    import plotly
+
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    name = f"plotly-{plotly.__version__}.min.js"  # a new plotly, a new name: no stale browser cache
+    target = Path(__file__).resolve().parent / "static" / name
+    try:
+        if not target.exists() or target.stat().st_size != source.stat().st_size:
+            target.parent.mkdir(exist_ok=True)
+            part = target.with_suffix(f".{os.getpid()}.part")
+            shutil.copyfile(source, part)
+            os.replace(part, target)  # whole or not at all, whichever process copies first
+    except OSError:
+        return None
+    return f"./app/static/{name}"
+
+
 def _lessons() -> dict:
     return load_lessons()
 
@@ -233,6 +258,106 @@ export default function ({ data, setStateValue, parentElement }) {
 """
 
 
+# The race chart's own element (when plotly.js can be served, see _plotly_js_url): st.plotly_chart
+# keys its element by the figure, so every slider move mounted a new chart that plotly.js drew
+# from nothing (~60 ms here, and Streamlit's own work on a 0.36 MB element besides). This one
+# keeps ONE chart per page and moves the paths of the chart already drawn (Plotly.animate with
+# no redraw, as Play does; the layout's changed parts by Plotly.relayout, the frames replaced):
+# bench/README.md, twelfth session. Anything else (another surface, language, step count):
+# Plotly.react. A click on the chart and a box drawn with Box Select come back as the
+# "select" trigger, shaped as st.plotly_chart's selection event.
+RACE_CHART_JS = """
+const DATA_KEYS = new Set(["x", "y", "customdata", "text"]);
+// What a spec is made of, as text, taken before plotly.js sees it (it writes into what it draws).
+const digest = (spec, config) => ({
+  shape: spec.data.map((t) => JSON.stringify(Object.entries(t).filter(([k]) => !DATA_KEYS.has(k)))),
+  full: spec.data.map((t) => JSON.stringify(t)),
+  layout: Object.fromEntries(Object.entries(spec.layout).map(([k, v]) => [k, JSON.stringify(v)])),
+  frames: (spec.frames || []).map((f) => f.name).join("|"),
+  config: JSON.stringify(config),
+});
+
+async function draw(Plotly, chart, spec, config) {
+  const div = chart.div, prev = chart.digest;
+  spec.layout.font = { family: getComputedStyle(document.body).fontFamily, ...(spec.layout.font || {}) };
+  const now = digest(spec, config);
+  // In place if only the traces' data and some of the layout changed (a slider move).
+  const inPlace = prev && div._fullLayout && prev.shape.length === now.shape.length
+    && prev.frames === now.frames && prev.config === now.config && now.shape.every((t, i) => t === prev.shape[i]);
+  if (!inPlace) {
+    await Plotly.react(div, { data: spec.data, layout: spec.layout, frames: spec.frames || [], config });
+  } else {
+    const moved = now.full.map((t, i) => i).filter((i) => now.full[i] !== prev.full[i]);
+    const relaid = Object.keys({ ...prev.layout, ...now.layout }).filter((k) => prev.layout[k] !== now.layout[k]);
+    if (moved.length) {
+      await Plotly.animate(div, { data: moved.map((i) => spec.data[i]), traces: moved },
+                           { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
+    }
+    if (relaid.length) await Plotly.relayout(div, Object.fromEntries(relaid.map((k) => [k, spec.layout[k] ?? null])));
+    if (spec.frames && spec.frames.length) await Plotly.addFrames(div, spec.frames);  // same names: replaced
+  }
+  chart.digest = now;
+  div.dataset.drawn = String((Number(div.dataset.drawn) || 0) + 1);
+  div.dataset.updates = (div.dataset.updates || "").slice(-40) + (inPlace ? "a" : "r");  // a: in place, r: drawn anew
+}
+
+async function drain(chart) {
+  chart.busy = true;
+  try {
+    const Plotly = await window.optvizPlotly;
+    while (chart.next) {
+      const next = chart.next;
+      chart.next = null;
+      await draw(Plotly, chart, JSON.parse(next.spec), next.config);
+      if (!chart.events) {  // once: the chart's div is kept for the page's life
+        chart.events = true;
+        chart.div.on("plotly_click", (e) => {
+          const p = e && e.points && e.points[0];
+          if (p && chart.trigger) chart.trigger("select", { selection: { points: [{ x: p.x, y: p.y }], box: [] } });
+        });
+        chart.div.on("plotly_selected", (e) => {
+          if (e && e.range && e.range.x && chart.trigger) {
+            chart.trigger("select", { selection: { points: [], box: [{ x: e.range.x, y: e.range.y }] } });
+          }
+        });
+      }
+    }
+  } catch (err) {
+    console.error("optviz chart:", err);
+    chart.div.textContent = "The chart could not be drawn: " + err;
+  } finally {
+    chart.busy = false;
+  }
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  window.optvizPlotly ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = data.src;
+    script.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error("no Plotly in " + data.src)));
+    script.onerror = () => reject(new Error("plotly.js did not load from " + data.src));
+    document.head.appendChild(script);
+  });
+  const charts = (window.optvizCharts ??= {});
+  const chart = (charts[data.key] ??= { div: null, spec: null, next: null, busy: false, events: false });
+  if (!chart.div) {
+    chart.div = document.createElement("div");
+    // As wide as its place on the page, whatever moves it (a window, the sidebar, presenter mode).
+    chart.sizes = new ResizeObserver(() => window.Plotly && chart.div._fullLayout && window.Plotly.Plots.resize(chart.div));
+  }
+  if (chart.div.parentElement !== parentElement) {  // a remounted element: the drawn chart moves in
+    parentElement.appendChild(chart.div);
+    chart.sizes.disconnect();
+    chart.sizes.observe(parentElement);
+  }
+  chart.trigger = setTriggerValue;
+  chart.next = data;  // the newest figure wins; one draw at a time
+  if (!chart.busy) drain(chart);
+  return () => { chart.trigger = null; };
+}
+"""
+
+
 @st.cache_resource(show_spinner=False)
 def _cached_functions() -> dict:
     """The functions above behind Streamlit's caches, decorated once per server process:
@@ -247,6 +372,7 @@ def _cached_functions() -> dict:
         "run_sweep": st.cache_data(max_entries=16, show_spinner=False)(_run_sweep),
         "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
         "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS, isolate_styles=False),
+        "race_view": st.components.v2.component("optviz_race_chart", js=RACE_CHART_JS, isolate_styles=False),
     }
 
 
@@ -254,6 +380,8 @@ _cached = _cached_functions()
 start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
 build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
 chart_widths_probe = _cached["chart_widths"]
+race_view = _cached["race_view"]
+plotly_js_url = _plotly_js_url()  # (a stat a run: the folder may be emptied while the server runs)
 chart_widths: dict = {}  # this run's reported widths (live() reads them once), by CHART_KEYS + layout
 
 
@@ -396,6 +524,8 @@ def _selected(chart_key: str, part: str) -> list:
     """One part ("points", "box") of a plotly chart's selection event: a dict in session
     state, or the attribute form a test may hand over."""
     event = ss.get(chart_key)
+    if isinstance(event, dict) and "select" in event:  # the race chart's own element (race_chart)
+        event = event["select"]
     if isinstance(event, dict):
         return event.get("selection", {}).get(part, []) or []
     return getattr(getattr(event, "selection", None), part, []) or []
@@ -685,6 +815,25 @@ def plot(figure, key: str, **kwargs) -> None:
     st.plotly_chart(figure.sized(chart_widths.get(key + _layout())), key=key, width="stretch", **kwargs)
 
 
+def race_chart(figure) -> None:
+    """The race chart: its own element, which moves the paths of the chart already drawn
+    (RACE_CHART_JS), or an st.plotly_chart if plotly.js cannot be served."""
+    config = {"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS}
+    live_chart(figure, "race_chart", config, on_select=on_chart_click, selection_mode=("points", "box"))
+
+
+def live_chart(figure, key: str, config: dict, on_select=None, **kwargs) -> None:
+    """A chart that every slider move changes (the race, its loss): the page's own element,
+    which changes the chart already drawn (RACE_CHART_JS), or an st.plotly_chart (``kwargs``
+    its selection mode) if plotly.js cannot be served."""
+    if plotly_js_url is None:
+        plot(figure, key, config=config, **({"on_select": on_select, **kwargs} if on_select else {}))
+        return
+    callbacks = {"on_select_change": on_select} if on_select else {}
+    race_view(key=key, data={"key": key, "spec": figure.to_json(), "config": config, "src": plotly_js_url},
+              **callbacks)
+
+
 def show_inspector(step: int) -> None:
     rows = figures.inspector_rows(race, step, labels=names)
     if not rows:
@@ -722,8 +871,7 @@ def show_race() -> None:
         # Zoom is Box Select, done by the server (the view is part of the state and the
         # link): Plotly's own zoom would be lost on the next slider move, as each rerun
         # mounts a new chart. So its zoom buttons are gone from the toolbar.
-        plot(race_fig, "race_chart", on_select=on_chart_click, selection_mode=("points", "box"),
-             config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS})
+        race_chart(race_fig)
         st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
         if shown_step() is not None:
             show_inspector(shown_step())
@@ -731,7 +879,7 @@ def show_race() -> None:
         if presenter:
             show_lesson(big=True)
         st.markdown(f"**{t['loss_title']}**")
-        plot(loss_fig, "loss_chart", config={"displaylogo": False})
+        live_chart(loss_fig, "loss_chart", {"displaylogo": False})
         if not presenter:
             results_table()
     if presenter:

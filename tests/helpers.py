@@ -22,10 +22,34 @@ def array(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+RACE_CHART_COMPONENT = "optviz_race_chart"  # app.py's own element for the race chart (RACE_CHART_JS)
+
+
+def charts(at) -> list:
+    """The page's charts in page order: its st.plotly_chart elements and the race chart's own
+    element (which carries the figure as its data's "spec")."""
+    found = []
+
+    def walk(node):
+        kind = getattr(node, "type", None)
+        if kind == "plotly_chart" or (kind == "bidi_component"
+                                      and node.proto.component_name.endswith(RACE_CHART_COMPONENT)):
+            found.append(node)
+        for key in sorted(getattr(node, "children", {}) or {}):
+            walk(node.children[key])
+
+    walk(at.main)
+    return found
+
+
 def chart_spec(at, index: int = 0) -> dict:
-    """A chart's spec as sent, its text as plotly.js shows it (the page writes non-ASCII
-    characters as HTML entities, e.g. ``&#9654;`` for ▶)."""
-    return unescape(json.loads(at.get("plotly_chart")[index].proto.spec))
+    """A chart's spec as sent (``index`` in page order, see :func:`charts`), its text as
+    plotly.js shows it (the page writes non-ASCII characters as HTML entities, e.g.
+    ``&#9654;`` for ▶)."""
+    chart = charts(at)[index]
+    if chart.type == "bidi_component":
+        return unescape(json.loads(json.loads(chart.proto.json)["spec"]))
+    return unescape(json.loads(chart.proto.spec))
 
 
 def unescape(value):

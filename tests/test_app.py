@@ -1,5 +1,6 @@
 """The page, headless (Streamlit's AppTest): what a user sees and what a link restores."""
 
+import json
 import re
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import array, chart_spec, image_box, level_line_offsets, level_lines_image, paths
+from helpers import array, chart_spec, charts, image_box, level_line_offsets, level_lines_image, paths
 from optviz import i18n
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -177,7 +178,7 @@ def test_bad_url_values_warn_and_fall_back(key, value, widget, default):
     at = open_page({key: value})
     assert at.warning, "no warning shown"
     assert any(key in w.value for w in at.warning)
-    assert at.get("plotly_chart"), "no chart"
+    assert charts(at), "no chart"
     kind, widget_key = widget
     shown = getattr(at.sidebar, kind)(key=widget_key).value
     if default is not None:
@@ -196,7 +197,7 @@ def test_every_noise_a_link_or_lesson_may_set_fits_the_noise_slider():
         at = open_page({"surface": "rastrigin", "noise": f"{noise:g}", "opt": "sgd"})
         assert not at.exception, at.exception
         assert at.sidebar.slider(key="noise").value == noise
-        assert at.get("plotly_chart")
+        assert charts(at)
 
 
 def test_unknown_url_keys_are_ignored_with_a_note():
@@ -315,7 +316,7 @@ def test_korean_page_has_no_english_left_in_the_controls():
     # The chart's own text is Korean too.
     spec = chart_spec(at)
     assert "▶ 재생" in [b["label"] for b in spec["layout"]["updatemenus"][0]["buttons"]]
-    assert at.get("plotly_chart")
+    assert charts(at)
     assert "스텝" in spec["layout"]["sliders"][0]["currentvalue"]["prefix"]
 
 
@@ -425,7 +426,7 @@ def test_a_hostile_typed_formula_is_refused_and_runs_nothing():
     assert at.error and "not allowed" in at.error[0].value
     assert not Path("/tmp/optviz-pwned").exists()
     at.sidebar.text_input(key="formula").input("sin(x) + y**2").run()  # and the page recovers
-    assert not at.error and at.get("plotly_chart")
+    assert not at.error and charts(at)
 
 
 def test_exports_are_offered_and_the_gif_is_made_on_request():
@@ -482,7 +483,7 @@ def test_two_clipping_options_are_refused_clearly():
     assert not at.exception
     assert at.error and "only one of" in at.error[0].value
     at = open_page({"opt": "sgd", "sgd.clipnorm": "1", "sgd.clipvalue": "0.5"})
-    assert not at.exception and not at.error and at.get("plotly_chart")
+    assert not at.exception and not at.error and charts(at)
     assert any("sgd.clipvalue" in w.value and "only one of" in w.value for w in at.warning)
     assert at.sidebar.number_input(key="sgd.clipnorm").value == 1.0
     assert at.sidebar.number_input(key="sgd.clipvalue").value == 0.0 and "sgd.clipvalue" not in at.query_params
@@ -493,7 +494,7 @@ def test_presenter_mode_tuning_and_3d_tabs_are_big_too():
     3D view is short enough for a 720-line projector."""
     for tab, keys in (("tab_tune", ("tune_chart", "lr_curve")), ("tab_3d", ("surface_3d",))):
         at = open_tab(open_page({"opt": "sgd,adam", "steps": "200", "present": "1"}), tab)
-        assert len(at.get("plotly_chart")) == len(keys)  # the open tab's charts, in order
+        assert len(charts(at)) == len(keys)  # the open tab's charts, in order
         for index, key in enumerate(keys):
             spec = chart_spec(at, index)
             assert spec["layout"]["font"]["size"] >= 20, key
@@ -505,16 +506,52 @@ def test_presenter_mode_tuning_and_3d_tabs_are_big_too():
 def test_charts_are_drawn_as_wide_as_the_browser_said_and_junk_widths_are_ignored():
     """The browser reports its charts' widths (a script component); each figure then says its
     width, so the browser shows it at its first draw. The report is the browser's word: what
-    is not a sane number of pixels is left out, and the chart is as before."""
+    is not a sane number of pixels is left out, and the chart is as before. The race and loss
+    charts, the page's own elements, size themselves in the browser: their figures never say one."""
     at = open_page(expanded=False)
+    assert [chart.type for chart in charts(at)] == ["bidi_component", "bidi_component"]  # race, loss
+    at = open_tab(at, "tab_3d")
     assert "width" not in chart_spec(at, 0)["layout"]  # nothing reported yet: the container decides
     at.session_state["chart_widths"] = {"widths": {
-        "race_chart": 556.25, "loss_chart": "wide", "surface_3d": float("nan"), 7: 300, "tune_chart": 1e9}}
+        "surface_3d": 556.25, "race_chart": 700, "loss_chart": float("nan"), 7: 300, "tune_chart": 1e9}}
     at.run()
     assert not at.exception, at.exception
     assert chart_spec(at, 0)["layout"]["width"] == 556.25
-    assert "width" not in chart_spec(at, 1)["layout"]
+    at.session_state["chart_widths"] = {"widths": {"surface_3d": "wide"}}
+    at.run()
+    assert not at.exception, at.exception
+    assert "width" not in chart_spec(at, 0)["layout"]
     at.session_state["chart_widths"] = "not a report"
     at.run()
     assert not at.exception, at.exception
     assert "width" not in chart_spec(at, 0)["layout"]
+    at = open_tab(at, "tab_race")
+    assert all("width" not in chart_spec(at, i)["layout"] for i in (0, 1))
+
+
+def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart_without():
+    """The race and loss charts are drawn by the page's own element (which moves their paths in
+    place on a slider move) from the plotly.js that the installed plotly package ships, copied
+    into the app's static folder; with static serving off (or that folder not writable) they
+    are st.plotly_chart elements as before, with the same figures."""
+    import plotly
+    from streamlit import config
+
+    at = open_page(expanded=False)
+    race = charts(at)[0]
+    assert race.type == "bidi_component"
+    data = json.loads(race.proto.json)
+    assert data["src"] == f"./app/static/plotly-{plotly.__version__}.min.js"
+    served = Path(APP).parent / "static" / f"plotly-{plotly.__version__}.min.js"
+    assert served.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    spec = chart_spec(at, 0)
+    assert len(paths(spec)) == 6 and spec["frames"]
+
+    config.set_option("server.enableStaticServing", False)
+    try:
+        fallback = open_page(expanded=False)
+    finally:
+        config.set_option("server.enableStaticServing", True)
+    assert [chart.type for chart in charts(fallback)] == ["plotly_chart", "plotly_chart"]
+    assert {k: v.tolist() for k, v in paths(chart_spec(fallback, 0)).items()} == \
+        {k: v.tolist() for k, v in paths(spec).items()}

@@ -20,6 +20,7 @@ from optviz.lessons import load_lessons
 from optviz.state import (
     KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, SCHEDULE_FIELDS, PageState, parse_query, to_query,
 )
+from helpers import charts
 from test_app import APP
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
@@ -117,7 +118,7 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
     def check(query):
         at = _open(query)
         assert not at.exception, (query, at.exception)
-        assert at.get("plotly_chart"), query
+        assert charts(at), query
         state, problems = parse_query(query)
         shown = " ".join(w.value for w in at.warning)
         for problem in problems:  # every bad value is named on the page
