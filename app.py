@@ -480,11 +480,66 @@ def read_widgets() -> PageState:
     )
 
 
+def _labels(key: str) -> dict:
+    """A choice widget's option for each of its labels, in every language."""
+    out: dict = {}
+    for lg in i18n.LANGUAGES:
+        words = i18n.text(lg)
+        if key == "lesson":
+            out.update({words["free_play"]: "", **{lesson.text[lg].title: i for i, lesson in lessons().items()}})
+        elif key == "preset":
+            out.update({name: preset for preset, name in i18n.PRESET_NAMES[lg].items()})
+        elif key == "surface":
+            out.update({name: surface for surface, name in i18n.SURFACE_NAMES[lg].items()})
+        elif key in ("optimizers", "tune_optimizer"):
+            out.update({name: opt for opt, name in i18n.OPTIMIZER_NAMES[lg].items()})
+        elif key == "schedule":
+            out.update({words["schedule_none"]: "", **{name: k for k, name in i18n.SCHEDULE_NAMES[lg].items()}})
+    return out
+
+
+LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule")
+
+
+def label_of(labels: dict):
+    """A choice widget's format_func that never fails: Streamlit formats the value it holds
+    too, and after a language switch that can be a label (see unlabel)."""
+    return lambda option: labels.get(option, str(option))
+
+
+def unlabel(*keys: str) -> set:
+    """Put back the options that came back as labels; returns the keys it changed.
+
+    Streamlit sends a selectbox's (a multiselect's) choice back from the browser as its label,
+    and a label that none of the widget's options has now comes back as the value itself: after
+    a language switch, the old language's label ("— 자유 탐색 —" for the lesson's "", which
+    then raised a KeyError in on_lesson and showed the page's exception)."""
+    changed = set()
+    for key in keys or LABELLED:
+        value, labels = ss.get(key), None
+        if key == "optimizers" and isinstance(value, list):
+            labels = _labels(key)
+            fixed = [labels.get(v, v) if isinstance(v, str) and v not in ALL_OPTIMIZERS else v for v in value]
+        elif isinstance(value, str):
+            labels = _labels(key)
+            fixed = labels.get(value, value) if value not in labels.values() else value
+        else:
+            continue
+        if fixed != value:
+            ss[key] = fixed
+            changed.add(key)
+    return changed
+
+
 def on_preset() -> None:
+    if unlabel("preset"):  # only the language changed: the settings stay as they are
+        return
     write_widgets(with_preset(read_widgets(), ss.preset))
 
 
 def on_surface() -> None:
+    if unlabel("surface"):
+        return
     try:
         write_widgets(with_surface(read_widgets(), ss.surface))
     except ValueError:  # a bad formula: the page shows why; nothing to reset yet
@@ -492,6 +547,8 @@ def on_surface() -> None:
 
 
 def on_lesson() -> None:
+    if unlabel("lesson"):
+        return
     if ss.lesson:
         write_widgets(lessons()[ss.lesson].state(ss.get("lang", "en"), bool(ss.get("presenter"))))
     ss.view_step = None
@@ -605,6 +662,7 @@ if "initialized" not in ss:
     ss.url_problems = problems
     ss.initialized = True
 
+unlabel()  # (before anything reads the widgets; a callback that reads them does it first)
 start_warm_up()
 lang = ss.get("lang", "en")
 t = i18n.text(lang)
@@ -654,7 +712,7 @@ def show_optimizer_settings(name: str, opt) -> None:
 def show_schedule_settings() -> None:
     """The learning-rate schedule: Keras's class, its fields, and a small plot of the shared rate."""
     st.selectbox(t["schedule"], ["", *SCHEDULE_FIELDS], key="schedule",
-                 format_func=lambda name: i18n.SCHEDULE_NAMES[lang][name] if name else t["schedule_none"])
+                 format_func=lambda name: i18n.SCHEDULE_NAMES[lang].get(name, str(name)) if name else t["schedule_none"])
     name = ss.get("schedule")
     if not name:
         return
@@ -716,12 +774,12 @@ with st.sidebar:
     st.toggle(t["presenter"], key="presenter")
     all_lessons = lessons()
     st.selectbox(t["lesson"], ["", *all_lessons], key="lesson", on_change=on_lesson,
-                 format_func=lambda i: all_lessons[i].text[lang].title if i else t["free_play"])
+                 format_func=lambda i: all_lessons[i].text[lang].title if i in all_lessons else t["free_play"] if not i else str(i))
     col_prev, col_next = st.columns(2)
     col_prev.button(t["previous"], on_click=on_lesson_step, args=(-1,), key="lesson_prev", width="stretch")
     col_next.button(t["next"], on_click=on_lesson_step, args=(1,), key="lesson_next", width="stretch")
-    st.selectbox(t["preset"], PRESETS, format_func=i18n.PRESET_NAMES[lang].get, key="preset", on_change=on_preset)
-    st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=i18n.SURFACE_NAMES[lang].get, key="surface",
+    st.selectbox(t["preset"], PRESETS, format_func=label_of(i18n.PRESET_NAMES[lang]), key="preset", on_change=on_preset)
+    st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=label_of(i18n.SURFACE_NAMES[lang]), key="surface",
                  on_change=on_surface)
     st.caption(i18n.SURFACE_NOTES[lang][ss.surface])
     if ss.surface == CUSTOM:
@@ -736,7 +794,7 @@ with st.sidebar:
         formula_error = str(exc)
     if surface is not None and "kappa" in surface.params:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
-    st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=names.get, key="optimizers")
+    st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=label_of(names), key="optimizers")
     live_controls = st.container()  # filled by live(), below: a slider there reruns only live()
     show_start_controls()
     for name in ss.get("optimizers", []):
@@ -922,7 +980,7 @@ def show_tuning() -> None:
         return
     if ss.get("tune_optimizer") not in tunable:
         ss.tune_optimizer = tunable[0]
-    name = st.selectbox(t["tune_optimizer"], tunable, format_func=names.get, key="tune_optimizer")
+    name = st.selectbox(t["tune_optimizer"], tunable, format_func=label_of(names), key="tune_optimizer")
     axis = ALL_OPTIMIZERS[name].momentum_like
     loaded = ss.pop("tune_loaded", None)
     if loaded:

@@ -768,3 +768,24 @@ def test_presenter_mode_update_rules_are_readable_from_the_back(web):
     big = sizes()
     assert big["text"] >= 20 and big["code"] >= 18, big
     assert big["formula"] > 1.15 * normal["formula"], (big, normal)
+
+
+def test_switching_to_korean_and_back_keeps_every_choice(web, tmp_path):
+    """A language switch changes every selectbox's labels: Streamlit sends a choice back as its
+    label, and a label of the other language came back as the value itself (switching back to
+    English raised a KeyError in the lesson's callback: the page showed an exception)."""
+    page, open_app = web
+    open_app("?preset=article&opt=sgd,nesterov,adam&surface=himmelblau&lesson=article")
+    before = url_query(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for language, lang in (("한국어", "ko"), ("English", "en"), ("한국어", "ko")):
+        sidebar.locator("label", has_text=language).first.click()
+        page.wait_for_function(f"() => (new URLSearchParams(location.search).get('lang') || 'en') === '{lang}'",
+                               timeout=60_000)
+        wait_for_chart(page)
+        assert page.locator(EXCEPTION).count() == 0, language
+        now = url_query(page)
+        assert {k: v for k, v in now.items() if k != "lang"} == \
+            {k: v for k, v in before.items() if k != "lang"}, (language, before, now)
+        assert page.locator(PATH_LINES).count() == 3, language
+    page.screenshot(path=tmp_path / "korean-again.png")
