@@ -115,11 +115,16 @@ def spread(values: list[float], fmt=fmt_ms) -> str:
 # --- (a) and (b): AppTest ------------------------------------------------------------------------
 
 
-def race_chart(at):
-    """The race chart's element: the one plotly_chart whose figure has animation frames."""
+def race_spec(at) -> str:
+    """The race chart's figure as sent: the spec of the page's own chart element
+    (app.py RACE_CHART_JS, key race_chart), or of the plotly_chart with animation frames."""
+    for chart in at.get("bidi_component"):
+        data = json.loads(chart.proto.json or "{}")
+        if data.get("key") == "race_chart":
+            return data["spec"]
     for chart in at.get("plotly_chart"):
         if '"frames"' in chart.proto.spec:
-            return chart
+            return chart.proto.spec
     raise RuntimeError("no race chart on the page")
 
 
@@ -191,7 +196,7 @@ def bench_script(rows: list) -> None:
             at.sidebar.slider(key="steps").set_value(steps).run()
             if at.exception:
                 raise RuntimeError(f"the page raised at steps={steps}: {at.exception}")
-        spec = race_chart(at).proto.spec
+        spec = race_spec(at)
         figure = json.loads(spec)
         sizes[steps] = len(spec)
         print(f"  steps={steps:5d}: {len(spec) / 1e6:.3f} MB ({len(spec):,} bytes; {len(figure['data'])} traces, "
