@@ -139,10 +139,10 @@ def _start_warm_up() -> threading.Thread | None:
 
 
 def _plotly_js_url() -> str | None:
-    """Where the page loads plotly.js for the race chart's own element (RACE_CHART_JS): the
-    plotly package's own bundle, copied once into the app's static folder (Streamlit serves it
-    with `server.enableStaticServing`). None, and the race chart is an st.plotly_chart as the
-    other charts are, if static serving is off or the folder cannot be written."""
+    """Where the page loads plotly.js for the race and loss charts' own element (RACE_CHART_JS):
+    the plotly package's own bundle, copied once into the app's static folder (Streamlit serves
+    it with `server.enableStaticServing`). None, and those charts are st.plotly_chart elements as
+    the others are, if static serving is off or the folder cannot be written."""
     import plotly
 
     if not st.get_option("server.enableStaticServing"):
@@ -258,7 +258,8 @@ export default function ({ data, setStateValue, parentElement }) {
 """
 
 
-# The race chart's own element (when plotly.js can be served, see _plotly_js_url): st.plotly_chart
+# The race and loss charts' own element (when plotly.js can be served, see _plotly_js_url;
+# live_chart draws with it; named for the race chart, its first user): st.plotly_chart
 # keys its element by the figure, so every slider move mounted a new chart that plotly.js drew
 # from nothing (~60 ms here, and Streamlit's own work on a 0.36 MB element besides). This one
 # keeps ONE chart per page and moves the paths of the chart already drawn (Plotly.animate with
@@ -339,7 +340,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     document.head.appendChild(script);
   });
   const charts = (window.optvizCharts ??= {});
-  const chart = (charts[data.key] ??= { div: null, spec: null, next: null, busy: false, events: false });
+  const chart = (charts[data.key] ??= { div: null, digest: null, next: null, busy: false, events: false });
   if (!chart.div) {
     chart.div = document.createElement("div");
     // As wide as its place on the page, whatever moves it (a window, the sidebar, presenter mode).
@@ -480,22 +481,15 @@ def read_widgets() -> PageState:
     )
 
 
-def _labels(key: str) -> dict:
-    """A choice widget's option for each of its labels, in every language."""
-    out: dict = {}
-    for lg in i18n.LANGUAGES:
-        words = i18n.text(lg)
-        if key == "lesson":
-            out.update({words["free_play"]: "", **{lesson.text[lg].title: i for i, lesson in lessons().items()}})
-        elif key == "preset":
-            out.update({name: preset for preset, name in i18n.PRESET_NAMES[lg].items()})
-        elif key == "surface":
-            out.update({name: surface for surface, name in i18n.SURFACE_NAMES[lg].items()})
-        elif key in ("optimizers", "tune_optimizer"):
-            out.update({name: opt for opt, name in i18n.OPTIMIZER_NAMES[lg].items()})
-        elif key == "schedule":
-            out.update({words["schedule_none"]: "", **{name: k for k, name in i18n.SCHEDULE_NAMES[lg].items()}})
-    return out
+def choice_labels(key: str, lg: str) -> dict:
+    """The labels that the choice widget ``key`` shows its options by, in language ``lg``."""
+    words = i18n.text(lg)
+    if key == "lesson":
+        return {"": words["free_play"], **{i: lesson.text[lg].title for i, lesson in lessons().items()}}
+    if key == "schedule":
+        return {"": words["schedule_none"], **i18n.SCHEDULE_NAMES[lg]}
+    return {"preset": i18n.PRESET_NAMES, "surface": i18n.SURFACE_NAMES, "optimizers": i18n.OPTIMIZER_NAMES,
+            "tune_optimizer": i18n.OPTIMIZER_NAMES}[key][lg]
 
 
 LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule")
@@ -516,15 +510,13 @@ def unlabel(*keys: str) -> set:
     then raised a KeyError in on_lesson and showed the page's exception)."""
     changed = set()
     for key in keys or LABELLED:
-        value, labels = ss.get(key), None
-        if key == "optimizers" and isinstance(value, list):
-            labels = _labels(key)
-            fixed = [labels.get(v, v) if isinstance(v, str) and v not in ALL_OPTIMIZERS else v for v in value]
-        elif isinstance(value, str):
-            labels = _labels(key)
-            fixed = labels.get(value, value) if value not in labels.values() else value
-        else:
+        value = ss.get(key)
+        if not isinstance(value, (str, list)):
             continue
+        options = {option for lg in i18n.LANGUAGES for option in choice_labels(key, lg)}
+        by_label = {label: option for lg in i18n.LANGUAGES for option, label in choice_labels(key, lg).items()}
+        back = lambda v: v if not isinstance(v, str) or v in options else by_label.get(v, v)  # noqa: E731
+        fixed = [back(v) for v in value] if isinstance(value, list) else back(value)
         if fixed != value:
             ss[key] = fixed
             changed.add(key)
@@ -712,7 +704,7 @@ def show_optimizer_settings(name: str, opt) -> None:
 def show_schedule_settings() -> None:
     """The learning-rate schedule: Keras's class, its fields, and a small plot of the shared rate."""
     st.selectbox(t["schedule"], ["", *SCHEDULE_FIELDS], key="schedule",
-                 format_func=lambda name: i18n.SCHEDULE_NAMES[lang].get(name, str(name)) if name else t["schedule_none"])
+                 format_func=label_of(choice_labels("schedule", lang)))
     name = ss.get("schedule")
     if not name:
         return
@@ -774,12 +766,12 @@ with st.sidebar:
     st.toggle(t["presenter"], key="presenter")
     all_lessons = lessons()
     st.selectbox(t["lesson"], ["", *all_lessons], key="lesson", on_change=on_lesson,
-                 format_func=lambda i: all_lessons[i].text[lang].title if i in all_lessons else t["free_play"] if not i else str(i))
+                 format_func=label_of(choice_labels("lesson", lang)))
     col_prev, col_next = st.columns(2)
     col_prev.button(t["previous"], on_click=on_lesson_step, args=(-1,), key="lesson_prev", width="stretch")
     col_next.button(t["next"], on_click=on_lesson_step, args=(1,), key="lesson_next", width="stretch")
-    st.selectbox(t["preset"], PRESETS, format_func=label_of(i18n.PRESET_NAMES[lang]), key="preset", on_change=on_preset)
-    st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=label_of(i18n.SURFACE_NAMES[lang]), key="surface",
+    st.selectbox(t["preset"], PRESETS, format_func=label_of(choice_labels("preset", lang)), key="preset", on_change=on_preset)
+    st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=label_of(choice_labels("surface", lang)), key="surface",
                  on_change=on_surface)
     st.caption(i18n.SURFACE_NOTES[lang][ss.surface])
     if ss.surface == CUSTOM:
@@ -794,7 +786,8 @@ with st.sidebar:
         formula_error = str(exc)
     if surface is not None and "kappa" in surface.params:
         st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
-    st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=label_of(names), key="optimizers")
+    st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=label_of(choice_labels("optimizers", lang)),
+                   key="optimizers")
     live_controls = st.container()  # filled by live(), below: a slider there reruns only live()
     show_start_controls()
     for name in ss.get("optimizers", []):
@@ -980,7 +973,8 @@ def show_tuning() -> None:
         return
     if ss.get("tune_optimizer") not in tunable:
         ss.tune_optimizer = tunable[0]
-    name = st.selectbox(t["tune_optimizer"], tunable, format_func=label_of(names), key="tune_optimizer")
+    name = st.selectbox(t["tune_optimizer"], tunable, format_func=label_of(choice_labels("tune_optimizer", lang)),
+                        key="tune_optimizer")
     axis = ALL_OPTIMIZERS[name].momentum_like
     loaded = ss.pop("tune_loaded", None)
     if loaded:
