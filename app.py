@@ -31,7 +31,7 @@ from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.state import (
     EXTRA_HPARAMS, KAPPAS, SCHEDULE_FIELDS, schedule_spec, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    BOXES, CUSTOM, MAX_NOISE, PageState, parse_query, to_query, with_cell, with_preset, with_surface, zoomed_view,
+    BOXES, CUSTOM, MAX_NOISE, TABS, PageState, parse_query, to_query, with_cell, with_preset, with_surface, zoomed_view,
 )
 
 
@@ -421,7 +421,7 @@ def write_widgets(state: PageState) -> None:
     ss.noise, ss.seed = state.noise, state.seed
     ss.formula, ss.box = state.formula, state.box
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
-    ss.lesson, ss.presenter, ss.view = state.lesson, state.presenter, state.view
+    ss.lesson, ss.presenter, ss.view, ss.tab = state.lesson, state.presenter, state.view, state.tab
     for name, opt in ALL_OPTIMIZERS.items():
         _set(f"{name}.own_lr", name in state.own_learning_rate)
         _set(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
@@ -477,7 +477,7 @@ def read_widgets() -> PageState:
                          if get(f"sched.{schedule}.{k}", d) != d},
         formula=str(get("formula", get("_formula", default.formula))),
         box=float(get("box", get("_box", default.box))),
-        view=get("view"),
+        view=get("view"), tab=get("tab", default.tab),
     )
 
 
@@ -488,11 +488,13 @@ def choice_labels(key: str, lg: str) -> dict:
         return {"": words["free_play"], **{i: lesson.text[lg].title for i, lesson in lessons().items()}}
     if key == "schedule":
         return {"": words["schedule_none"], **i18n.SCHEDULE_NAMES[lg]}
+    if key == "tab":
+        return {tab: words[f"tab_{tab}"] for tab in TABS}
     return {"preset": i18n.PRESET_NAMES, "surface": i18n.SURFACE_NAMES, "optimizers": i18n.OPTIMIZER_NAMES,
             "tune_optimizer": i18n.OPTIMIZER_NAMES}[key][lg]
 
 
-LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule")
+LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule", "tab")
 
 
 def label_of(labels: dict):
@@ -1013,12 +1015,15 @@ def show_rules() -> None:
             st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
 
 
+SHOW_TAB = {"race": show_race, "tune": show_tuning, "3d": show_3d, "rules": show_rules}
+
+
 @st.fragment
 def live() -> None:
     """Everything a slider moves: the sidebar's sliders (in ``live_controls``) and the open
-    tab's content (in ``tabs``), with the race's notices at its top. A widget in here
+    tab's content (in ``tab_body``), with the race's notices at its top. A widget in here
     reruns only this function: the page's other elements (language, lessons, presets,
-    surface, optimizers, their settings, the start point, the title, the tabs' frame),
+    surface, optimizers, their settings, the start point, the title, the tabs' row),
     which none of these widgets changes, stay as they are on the page and on the server.
     A widget outside reruns the whole script, this included."""
     global state, state_key, race, chart_widths
@@ -1030,12 +1035,10 @@ def live() -> None:
     with live_controls:
         show_live_controls(state)
     # A fragment may fill a container made outside it only if it wrote to it in the last whole
-    # run (Streamlit keeps its place then): so, before anything can stop this run, a body in
-    # each open tab (lazy tabs: only the open one's content runs), and at the top of the first
-    # a slot for what the race says (diverged, a bad setting).
-    bodies = [(tab.container(), show) for tab, show in zip(tabs, (show_race, show_tuning, show_3d, show_rules))
-              if tab.open is not False]
-    notice = bodies[0][0].empty() if bodies else st.empty()
+    # run (Streamlit keeps its place then): so, before anything can stop this run, the open
+    # tab's first element, a slot for what the race says (diverged, a bad setting).
+    show = SHOW_TAB[tab]
+    notice = tab_body.empty()
     if surface is None:
         notice.error(t["bad_formula"].format(reason=formula_error))
         st.stop()
@@ -1045,7 +1048,7 @@ def live() -> None:
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
-    # --- main view (its frame, title and tabs are drawn outside, below) -------------------------
+    # --- main view (its frame, title and tabs' row are drawn outside, below) ---------------
 
     if not state.optimizers:
         notice.info(t["no_optimizer"])
@@ -1060,15 +1063,14 @@ def live() -> None:
     diverged = [names[n] for n, tr in race.items() if tr.diverged_at is not None]
     # On a projector the race chart's own mark says it ("✖ SGD diverged at step 39"): the
     # banner's line of height would push the chart's step slider off a 720-line screen.
-    if diverged and not (state.presenter and bodies and bodies[0][1] is show_race):
+    if diverged and not (state.presenter and show is show_race):
         notice.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
-    for body, show in bodies:
-        with body:
-            show()
-    # After the charts: it measures them once they are on the page.
-    chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": chart_widths, "layout": _layout()},
-                       default={"widths": {}}, on_widths_change=lambda: None)
+    with tab_body:  # (all of this run's elements go to containers drawn outside: none is its own)
+        show()
+        # After the charts: it measures them once they are on the page.
+        chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": chart_widths, "layout": _layout()},
+                           default={"widths": {}}, on_widths_change=lambda: None)
 
     # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
     # the next run replaces them, and Streamlit's caches keep its decorated functions): let go
@@ -1091,8 +1093,15 @@ ss.url_problems = []
 if ss.get("lesson") in lessons() and not ss.get("presenter"):
     with st.container(border=True):
         show_lesson(big=False)
-# Lazy tabs: only the open tab's content runs (in live()), so a slider move does not build the 3D view.
-tabs = st.tabs([t["tab_race"], t["tab_tune"], t["tab_3d"], t["tab_rules"]], key=f"view_{lang}", on_change="rerun")
+# The tabs: a row of buttons above the view that is open, whose content alone runs
+# (in live()), so a slider move does not build the 3D view. Not st.tabs: its react-aria tab
+# panel walks the panel for a focusable element, forcing a style recalculation, on every DOM
+# change inside it (each of a slider move's messages, each chart redraw), and its tab list
+# renders again with every message: -21 ms paired on a key press (bench/README.md).
+tab = st.segmented_control(t["tabs"], TABS, key="tab", required=True,
+                           format_func=label_of(choice_labels("tab", lang)), label_visibility="collapsed", width="stretch")
+tab = tab if tab in TABS else TABS[0]
+tab_body = st.container()
 live()
 
 # The script's own run time, for bench/app.py (st.stop() above ends a run without it).

@@ -27,6 +27,7 @@ BOXES = (1.0, 2.0, 3.0, 5.0, 10.0)  # half-width of a custom surface's square vi
 LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))
 MOMENTA = tuple(round(k / 100, 2) for k in range(0, 100))  # 0 .. 0.99
 MIN_STEPS, MAX_PAGE_STEPS, STEP_STEP = 10, 2000, 10
+TABS = ("race", "tune", "3d", "rules")  # the page's views: the race, the tuning heat map, 3D, the update rules
 MAX_NOISE = 50.0
 MAX_SEED = 2**31 - 1
 MIN_VIEW = 1e-3  # the closest zoom: a view this fraction of the surface's box a side
@@ -111,6 +112,7 @@ class PageState:
     presenter: bool = False  # projector layout: big text, thick lines, controls tucked away
     # The race chart zoomed to (x0, x1, y0, y1), a part of the surface's box; None: all of it.
     view: tuple[float, float, float, float] | None = None
+    tab: str = TABS[0]  # the open tab (not part of the race: see key())
 
     def surface_object(self) -> Surface:
         """The surface to draw: a named one, or the typed formula (ValueError if it is bad)."""
@@ -345,6 +347,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
         return zoomed_view(s, numbers[:2], numbers[2:])
 
     view = take("view", view_box, state.view, "the lesson's view" if state.view else "the whole surface")
+    tab = take("tab", choice(TABS), TABS[0])
     optimizers = take("opt", optimizer_list, state.optimizers)
     kappa = take("kappa", lambda t: snap(_number(t, KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True), state.kappa) if "kappa" in s.params \
         else state.kappa
@@ -425,7 +428,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
     state = replace(state, optimizers=optimizers, kappa=float(kappa), learning_rate=learning_rate,
                     momentum=momentum, steps=steps, start=(float(x), float(y)), noise=float(noise), seed=seed,
                     own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams, schedule=schedule,
-                    schedule_fields=schedule_fields, view=view)
+                    schedule_fields=schedule_fields, view=view, tab=tab)
     return state, problems
 
 
@@ -463,6 +466,8 @@ def to_query(state: PageState) -> dict[str, str]:
         lesson = load_lessons().get(state.lesson)
         if lesson is not None and lesson.settings.view is not None and lesson.settings.surface == state.surface:
             out["view"] = "all"
+    if state.tab != TABS[0]:
+        out["tab"] = state.tab
     if state.schedule:
         out["sched"] = state.schedule
         for key, value in state.schedule_fields.items():

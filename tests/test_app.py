@@ -321,11 +321,36 @@ def test_korean_page_has_no_english_left_in_the_controls():
 
 
 def open_tab(at: AppTest, label_key: str) -> AppTest:
-    lang = at.sidebar.radio(key="lang").value
-    at.session_state[f"view_{lang}"] = i18n.text(lang)[label_key]
+    at.session_state["tab"] = label_key.removeprefix("tab_")  # (its options; the labels are the language's)
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def test_a_link_opens_the_tab_it_names_and_the_open_tab_goes_into_the_link():
+    """A teacher's link to the update rules opens on them; the open tab is in the address bar
+    (the race, the default, stays out of it) and a link of each tab opens that tab."""
+    at = open_page({"opt": "adam", "tab": "rules"}, expanded=False)
+    assert "keras.optimizers.Adam(learning_rate=" in at.code[0].value
+    assert not charts(at)  # only the open tab's content is drawn
+    assert at.query_params["tab"] in ("rules", ["rules"])
+    at = open_tab(at, "tab_3d")
+    assert at.query_params["tab"] in ("3d", ["3d"])
+    assert chart_spec(at)["data"][0]["type"] == "surface"
+    link = {k: v for k, v in at.query_params.items()}
+    again = open_page(link, expanded=False)
+    assert again.session_state["tab"] == "3d" and chart_spec(again)["data"][0]["type"] == "surface"
+    at = open_tab(at, "tab_race")
+    assert "tab" not in at.query_params
+    assert [t["name"] for t in chart_spec(at)["data"] if t.get("mode") == "lines"] == ["Adam"]
+
+
+@pytest.mark.parametrize("value", ["4d", "", "race;rules"])
+def test_a_bad_tab_in_a_link_warns_and_opens_the_race(value):
+    at = open_page({"tab": value}, expanded=False)
+    assert any("tab" in w.value for w in at.warning)
+    assert at.session_state["tab"] == "race"
+    assert any(t.get("mode") == "lines" for t in chart_spec(at)["data"])
 
 
 def test_the_article_preset_prints_the_articles_keras_code():

@@ -160,6 +160,12 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_function(f"() => !document.querySelector('{RUNNING}')", timeout=timeout)
 
 
+def open_tab(page, name: str) -> None:
+    """A click on the tab ``name`` (the row of buttons above the view: radio buttons to a
+    screen reader, one checked)."""
+    page.locator(".st-key-tab").get_by_role("radio", name=name, exact=True).click()
+
+
 def wait_for_chart(page, timeout: float = 90_000) -> None:
     """Until the race chart is drawn with its six paths and the run is over (first run compiles JAX)."""
     page.wait_for_selector(f"{RACE} .main-svg, {EXCEPTION}", timeout=timeout)
@@ -411,7 +417,7 @@ def test_every_tab_survives_a_slider_move(web, tmp_path):
     page, open_app = web
     open_app()
     for tab in ("Tuning", "3D", "Update rules and Keras code", "Race"):
-        page.get_by_role("tab", name=tab).click()
+        open_tab(page, tab)
         page.wait_for_timeout(500)
         wait_idle(page)
         drawn = page.locator('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] .katex')  # charts, rules
@@ -533,7 +539,7 @@ if __name__ == "__main__":
 def test_a_click_on_a_tuning_cell_loads_its_settings(web, tmp_path):
     page, open_app = web
     open_app("?opt=sgd,adam&steps=200")
-    page.get_by_role("tab", name="Tuning").click()
+    open_tab(page, "Tuning")
     tune = '.stPlotlyChart:has(.heatmaplayer)'
     page.wait_for_selector(f"{tune} .main-svg", timeout=90_000)
     wait_sized(page, "tune_chart")
@@ -751,7 +757,7 @@ def test_presenter_mode_update_rules_are_readable_from_the_back(web):
     page, open_app = web
 
     def sizes() -> dict:
-        page.get_by_role("tab", name="Update rules and Keras code").click()
+        open_tab(page, "Update rules and Keras code")
         # Once the tab's explanation, code and formula are all drawn (they arrive one by one).
         return page.wait_for_function("""() => {
             const px = el => parseFloat(getComputedStyle(el).fontSize);
