@@ -119,9 +119,9 @@ def race_spec(at) -> str:
     """The race chart's figure as sent: the spec of the page's own chart element
     (app.py RACE_CHART_JS, key race_chart), or of the plotly_chart with animation frames."""
     for chart in at.get("bidi_component"):
-        data = json.loads(chart.proto.json or "{}")
-        if data.get("key") == "race_chart":
-            return data["spec"]
+        text = chart.proto.bytes.decode()  # app.py chart_message: {"key", "config", "src", "spec"}, the spec last
+        if json.loads(text).get("key") == "race_chart":
+            return text[text.index('"spec": ') + len('"spec": '):-1]  # the figure's JSON text as sent
     for chart in at.get("plotly_chart"):
         if '"frames"' in chart.proto.spec:
             return chart.proto.spec

@@ -48,8 +48,13 @@ def chart_spec(at, index: int = 0) -> dict:
     ``&#9654;`` for ▶)."""
     chart = charts(at)[index]
     if chart.type == "bidi_component":
-        return unescape(json.loads(json.loads(chart.proto.json)["spec"]))
+        return unescape(chart_message(chart)["spec"])
     return unescape(json.loads(chart.proto.spec))
+
+
+def chart_message(chart) -> dict:
+    """What the page's own chart element was sent: one JSON object as bytes (app.py chart_message)."""
+    return json.loads(chart.proto.bytes)
 
 
 def unescape(value):

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import array, chart_spec, charts, image_box, level_line_offsets, level_lines_image, paths
+from helpers import array, chart_message, chart_spec, charts, image_box, level_line_offsets, level_lines_image, paths
 from optviz import i18n
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -565,7 +565,7 @@ def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart
     at = open_page(expanded=False)
     race = charts(at)[0]
     assert race.type == "bidi_component"
-    data = json.loads(race.proto.json)
+    data = chart_message(race)
     assert data["src"] == f"./app/static/plotly-{plotly.__version__}.min.js"
     served = Path(APP).parent / "static" / f"plotly-{plotly.__version__}.min.js"
     assert served.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
