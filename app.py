@@ -284,9 +284,10 @@ async function draw(Plotly, chart, spec, config) {
   chart.font ??= getComputedStyle(document.body).fontFamily;  // once: it forces a style recalculation
   spec.layout.font = { family: chart.font, ...(spec.layout.font || {}) };
   const now = digest(spec, config);
-  // In place if only the traces' data and some of the layout changed (a slider move).
+  // In place if only the traces' data, some of the layout and the frames changed (a slider
+  // move, a step: the Steps slider and the step buttons make new frames).
   const inPlace = prev && div._fullLayout && prev.shape.length === now.shape.length
-    && prev.frames === now.frames && prev.config === now.config && now.shape.every((t, i) => t === prev.shape[i]);
+    && prev.config === now.config && now.shape.every((t, i) => t === prev.shape[i]);
   if (!inPlace) {
     await Plotly.react(div, { data: spec.data, layout: spec.layout, frames: spec.frames || [], config });
   } else {
@@ -297,6 +298,12 @@ async function draw(Plotly, chart, spec, config) {
                            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
     }
     if (relaid.length) await Plotly.relayout(div, Object.fromEntries(relaid.map((k) => [k, spec.layout[k] ?? null])));
+    if (prev.frames !== now.frames) {  // a step or the Steps slider: other frames; the old ones go
+      // (one at a time from the end: plotly.js 7.1's deleteFrames sorts a list of indices as
+      // text, so [9, 10] deletes 10 then 9 wrongly, and with no list it throws)
+      const keep = new Set((spec.frames || []).map((f) => f.name)), frames = div._transitionData._frames;
+      for (let i = frames.length - 1; i >= 0; i--) if (!keep.has(frames[i].name)) await Plotly.deleteFrames(div, [i]);
+    }
     if (spec.frames && spec.frames.length) await Plotly.addFrames(div, spec.frames);  // same names: replaced
   }
   chart.digest = now;

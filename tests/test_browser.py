@@ -433,6 +433,32 @@ def test_every_tab_survives_a_slider_move(web, tmp_path):
     page.screenshot(path=tmp_path / "tabs.png")
 
 
+def test_steps_move_the_chart_in_place_and_play_still_runs(web, tmp_path):
+    """A step button (new frames, arrows, the step slider moved) updates the chart already drawn,
+    not a new one; its frames are the new ones only; and ▶ Play then runs the race."""
+    page, open_app = web
+    open_app()
+    chart = RACE  # (the chart's div: data-drawn, data-updates)
+    updates = lambda: page.locator(chart).get_attribute("data-updates")  # noqa: E731
+    label = page.locator(SLIDER_VALUE).first
+    for key, shown in (("first", "Step 0"), ("step", "Step 1"), ("ten", "Step 11"), ("back", "Step 10")):
+        done = int(page.locator(chart).get_attribute("data-drawn"))
+        page.locator(f".st-key-stepper_{key} button").first.click()
+        page.wait_for_function(f"() => +document.querySelector('{chart}').dataset.drawn > {done}", timeout=30_000)
+        wait_idle(page)
+        page.wait_for_function(f"() => +document.querySelector('{chart}').dataset.drawn > {done}", timeout=30_000)
+        assert label.text_content().strip() == shown, (key, label.text_content())
+    assert updates().endswith("aaaa"), updates()  # in place, each of them
+    names = page.evaluate(f"() => document.querySelector('{chart}')._transitionData._frames.map(f => f.name)")
+    assert len(names) == len(set(names)) and 40 <= len(names) <= 60, names
+    before = path_signature(page)
+    page.locator(f"{RACE} .updatemenu-button", has_text="Play").click()
+    page.wait_for_timeout(1500)
+    assert label.text_content() != "Step 10" and path_signature(page) != before
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=tmp_path / "stepped-then-played.png")
+
+
 def test_play_animates_the_race(web, tmp_path):
     page, open_app = web
     received = []  # the server's messages after Play (there should be none: Play is the browser's)
