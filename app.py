@@ -941,8 +941,8 @@ def show_race() -> None:
         if started:
             st.success(t["started_at"].format(x=started[0], y=started[1]))
         # Zoom is Box Select, done by the server (the view is part of the state and the
-        # link): Plotly's own zoom would be lost on the next slider move, as each rerun
-        # mounts a new chart. So its zoom buttons are gone from the toolbar.
+        # link, and the surface is redrawn for the box): so Plotly's own zoom buttons are
+        # gone from the toolbar.
         race_chart(race_fig)
         st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
         if shown_step() is not None:
@@ -1056,7 +1056,7 @@ def live() -> None:
     # A fragment may fill a container made outside it only if it wrote to it in the last whole
     # run (Streamlit keeps its place then): so, before anything can stop this run, the open
     # tab's first element, a slot for what the race says (diverged, a bad setting).
-    show = SHOW_TAB[tab]
+    show = SHOW_TAB[state.tab]  # (the tabs' row is a widget: its value is in the state read above)
     notice = tab_body.empty()
     if surface is None:
         notice.error(t["bad_formula"].format(reason=formula_error))
@@ -1117,9 +1117,8 @@ if ss.get("lesson") in lessons() and not ss.get("presenter"):
 # panel walks the panel for a focusable element, forcing a style recalculation, on every DOM
 # change inside it (each of a slider move's messages, each chart redraw), and its tab list
 # renders again with every message: -21 ms paired on a key press (bench/README.md).
-tab = st.segmented_control(t["tabs"], TABS, key="tab", required=True,
-                           format_func=label_of(choice_labels("tab", lang)), label_visibility="collapsed", width="stretch")
-tab = tab if tab in TABS else TABS[0]
+st.segmented_control(t["tabs"], TABS, key="tab", required=True,
+                     format_func=label_of(choice_labels("tab", lang)), label_visibility="collapsed", width="stretch")
 tab_body = st.container()
 live()
 

@@ -24,7 +24,7 @@ from helpers import charts
 from test_app import APP
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
-              "present", "f", "box", "sched", "view"] + [
+              "present", "f", "box", "sched", "view", "tab"] + [
     f"{o}.{h.name}" for o, opt in optviz.optimizers.ALL_OPTIMIZERS.items() for h in (*opt.hparams, *opt.options)] + [
     f"sched.{k}" for fields in SCHEDULE_FIELDS.values() for k in fields]
 
