@@ -127,6 +127,11 @@ class SpecFigure(go.Figure):
             spec["layout"]["sliders"] = orjson.loads(self._text["sliders"])
         return spec
 
+    @property
+    def traces(self) -> list:
+        """The figure's traces (its spec's ``data``), as they are: read-only by convention."""
+        return self._spec.get("data", [])
+
     def freeze(self) -> "SpecFigure":
         """Turn the frames and the layout's sliders into finished JSON text, in place;
         returns the figure.
@@ -571,7 +576,8 @@ def race_figure(
     columns = {name: (np.ascontiguousarray(tr.path[:, 0], np.float32), np.ascontiguousarray(tr.path[:, 1], np.float32))
                for name, tr in trajectories.items()}
     decimals = max(0, 6 - int(np.floor(np.log10(max(np.ptp(surface.x_range), np.ptp(surface.y_range))))))
-    drawn = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range)))
+    drawn = dict(zip(names, _drawn_rows([columns[name] for name in names], surface.x_range, surface.y_range))) \
+        if len(indices) else {}
 
     def frames_at(frame_steps) -> list[list[dict]]:
         """Each frame's trails, then heads, at each of ``frame_steps``, as plain typed-array
@@ -585,6 +591,8 @@ def race_figure(
         or a slice of one array, so its bytes are a slice of that array's bytes (made frame
         by frame this was ~15 NumPy calls a trail, 4 ms of a page rerun)."""
         frame_steps = np.asarray(frame_steps, np.int64)
+        if not len(frame_steps):  # (frames=0: the figure's traces alone, e.g. a preview's)
+            return []
         trails, heads = [], []
         for name in names:
             tr = trajectories[name]
@@ -734,6 +742,30 @@ def race_figure(
     layout["xaxis"].update(_AXIS, tickfont=dict(size=font))
     layout["yaxis"].update(_AXIS, tickfont=dict(size=font))
     return SpecFigure({"data": traces, "layout": layout, "frames": frames})
+
+
+# What the race chart's page element moves in place (its JS's DATA_KEYS): a figure that
+# differs from the drawn one only in these is shown by moving the drawn chart's points.
+DATA_KEYS = ("x", "y", "customdata", "text")
+
+
+def moved_traces(drawn: SpecFigure, other: SpecFigure) -> dict | None:
+    """How to show ``other`` by moving the points of ``drawn``: ``{"traces": [i, ...],
+    "data": [trace, ...]}``, the traces whose data (x, y, customdata, text) differ, as
+    ``other`` has them; None if anything else differs (a trace more or fewer, another
+    name, colour or hover text: a diverged path's mark, say). Layout and frames are not
+    compared: a preview moves the paths; the figure itself follows."""
+    a, b = drawn.traces, other.traces
+    if len(a) != len(b):
+        return None
+    moved = []
+    for i, (old, new) in enumerate(zip(a, b)):
+        if old == new:
+            continue
+        if {k: v for k, v in old.items() if k not in DATA_KEYS} != {k: v for k, v in new.items() if k not in DATA_KEYS}:
+            return None
+        moved.append(i)
+    return {"traces": moved, "data": [b[i] for i in moved]}
 
 
 def _inspector_arrows(surface: Surface, trajectories: Mapping[str, Trajectory], step: int, width: int) -> list:

@@ -331,3 +331,25 @@ def test_3d_paths_lie_on_the_surface_with_heads_and_floor_shadows():
         outside = ((path[:, 0] < x0) | (path[:, 0] > x1) | (path[:, 1] < y0) | (path[:, 1] > y1)).any()
         assert (~drawn).any() == outside, surface_name  # a gap exactly where the path leaves
     assert outside  # (the saddle's Adam runs off the box)
+
+
+def test_moved_traces_are_the_paths_that_moved_and_nothing_else_may_differ():
+    """What a preview moves (figures.moved_traces): the traces whose points differ, as the other
+    figure has them; None when anything but the points differs (a path that diverges brings
+    its mark, a trace more), since moving points cannot show that."""
+    surface = optviz.get_surface("rosenbrock")
+    race = optviz.race(surface, None, 300, {"sgd": {"learning_rate": 0.001}, "adam": None})
+    nudged = optviz.race(surface, None, 300, {"sgd": {"learning_rate": 0.0012}, "adam": None})
+    drawn = figures.race_figure(surface, race, click_grid=41).freeze()
+    other = figures.race_figure(surface, nudged, click_grid=41, frames=0).freeze()
+    assert not other.spec.get("frames")
+    moved = figures.moved_traces(drawn, other)
+    names = [trace.get("name") for trace in drawn.traces]
+    assert [names[i] for i in moved["traces"]] == ["SGD", "SGD"]  # its path and its head
+    assert moved["data"] == [other.traces[i] for i in moved["traces"]]
+    assert array(moved["data"][0]["x"]).tolist() == pytest.approx(nudged["sgd"].path[:, 0].tolist(), rel=1e-6)
+    assert figures.moved_traces(drawn, figures.race_figure(surface, race, click_grid=41, frames=0).freeze()) == \
+        {"traces": [], "data": []}
+    diverging = optviz.race(surface, None, 300, {"sgd": {"learning_rate": 0.01}, "adam": None})
+    assert diverging["sgd"].diverged_at is not None
+    assert figures.moved_traces(drawn, figures.race_figure(surface, diverging, click_grid=41, frames=0)) is None
