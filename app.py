@@ -16,6 +16,8 @@ import os
 import shutil
 import threading
 import time
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
 _RUN_STARTED = time.perf_counter()
@@ -172,17 +174,21 @@ def _run_race(key: str, _state: PageState) -> dict:
                        seed=_state.seed, surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
+def _race_figure(state: PageState, race: dict, lang: str, presenter: bool, step: int | None,
+                 frames: int = figures.MAX_FRAMES):
+    """The race chart's figure (``frames=0``: its traces alone, for a preview)."""
+    return figures.race_figure(state.viewed_surface(), race, surface_params=state.surface_params(),
+                               text=i18n.figure_text(lang), labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                               presenter=presenter, start_step=step, height=530 if presenter else 640,
+                               arrows=step is not None, click_grid=41, frames=frames)
+
+
 def _build_figures(key: str, lang: str, presenter: bool, step: int | None, view: tuple | None, _state: PageState,
                    _race: dict):
     surface = _state.surface_object()
-    labels = i18n.OPTIMIZER_SHORT_NAMES[lang]
-    text = i18n.figure_text(lang)
-    params = _state.surface_params()
-    race_fig = figures.race_figure(_state.viewed_surface(), _race, surface_params=params, text=text, labels=labels,
-                                   presenter=presenter, start_step=step, height=530 if presenter else 640,
-                                   arrows=step is not None, click_grid=41)
-    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=text, labels=labels,
-                                   presenter=presenter)
+    race_fig = _race_figure(_state, _race, lang, presenter, step)
+    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=i18n.figure_text(lang),
+                                   labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter)
     # Kept as JSON text: the cache then holds a few strings, not thousands of dicts.
     return race_fig.freeze(), loss_fig.freeze()
 
@@ -269,7 +275,8 @@ export default function ({ data, setStateValue, parentElement }) {
 # Plotly.react. A click on the chart and a box drawn with Box Select come back as the
 # "select" trigger, shaped as st.plotly_chart's selection event.
 RACE_CHART_JS = """
-const DATA_KEYS = new Set(["x", "y", "customdata", "text"]);
+const DATA_KEYS = new Set(["x", "y", "customdata", "text"]);  // figures.DATA_KEYS
+const MOVE = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
 // What a spec is made of, as text, taken before plotly.js sees it (it writes into what it draws).
 const digest = (spec, config) => ({
   shape: spec.data.map((t) => JSON.stringify(Object.entries(t).filter(([k]) => !DATA_KEYS.has(k)))),
@@ -291,11 +298,11 @@ async function draw(Plotly, chart, spec, config) {
   if (!inPlace) {
     await Plotly.react(div, { data: spec.data, layout: spec.layout, frames: spec.frames || [], config });
   } else {
-    const moved = now.full.map((t, i) => i).filter((i) => now.full[i] !== prev.full[i]);
+    // (A trace a preview moved is drawn again too: the preview may not be this figure's.)
+    const moved = now.full.map((t, i) => i).filter((i) => now.full[i] !== prev.full[i] || chart.previewed.has(i));
     const relaid = Object.keys({ ...prev.layout, ...now.layout }).filter((k) => prev.layout[k] !== now.layout[k]);
     if (moved.length) {
-      await Plotly.animate(div, { data: moved.map((i) => spec.data[i]), traces: moved },
-                           { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" });
+      await Plotly.animate(div, { data: moved.map((i) => spec.data[i]), traces: moved }, MOVE);
     }
     if (relaid.length) await Plotly.relayout(div, Object.fromEntries(relaid.map((k) => [k, spec.layout[k] ?? null])));
     if (prev.frames !== now.frames) {  // a step or the Steps slider: other frames; the old ones go
@@ -307,6 +314,7 @@ async function draw(Plotly, chart, spec, config) {
     if (spec.frames && spec.frames.length) await Plotly.addFrames(div, spec.frames);  // same names: replaced
   }
   chart.digest = now;
+  chart.previewed.clear();
   div.dataset.drawn = String((Number(div.dataset.drawn) || 0) + 1);
   div.dataset.updates = (div.dataset.updates || "").slice(-40) + (inPlace ? "a" : "r");  // a: in place, r: drawn anew
 }
@@ -318,7 +326,9 @@ async function drain(chart) {
     while (chart.next) {
       const next = chart.next;
       chart.next = null;
+      chart.base = null;
       await draw(Plotly, chart, next.spec, next.config);
+      chart.base = next.base;  // what this figure's previews were made from (RACE_PREVIEW_JS)
       if (!chart.events) {  // once: the chart's div is kept for the page's life
         chart.events = true;
         chart.div.on("plotly_click", (e) => {
@@ -351,7 +361,8 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
     document.head.appendChild(script);
   });
   const charts = (window.optvizCharts ??= {});
-  const chart = (charts[data.key] ??= { div: null, digest: null, next: null, busy: false, events: false });
+  const chart = (charts[data.key] ??= { div: null, digest: null, next: null, busy: false, events: false, base: null,
+                                        previewed: new Set() });
   if (!chart.div) {
     chart.div = document.createElement("div");
     // As wide as its place on the page, whatever moves it (a window, the sidebar, presenter mode).
@@ -366,6 +377,46 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
   chart.next = data;  // the newest figure wins; one draw at a time
   if (!chart.busy) drain(chart);
   return () => { chart.trigger = null; };
+}
+"""
+
+
+# The race chart's preview of a slider's next notch. A key press (or a drag) on the
+# learning-rate or momentum slider waits ~150-250 ms for the server's rerun and the page's
+# work on it before the chart moves (bench/README.md); the paths one notch either side were
+# sent with the last run (race_previews: the same engine, the same figure builder), so the
+# chart moves its paths to them the moment the slider's value changes, and the server's
+# figure (the frames, the loss chart, the table) follows and is drawn over them. Shown only
+# for a move the visitor made (the slider has the focus: a preset or a link that sets the
+# slider is not this), on the figure the previews were made from, while the chart is not
+# being drawn.
+RACE_PREVIEW_JS = """
+const MOVE = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
+
+function show(self, input) {
+  const data = self.data;
+  if (!data || input.type !== "range" || document.activeElement !== input) return;
+  const slider = Object.keys(data.sliders).find((key) => input.closest(`.st-key-${key}`));
+  const preview = slider && data.sliders[slider][input.value];
+  const chart = (window.optvizCharts || {})[data.chart];
+  if (!preview || !chart || !chart.div || chart.busy || chart.next || chart.base !== data.base || !window.Plotly) return;
+  for (const i of preview.traces) chart.previewed.add(i);
+  window.Plotly.animate(chart.div, { data: preview.data, traces: preview.traces }, MOVE);
+  chart.div.dataset.previews = ((chart.div.dataset.previews || "") + slider[0]).slice(-40);
+}
+
+export default function ({ data: sent }) {
+  // ONE watcher per page (Streamlit runs this again for each run's data, without the last
+  // run's cleanup): a slider's <input type=range> holds its option's index in `value`,
+  // which the slider sets as it moves.
+  const self = (window.optvizPreviews ??= (() => {
+    const self = { data: null };
+    new MutationObserver((records) => { for (const record of records) show(self, record.target); })
+      .observe(document.body, { attributes: true, attributeFilter: ["value"], subtree: true });
+    return self;
+  })());
+  self.data = JSON.parse(new TextDecoder().decode(sent));
+  return () => { self.data = null; };  // the element is gone (another tab): no previews
 }
 """
 
@@ -385,6 +436,7 @@ def _cached_functions() -> dict:
         "build_3d": st.cache_resource(max_entries=8, show_spinner=False)(_build_3d),
         "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS, isolate_styles=False),
         "race_view": st.components.v2.component("optviz_race_chart", js=RACE_CHART_JS, isolate_styles=False),
+        "race_preview": st.components.v2.component("optviz_race_preview", js=RACE_PREVIEW_JS, isolate_styles=False),
     }
 
 
@@ -392,9 +444,10 @@ _cached = _cached_functions()
 start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
 build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
 chart_widths_probe = _cached["chart_widths"]
-race_view = _cached["race_view"]
+race_view, race_preview = _cached["race_view"], _cached["race_preview"]
 plotly_js_url = _plotly_js_url()  # (a stat a run: the folder may be emptied while the server runs)
 chart_widths: dict = {}  # this run's reported widths (live() reads them once), by CHART_KEYS + layout
+previews_for = None  # (race figure, its name, the step shown): the race tab's previews, drawn last (live())
 
 
 # --- widgets <-> state -----------------------------------------------------------------
@@ -879,14 +932,61 @@ def plot(figure, key: str, **kwargs) -> None:
     st.plotly_chart(figure.sized(chart_widths.get(key + _layout())), key=key, width="stretch", **kwargs)
 
 
-def race_chart(figure) -> None:
+def race_chart(figure, base: str) -> None:
     """The race chart: its own element, which moves the paths of the chart already drawn
-    (RACE_CHART_JS), or an st.plotly_chart if plotly.js cannot be served."""
+    (RACE_CHART_JS), or an st.plotly_chart if plotly.js cannot be served. ``base`` names the
+    figure for the previews made from it (race_previews)."""
     config = {"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove": ZOOM_BUTTONS}
-    live_chart(figure, "race_chart", config, on_select=on_chart_click, selection_mode=("points", "box"))
+    live_chart(figure, "race_chart", config, on_select=on_chart_click, selection_mode=("points", "box"), base=base)
 
 
-def live_chart(figure, key: str, config: dict, on_select=None, **kwargs) -> None:
+# The sliders whose neighbouring notches the race chart previews: (widget key, PageState field, options).
+PREVIEW_SLIDERS = (("lr", "learning_rate", LEARNING_RATES), ("momentum", "momentum", MOMENTA))
+
+
+def race_previews(race_fig, step: int | None) -> dict:
+    """For each of PREVIEW_SLIDERS, option index -> the race chart's traces to move
+    (figures.moved_traces) to show the page with the slider one notch either side: the
+    state the page reads after that move, its race by the same engine call, its figure by
+    the same builder (without frames). None where that figure is not the drawn one's points
+    moved (a path diverges or stops diverging); the slider's own notch is there too, to go
+    back to. A slider that moves no path (no optimizer takes the shared value) has none."""
+    out = {}
+    for key, field, options in PREVIEW_SLIDERS:
+        value = getattr(state, field)
+        if value not in options:
+            continue
+        here, previews = options.index(value), {}
+        for j in (here - 1, here + 1):
+            if not 0 <= j < len(options):
+                continue
+            other = replace(state, **{field: options[j]})
+            if other.race_spec() == state.race_spec():
+                break  # (the shared value is no optimizer's: the other notch moves nothing either)
+            try:
+                other_race = _run_race("", other)
+            except ValueError:
+                continue
+            moved = figures.moved_traces(race_fig, _race_figure(other, other_race, lang, state.presenter, step,
+                                                                frames=0).freeze())
+            if moved and moved["traces"]:
+                previews[str(j)] = moved
+        if previews:
+            traces = sorted({i for p in previews.values() for i in p["traces"]})
+            previews[str(here)] = {"traces": traces, "data": [race_fig.traces[i] for i in traces]}
+            out[key] = previews
+    return out
+
+
+def show_race_previews(race_fig, base: str, step: int | None) -> None:
+    """The race chart's previews (RACE_PREVIEW_JS), as the tab's last element: made after
+    everything else of the run is sent, so that nothing waits for them."""
+    previews = race_previews(race_fig, step) if step is None and plotly_js_url is not None else {}
+    race_preview(key="race_preview", data=json.dumps({"chart": "race_chart", "base": base, "sliders": previews},
+                                                     separators=(",", ":")).encode())
+
+
+def live_chart(figure, key: str, config: dict, on_select=None, base: str | None = None, **kwargs) -> None:
     """A chart that every slider move changes (the race, its loss): the page's own element,
     which changes the chart already drawn (RACE_CHART_JS), or an st.plotly_chart (``kwargs``
     its selection mode) if plotly.js cannot be served."""
@@ -894,15 +994,15 @@ def live_chart(figure, key: str, config: dict, on_select=None, **kwargs) -> None
         plot(figure, key, config=config, **({"on_select": on_select, **kwargs} if on_select else {}))
         return
     callbacks = {"on_select_change": on_select} if on_select else {}
-    race_view(key=key, data=chart_message(key, figure, config, plotly_js_url), **callbacks)
+    race_view(key=key, data=chart_message(key, figure, config, plotly_js_url, base), **callbacks)
 
 
-def chart_message(key: str, figure, config: dict, src: str) -> bytes:
-    """What the chart element gets: one JSON object as bytes, {"key", "config", "src", "spec"},
-    the figure's JSON text put in as it is. (As a dict, Streamlit would write the figure's text
-    as a JSON string, escaping its every quote, and the page would parse it twice: ~4 ms a
-    slider move, server and page together.)"""
-    head = json.dumps({"key": key, "config": config, "src": src})
+def chart_message(key: str, figure, config: dict, src: str, base: str | None = None) -> bytes:
+    """What the chart element gets: one JSON object as bytes, {"key", "config", "src", "base",
+    "spec"}, the figure's JSON text put in as it is. (As a dict, Streamlit would write the
+    figure's text as a JSON string, escaping its every quote, and the page would parse it
+    twice: ~4 ms a slider move, server and page together.)"""
+    head = json.dumps({"key": key, "config": config, "src": src, "base": base})
     return f'{head[:-1]}, "spec": '.encode() + figure.to_json().encode() + b"}"
 
 
@@ -933,7 +1033,10 @@ def results_table() -> None:
 
 def show_race() -> None:
     presenter = state.presenter
+    global previews_for
     race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state.view, state, race)
+    base = f"{zlib.crc32(state_key.encode()):08x}-{lang}-{int(presenter)}-{shown_step()}"
+    previews_for = (race_fig, base, shown_step())  # drawn last in the run (live())
     left, right = st.columns([2, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
@@ -943,7 +1046,7 @@ def show_race() -> None:
         # Zoom is Box Select, done by the server (the view is part of the state and the
         # link, and the surface is redrawn for the box): so Plotly's own zoom buttons are
         # gone from the toolbar.
-        race_chart(race_fig)
+        race_chart(race_fig, base)
         st.caption(f"{t['chart_marks']} {t['click_start']} {t['zoom_help'] if state.view is None else t['zoomed']}")
         if shown_step() is not None:
             show_inspector(shown_step())
@@ -1045,7 +1148,8 @@ def live() -> None:
     surface, optimizers, their settings, the start point, the title, the tabs' row),
     which none of these widgets changes, stay as they are on the page and on the server.
     A widget outside reruns the whole script, this included."""
-    global state, state_key, race, chart_widths
+    global state, state_key, race, chart_widths, previews_for
+    previews_for = None  # (show_race sets it)
     if ss.pop("_full_rerun", False):  # a callback in here changed a widget outside
         st.rerun(scope="app")
     # Read once, before the widgets are drawn (their values are in session state already).
@@ -1090,11 +1194,13 @@ def live() -> None:
         # After the charts: it measures them once they are on the page.
         chart_widths_probe(key="chart_widths", data={"keys": CHART_KEYS, "known": chart_widths, "layout": _layout()},
                            default={"widths": {}}, on_widths_change=lambda: None)
+        if previews_for is not None:
+            show_race_previews(*previews_for)
 
     # A finished run's namespace can outlive it (the callbacks it gave its widgets keep it until
     # the next run replaces them, and Streamlit's caches keep its decorated functions): let go
     # of the race in it (~0.15 MB a run; tracemalloc, 200 reruns: 29 MB of race results kept).
-    race = None
+    race = previews_for = None
 
 
 # --- main view: what no slider changes, drawn on a whole run only ------------------------------

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 import optviz
 from helpers import array, chart_message, chart_spec, charts, image_box, level_line_offsets, level_lines_image, paths
 from optviz import i18n
+from optviz.state import LEARNING_RATES, MOMENTA
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = i18n.OPTIMIZER_NAMES["en"]
@@ -580,3 +581,58 @@ def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart
     assert [chart.type for chart in charts(fallback)] == ["plotly_chart", "plotly_chart"]
     assert {k: v.tolist() for k, v in paths(chart_spec(fallback, 0)).items()} == \
         {k: v.tolist() for k, v in paths(spec).items()}
+
+
+def race_previews(at) -> dict:
+    """What the race tab's preview element was sent (app.py show_race_previews)."""
+    found = []
+
+    def walk(node):
+        if getattr(node, "type", None) == "bidi_component" and node.proto.component_name.endswith("optviz_race_preview"):
+            found.append(node)
+        for key in sorted(getattr(node, "children", {}) or {}):
+            walk(node.children[key])
+
+    walk(at.main)
+    (element,) = found
+    return json.loads(element.proto.bytes)
+
+
+@pytest.mark.parametrize("query, key, values", [
+    ({}, "lr", LEARNING_RATES),  # the tuned preset: the shared rate moves Adagrad and Adamax
+    ({"preset": "keras", "lr": "0.001", "mom": "0.5"}, "lr", LEARNING_RATES),  # all six share it
+    ({"preset": "keras", "lr": "0.001", "mom": "0.5"}, "momentum", MOMENTA),
+])
+def test_a_slider_preview_is_the_figure_the_page_draws_after_that_move(query, key, values):
+    """The race chart moves its paths to the next notch's the moment a slider moves, before the
+    rerun (RACE_PREVIEW_JS): what it was sent for each notch either side must be exactly the
+    traces that the page's figure has once the slider is there, and the slider's own notch
+    the traces it has now (the way back)."""
+    at = open_page(query, expanded=False)
+    sent = race_previews(at)
+    base = chart_message(charts(at)[0])
+    assert sent["chart"] == "race_chart" and sent["base"] == base["base"]
+    here = values.index(at.sidebar.select_slider(key=key).value)
+    previews = sent["sliders"][key]
+    assert sorted(map(int, previews)) == [here - 1, here, here + 1]
+    assert previews[str(here)]["data"] == [base["spec"]["data"][i] for i in previews[str(here)]["traces"]]
+    for notch in (here - 1, here + 1):
+        preview = previews[str(notch)]
+        assert preview["traces"]  # some path moves
+        moved = open_page(query, expanded=False)
+        moved.sidebar.select_slider(key=key).set_value(values[notch]).run()
+        after = chart_message(charts(moved)[0])
+        assert after["base"] != base["base"]
+        assert [after["spec"]["data"][i] for i in preview["traces"]] == preview["data"]
+        unmoved = [i for i in range(len(after["spec"]["data"])) if i not in preview["traces"]]
+        assert [after["spec"]["data"][i] for i in unmoved] == [base["spec"]["data"][i] for i in unmoved]
+
+
+def test_no_preview_where_a_move_would_change_more_than_the_paths():
+    """Momentum is no optimizer's when each one that takes it has its own: nothing to preview.
+    A step shown (the step-through controls: arrows drawn at that step) previews nothing."""
+    at = open_page({"opt": "adam,adagrad"}, expanded=False)
+    assert "momentum" not in race_previews(at)["sliders"] and "lr" in race_previews(at)["sliders"]
+    at.session_state["view_step"] = 10
+    at.run()
+    assert race_previews(at)["sliders"] == {}
