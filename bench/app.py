@@ -292,18 +292,27 @@ lines => {
     return !!chart && getComputedStyle(chart).visibility === 'visible';
   };
   const before = signature();
+  // `__figure`: when the chart element has drawn the server's new figure (its `data-drawn`
+  // count moves): the paths may have moved before that, to a preview (RACE_PREVIEW_JS).
+  const chartDiv = () => document.querySelector('.st-key-race_chart .js-plotly-plot');
+  const drawnBefore = chartDiv() ? chartDiv().dataset.drawn : null;
+  const previewsBefore = chartDiv() ? (chartDiv().dataset.previews || '') : '';
   window.__key = null; window.__drawn = null; window.__redrawn = null; window.__painted = null; window.__sent = [];
+  window.__figure = null; window.__previewed = false;
   document.addEventListener('keydown', () => { if (window.__key === null) window.__key = performance.now(); },
                             {capture: true, once: true});
   if (window.__observer) window.__observer.disconnect();
   window.__observer = new MutationObserver(() => {
+    const div = chartDiv();
+    if (window.__figure === null && div && div.dataset.drawn !== drawnBefore) window.__figure = performance.now();
+    if (window.__figure !== null && window.__redrawn !== null) { window.__observer.disconnect(); return; }
     // (No paths at all is not new paths: the old chart is removed before the new one draws.)
     const now = signature();
     if (window.__redrawn !== null || now === before || now === '') return;
     if (window.__drawn === null) window.__drawn = performance.now();
     if (visible()) {
       window.__redrawn = performance.now();
-      window.__observer.disconnect();
+      window.__previewed = !!div && (div.dataset.previews || '') !== previewsBefore;
       requestAnimationFrame(() => { window.__painted = performance.now(); });
     }
   });
@@ -324,7 +333,7 @@ def bench_browser(rows: list) -> None:
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"optviz-bench-app-{os.getpid()}.log"
     proc = start_server(port := free_port(), log_path)
     m: dict[str, list[float]] = {k: [] for k in ("latency", "drawn", "painted", "to_send", "server", "browser", "run",
-                                                 "mb")}
+                                                 "mb", "figure", "previewed")}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -370,18 +379,21 @@ def bench_browser(rows: list) -> None:
                     frames.clear()
                     slider.focus()
                     page.keyboard.press(key)
-                    page.wait_for_function("() => window.__redrawn !== null && window.__painted !== null",
-                                           timeout=30_000, polling=5)
+                    page.wait_for_function("() => window.__redrawn !== null && window.__painted !== null "
+                                           "&& window.__figure !== null", timeout=30_000, polling=5)
                     page.wait_for_function(f"() => !document.querySelector('{RUNNING}')", timeout=30_000)
                     page.wait_for_timeout(300)  # the run's last frames are in; the next press starts clean
                     r = page.evaluate("() => ({key: window.__key, redrawn: window.__redrawn, drawn: window.__drawn, "
-                                      "painted: window.__painted, sent: window.__sent})")
+                                      "painted: window.__painted, sent: window.__sent, figure: window.__figure, "
+                                      "previewed: window.__previewed})")
                     if i < BROWSER_WARMUP_PRESSES:
                         continue
                     latency = (r["redrawn"] - r["key"]) / 1e3
                     m["latency"].append(latency)
                     m["painted"].append((r["painted"] - r["key"]) / 1e3)
                     m["drawn"].append((r["drawn"] - r["key"]) / 1e3)
+                    m["figure"].append((r["figure"] - r["key"]) / 1e3)
+                    m["previewed"].append(1.0 if r["previewed"] else 0.0)
                     sent = [t for kind, t, _ in frames if kind == "sent"]
                     received = [(t, n) for kind, t, n in frames if kind == "received"]
                     if r["sent"] and sent and received:
@@ -390,7 +402,7 @@ def bench_browser(rows: list) -> None:
                         server = chart_frame - sent[0]
                         m["to_send"].append(to_send)
                         m["server"].append(server)
-                        m["browser"].append(latency - to_send - server)
+                        m["browser"].append(m["figure"][-1] - to_send - server)
                         m["run"].append(received[-1][0] - received[0][0])
                         m["mb"].append(sum(n for _, n in received) * 3 / 4 / 1e6)  # base64 payloads
                 end_value = slider.get_attribute("aria-valuetext")
@@ -399,11 +411,15 @@ def bench_browser(rows: list) -> None:
                 print(f"    key -> new paths shown:          {spread(m['latency'])}  (in the DOM, their chart visible)")
                 print(f"    key -> new paths in the DOM:     {spread(m['drawn'])}  (drawn, maybe still hidden)")
                 print(f"    key -> next animation frame:     {spread(m['painted'])}  (the frame that paints it)")
+                print(f"    of which shown by a preview:     {sum(m['previewed']):.0f} of {len(m['previewed'])} presses "
+                      "(the paths one notch away, sent with the last run: RACE_PREVIEW_JS)")
+                print(f"    key -> server's figure drawn:    {spread(m['figure'])}  (the chart element's own draw of "
+                      "the rerun's figure: frames, layout, paths)")
                 if m["server"]:
                     print(f"    key -> widget change sent:       {spread(m['to_send'])}  (the slider, in the page)")
                     print(f"    sent -> chart delta read:        {spread(m['server'])}  "
                           "(server rerun, then the page busy with the run's earlier messages)")
-                    print(f"    chart delta -> paths redrawn:    {spread(m['browser'])}  (React + Plotly in the page)")
+                    print(f"    chart delta -> figure drawn:     {spread(m['browser'])}  (React + Plotly in the page)")
                     print(f"    first -> last frame of the run:  {spread(m['run'])}  (the run's messages as the "
                           f"page read them; {statistics.median(m['mb']):.2f} MB a run)")
             finally:
@@ -416,10 +432,13 @@ def bench_browser(rows: list) -> None:
     rows.append(("key press -> chart redrawn, p90", fmt_ms(p90(m["latency"])), "-", None))
     rows.append(("key press -> new paths in the DOM (hidden or not), median", fmt_ms(statistics.median(m["drawn"])),
                  "-", None))
+    rows.append(("  presses whose new paths came from a preview", f"{sum(m['previewed']):.0f} of {len(m['previewed'])}",
+                 "-", None))
+    rows.append(("key press -> the rerun's figure drawn, median", fmt_ms(statistics.median(m["figure"])), "-", None))
     if m["server"]:
         rows.append(("  of which sent -> chart delta read by the page, median", fmt_ms(statistics.median(m["server"])),
                      "-", None))
-        rows.append(("  of which chart delta -> redrawn, median", fmt_ms(statistics.median(m["browser"])),
+        rows.append(("  of which chart delta -> figure drawn, median", fmt_ms(statistics.median(m["browser"])),
                      "-", None))
         rows.append(("a run's messages read by the page (first -> last), median", fmt_ms(statistics.median(m["run"])),
                      "-", None))
