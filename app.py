@@ -87,7 +87,7 @@ st.html("""<style>
 .st-key-rules_big .katex { font-size: 1.45em; }
 .st-key-rules_big [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; }
 .st-key-rules_big code { font-size: 1.15rem; }
-.st-key-chart_widths { display: none; }  /* a script, nothing to see (see CHART_WIDTHS_JS) */
+.st-key-chart_widths, .st-key-race_preview { display: none; }  /* scripts, nothing to see (CHART_WIDTHS_JS, RACE_PREVIEW_JS) */
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
@@ -421,6 +421,23 @@ export default function ({ data: sent }) {
 """
 
 
+class RunsInProgress:
+    """How many runs of the page's live part (any visitor's) this server process is in now:
+    the slider previews are extra work (~10 ms a run) left out when others wait for the CPU."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self):
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.count -= 1
+
+
 @st.cache_resource(show_spinner=False)
 def _cached_functions() -> dict:
     """The functions above behind Streamlit's caches, decorated once per server process:
@@ -437,6 +454,7 @@ def _cached_functions() -> dict:
         "chart_widths": st.components.v2.component("optviz_chart_widths", js=CHART_WIDTHS_JS, isolate_styles=False),
         "race_view": st.components.v2.component("optviz_race_chart", js=RACE_CHART_JS, isolate_styles=False),
         "race_preview": st.components.v2.component("optviz_race_preview", js=RACE_PREVIEW_JS, isolate_styles=False),
+        "runs_in_progress": RunsInProgress(),
     }
 
 
@@ -444,7 +462,7 @@ _cached = _cached_functions()
 start_warm_up, lessons, run_race = _cached["start_warm_up"], _cached["lessons"], _cached["run_race"]
 build_figures, run_sweep, build_3d = _cached["build_figures"], _cached["run_sweep"], _cached["build_3d"]
 chart_widths_probe = _cached["chart_widths"]
-race_view, race_preview = _cached["race_view"], _cached["race_preview"]
+race_view, race_preview, runs_in_progress = _cached["race_view"], _cached["race_preview"], _cached["runs_in_progress"]
 plotly_js_url = _plotly_js_url()  # (a stat a run: the folder may be emptied while the server runs)
 chart_widths: dict = {}  # this run's reported widths (live() reads them once), by CHART_KEYS + layout
 previews_for = None  # (race figure, its name, the step shown): the race tab's previews, drawn last (live())
@@ -980,8 +998,11 @@ def race_previews(race_fig, step: int | None) -> dict:
 
 def show_race_previews(race_fig, base: str, step: int | None) -> None:
     """The race chart's previews (RACE_PREVIEW_JS), as the tab's last element: made after
-    everything else of the run is sent, so that nothing waits for them."""
-    previews = race_previews(race_fig, step) if step is None and plotly_js_url is not None else {}
+    everything else of the run is sent, so that nothing waits for them. None while another
+    visitor's run is in progress: in a class whose students all move a slider at once, the
+    previews' work would make everyone's rerun later (bench/classroom.py)."""
+    wanted = step is None and plotly_js_url is not None and runs_in_progress.count <= 1
+    previews = race_previews(race_fig, step) if wanted else {}
     race_preview(key="race_preview", data=json.dumps({"chart": "race_chart", "base": base, "sliders": previews},
                                                      separators=(",", ":")).encode())
 
@@ -1142,6 +1163,12 @@ SHOW_TAB = {"race": show_race, "tune": show_tuning, "3d": show_3d, "rules": show
 
 @st.fragment
 def live() -> None:
+    """Everything a slider moves (``_live``), counted in ``runs_in_progress`` while it runs."""
+    with runs_in_progress:
+        _live()
+
+
+def _live() -> None:
     """Everything a slider moves: the sidebar's sliders (in ``live_controls``) and the open
     tab's content (in ``tab_body``), with the race's notices at its top. A widget in here
     reruns only this function: the page's other elements (language, lessons, presets,

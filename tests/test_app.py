@@ -1,5 +1,6 @@
 """The page, headless (Streamlit's AppTest): what a user sees and what a link restores."""
 
+import gc
 import json
 import re
 from pathlib import Path
@@ -636,3 +637,18 @@ def test_no_preview_where_a_move_would_change_more_than_the_paths():
     at.session_state["view_step"] = 10
     at.run()
     assert race_previews(at)["sliders"] == {}
+
+
+def test_no_previews_while_another_visitors_run_is_in_progress():
+    """The previews are ~10 ms of extra work a run: when a class moves its sliders at once, each
+    rerun leaves them out rather than make everyone's later (bench/classroom.py)."""
+    at = open_page({}, expanded=False)
+    assert race_previews(at)["sliders"]
+    gc.unfreeze()  # (the page froze its heap: frozen objects are not in gc.get_objects())
+    (runs,) = [o for o in gc.get_objects() if type(o).__name__ == "RunsInProgress"]
+    with runs:  # another visitor's run, in progress
+        at.sidebar.select_slider(key="lr").set_value(LEARNING_RATES[0]).run()
+        assert race_previews(at)["sliders"] == {}
+    assert runs.count == 0
+    at.sidebar.select_slider(key="lr").set_value(LEARNING_RATES[1]).run()
+    assert "lr" in race_previews(at)["sliders"]
