@@ -123,6 +123,7 @@ class Session:
     momentum_options: list = field(default_factory=list)
     fragments: dict = field(default_factory=dict)  # widget id -> the fragment it is drawn in
     exception: bool = False
+    exception_text: str = ""  # the first one's message
     widths_id: str = ""  # the page's chart-width probe (a script component the browser runs)
 
     async def open(self) -> float | None:
@@ -174,11 +175,15 @@ class Session:
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 element = fwd.delta.new_element
                 which = element.WhichOneof("type")
-                if which == "plotly_chart" and chart_at is None:
+                # The race chart: the page's own element (RACE_CHART_JS), or an st.plotly_chart
+                # where plotly.js is not served. Other components: the width probe, the previews.
+                component = element.bidi_component.component_name if which == "bidi_component" else ""
+                if chart_at is None and (which == "plotly_chart" or component.endswith("optviz_race_chart")):
                     chart_at = time.perf_counter() - started
                 elif which == "exception":
                     self.exception = True
-                elif which == "bidi_component":
+                    self.exception_text = self.exception_text or element.exception.message
+                elif component.endswith("optviz_chart_widths"):
                     self.widths_id = element.bidi_component.id
                     self.fragments[self.widths_id] = fwd.delta.fragment_id
                 elif which == "slider" and element.slider.label in ("Learning rate", "Momentum"):
@@ -222,6 +227,7 @@ async def classroom(url: str, n: int, pid: int) -> dict:
         "rerun_p50": statistics.median(rerun_times) if rerun_times else float("nan"),
         "rerun_p95": pct(rerun_times, 0.95) if rerun_times else float("nan"),
         "reruns_done": len(rerun_times), "rss_before": rss_before, "rss_after": rss_mb(pid),
+        "exception_text": next((s.exception_text for s in sessions if s.exception_text), ""),
     }
 
 
@@ -271,6 +277,8 @@ def main() -> int:
             print(f"  N={n:>2}: rendered {row['rendered']}/{n}, first chart p50 {row['first_p50']:.2f} s "
                   f"p95 {row['first_p95']:.2f} s; slider rerun under load p50 {row['rerun_p50']:.2f} s "
                   f"p95 {row['rerun_p95']:.2f} s; RSS {row['rss_before']:.0f} -> {row['rss_after']:.0f} MB")
+            if row["exception_text"]:
+                print(f"    an exception: {row['exception_text'][:300]}")
         mem = asyncio.run(memory_run(url, proc.pid, reruns))
         print(f"  one session, {mem['reruns']} reruns: RSS {mem['rss_base']:.0f} -> {mem['rss_after']:.0f} MB "
               f"({100 * mem['growth']:+.1f} %), rerun p50 {1000 * mem['rerun_p50']:.0f} ms "
