@@ -399,10 +399,17 @@ function show(self, input) {
   const slider = Object.keys(data.sliders).find((key) => input.closest(`.st-key-${key}`));
   const preview = slider && data.sliders[slider][input.value];
   const chart = (window.optvizCharts || {})[data.chart];
-  if (!preview || !chart || !chart.div || chart.busy || chart.next || chart.base !== data.base || !window.Plotly) return;
-  for (const i of preview.traces) chart.previewed.add(i);
-  window.Plotly.animate(chart.div, { data: preview.data, traces: preview.traces }, MOVE);
-  chart.div.dataset.previews = ((chart.div.dataset.previews || "") + slider[0]).slice(-40);
+  const ready = () => preview && chart && chart.div && !chart.busy && !chart.next && chart.base === data.base
+    && window.Plotly;
+  if (!ready()) return;
+  // Moved once the slider's new position is painted and its value sent (Streamlit sends it
+  // after that paint): moved now, Plotly's ~25 ms held both back, and the rerun with them.
+  requestAnimationFrame(() => setTimeout(() => {
+    if (!ready() || self.data !== data) return;
+    for (const i of preview.traces) chart.previewed.add(i);
+    window.Plotly.animate(chart.div, { data: preview.data, traces: preview.traces }, MOVE);
+    chart.div.dataset.previews = ((chart.div.dataset.previews || "") + slider[0]).slice(-40);
+  }, 0));
 }
 
 export default function ({ data: sent }) {

@@ -32,23 +32,28 @@ _spec.loader.exec_module(bench_app)  # bench/app.py's probe, selectors and helpe
 WARM_ROUNDS = 3
 
 
-def press(page, key: str) -> float:
-    """One key press on the learning-rate slider: seconds until the paths are redrawn."""
+def press(page, key: str, figure: bool = False) -> float:
+    """One key press on the learning-rate slider: seconds until the paths are redrawn (or,
+    with ``figure``, until the chart element has drawn the rerun's figure: the paths may move
+    before that, to a slider preview)."""
     slider = page.locator('[data-testid="stSidebar"] input[type="range"][aria-label="Learning rate"]').first
     page.evaluate(bench_app.ARM, bench_app.PATH_LINES)
     slider.focus()
     page.keyboard.press(key)
-    page.wait_for_function("() => window.__redrawn !== null && window.__painted !== null", timeout=30_000, polling=5)
+    page.wait_for_function("() => window.__redrawn !== null && window.__painted !== null"
+                           + (" && window.__figure !== null" if figure else ""), timeout=30_000, polling=5)
     page.wait_for_function(f"() => !document.querySelector('{bench_app.RUNNING}')", timeout=30_000)
     page.wait_for_timeout(300)  # the run's last messages are in; the next press starts clean
-    r = page.evaluate("() => ({key: window.__key, redrawn: window.__redrawn})")
-    return (r["redrawn"] - r["key"]) / 1e3
+    r = page.evaluate("() => ({key: window.__key, redrawn: window.__redrawn, figure: window.__figure})")
+    return (r["figure" if figure else "redrawn"] - r["key"]) / 1e3
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkouts", nargs="*", default=[str(HERE.parent)], help="directories holding app.py")
     parser.add_argument("--presses", type=int, default=16, help="measured presses per checkout")
+    parser.add_argument("--figure", action="store_true",
+                        help="time the rerun's figure drawn by the chart element, not the paths shown")
     parser.add_argument("--split-cores", action="store_true",
                         help="servers on the first core, Chromium on the second (as a server and a "
                              "student's machine would be: neither waits for the other's CPU)")
@@ -90,7 +95,7 @@ def main() -> int:
                 for r in range(total):
                     order = list(range(len(roots)))
                     for i in (order if r % 2 else order[::-1]):
-                        latency = press(pages[i], key)
+                        latency = press(pages[i], key, args.figure)
                         if r >= WARM_ROUNDS:
                             times[roots[i]].append(latency)
             finally:
@@ -101,7 +106,8 @@ def main() -> int:
             bench_app.stop_server(proc)
     where = (f"servers on CPU {cores[0]}, Chromium on CPU {cores[1]}" if args.split_cores
              else "servers and Chromium sharing the cores")
-    print(f"key press -> race chart redrawn, {args.presses} presses per checkout, taken in turn ({where}):")
+    what = "the rerun's figure drawn" if args.figure else "race chart redrawn"
+    print(f"key press -> {what}, {args.presses} presses per checkout, taken in turn ({where}):")
     first = times[roots[0]]
     for root in roots:
         values = times[root]
