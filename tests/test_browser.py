@@ -375,6 +375,44 @@ def test_a_slider_notch_moves_the_paths_at_once_to_what_the_rerun_draws(web):
     assert page.locator(EXCEPTION).count() == 0
 
 
+def test_a_drag_across_many_notches_ends_on_the_paths_a_fresh_page_draws(web):
+    """A drag runs past the one notch either side that a preview knows: wherever the previews
+    and the reruns along the way leave the chart, it ends on the paths that the same link,
+    opened afresh, draws."""
+    page, open_app = web
+    open_app()
+    wait_idle(page)
+    page.wait_for_function("() => window.optvizPreviews && window.optvizPreviews.data", timeout=30_000)
+    slider = lr_slider(page)
+    before, start = path_signature(page), slider.get_attribute("aria-valuetext")
+    thumb = slider.locator("xpath=../..").bounding_box()  # (the <input> itself is visually hidden)
+    x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    # Leftwards (the default rate is near the top): a pixel at a time at first (a notch: the
+    # preview's), then 5 (2-3 notches a move: past any preview).
+    for dx in [1, 2, 3] + [3 + 5 * i for i in range(1, 11)]:
+        page.mouse.move(x - dx, y)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    page.wait_for_function(f"() => document.querySelector('{RACE}').dataset.previews", timeout=30_000)
+    page.wait_for_timeout(1000)
+    wait_idle(page)
+    page.wait_for_timeout(500)  # (the last run's figure drawn)
+    wait_idle(page)
+    assert slider.get_attribute("aria-valuetext") != start
+    # Each path with its colour and dash; as a set: after moves in place plotly.js may paint a
+    # path that changed above the others (as before the previews), a fresh page in trace order.
+    styled = f"""() => [...document.querySelectorAll('{PATH_LINES}')]
+                   .map(p => [p.getAttribute('d'), p.style.stroke, p.style.strokeDasharray].join(' '))"""
+    dragged, link = sorted(page.evaluate(styled)), page.url
+    assert path_signature(page) != before and "lr=" in link
+    open_app("?" + link.split("?", 1)[1])
+    wait_idle(page)
+    assert sorted(page.evaluate(styled)) == dragged
+    assert page.locator(EXCEPTION).count() == 0
+
+
 # Every painted frame: is the race chart on the page, and visible? (Streamlit 1.67 mounts a new
 # chart for each rerun's figure and hides it until the figure has a width.)
 WATCH_RACE_CHART = """() => {
