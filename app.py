@@ -969,14 +969,14 @@ def race_chart(figure, base: str) -> None:
 PREVIEW_SLIDERS = (("lr", "learning_rate", LEARNING_RATES), ("momentum", "momentum", MOMENTA))
 
 
-def race_previews(race_fig, step: int | None) -> dict:
+def race_previews(race_fig) -> dict:
     """For each of PREVIEW_SLIDERS, option index -> the race chart's traces to move
     (figures.moved_traces) to show the page with the slider one notch either side: the
     state the page reads after that move, its race by the same engine call, its figure by
     the same builder (without frames). None where that figure is not the drawn one's points
     moved (a path diverges or stops diverging); the slider's own notch is there too, to go
     back to. A slider that moves no path (no optimizer takes the shared value) has none."""
-    out = {}
+    out, spec = {}, state.race_spec()
     for key, field, options in PREVIEW_SLIDERS:
         value = getattr(state, field)
         if value not in options:
@@ -986,13 +986,13 @@ def race_previews(race_fig, step: int | None) -> dict:
             if not 0 <= j < len(options):
                 continue
             other = replace(state, **{field: options[j]})
-            if other.race_spec() == state.race_spec():
+            if other.race_spec() == spec:
                 break  # (the shared value is no optimizer's: the other notch moves nothing either)
             try:
                 other_race = _run_race("", other)
             except ValueError:
                 continue
-            moved = figures.moved_traces(race_fig, _race_figure(other, other_race, lang, state.presenter, step,
+            moved = figures.moved_traces(race_fig, _race_figure(other, other_race, lang, state.presenter, None,
                                                                 frames=0).freeze())
             if moved and moved["traces"]:
                 previews[str(j)] = moved
@@ -1009,7 +1009,7 @@ def show_race_previews(race_fig, base: str, step: int | None) -> None:
     visitor's run is in progress: in a class whose students all move a slider at once, the
     previews' work would make everyone's rerun later (bench/classroom.py)."""
     wanted = step is None and plotly_js_url is not None and runs_in_progress.count <= 1
-    previews = race_previews(race_fig, step) if wanted else {}
+    previews = race_previews(race_fig) if wanted else {}
     race_preview(key="race_preview", data=json.dumps({"chart": "race_chart", "base": base, "sliders": previews},
                                                      separators=(",", ":")).encode())
 
@@ -1060,11 +1060,11 @@ def results_table() -> None:
 
 
 def show_race() -> None:
-    presenter = state.presenter
+    presenter, step = state.presenter, shown_step()
     global previews_for
-    race_fig, loss_fig = build_figures(state_key, lang, presenter, shown_step(), state.view, state, race)
-    base = f"{zlib.crc32(state_key.encode()):08x}-{lang}-{int(presenter)}-{shown_step()}"
-    previews_for = (race_fig, base, shown_step())  # drawn last in the run (live())
+    race_fig, loss_fig = build_figures(state_key, lang, presenter, step, state.view, state, race)
+    base = f"{zlib.crc32(state_key.encode()):08x}-{lang}-{int(presenter)}-{step}"
+    previews_for = (race_fig, base, step)  # drawn last in the run (live())
     left, right = st.columns([2, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)

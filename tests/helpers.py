@@ -25,21 +25,30 @@ def array(value) -> np.ndarray:
 RACE_CHART_COMPONENT = "optviz_race_chart"  # app.py's own element for the race chart (RACE_CHART_JS)
 
 
-def charts(at) -> list:
-    """The page's charts in page order: its st.plotly_chart elements and the race chart's own
-    element (which carries the figure as its data's "spec")."""
+def elements(at, match) -> list:
+    """The main area's elements for which ``match(element)`` holds, in page order."""
     found = []
 
     def walk(node):
-        kind = getattr(node, "type", None)
-        if kind == "plotly_chart" or (kind == "bidi_component"
-                                      and node.proto.component_name.endswith(RACE_CHART_COMPONENT)):
+        if match(node):
             found.append(node)
         for key in sorted(getattr(node, "children", {}) or {}):
             walk(node.children[key])
 
     walk(at.main)
     return found
+
+
+def component(node, name: str) -> bool:
+    """Is ``node`` an element of the page's own component ``name`` (e.g. "optviz_race_preview")?"""
+    return getattr(node, "type", None) == "bidi_component" and node.proto.component_name.endswith(name)
+
+
+def charts(at) -> list:
+    """The page's charts in page order: its st.plotly_chart elements and the race chart's own
+    element (which carries the figure as its data's "spec")."""
+    return elements(at, lambda node: getattr(node, "type", None) == "plotly_chart"
+                    or component(node, RACE_CHART_COMPONENT))
 
 
 def chart_spec(at, index: int = 0) -> dict:

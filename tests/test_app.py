@@ -10,7 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import array, chart_message, chart_spec, charts, image_box, level_line_offsets, level_lines_image, paths
+from helpers import (array, chart_message, chart_spec, charts, component, elements, image_box, level_line_offsets,
+                     level_lines_image, paths)
 from optviz import i18n
 from optviz.state import LEARNING_RATES, MOMENTA
 
@@ -586,16 +587,7 @@ def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart
 
 def race_previews(at) -> dict:
     """What the race tab's preview element was sent (app.py show_race_previews)."""
-    found = []
-
-    def walk(node):
-        if getattr(node, "type", None) == "bidi_component" and node.proto.component_name.endswith("optviz_race_preview"):
-            found.append(node)
-        for key in sorted(getattr(node, "children", {}) or {}):
-            walk(node.children[key])
-
-    walk(at.main)
-    (element,) = found
+    (element,) = elements(at, lambda node: component(node, "optviz_race_preview"))
     return json.loads(element.proto.bytes)
 
 
