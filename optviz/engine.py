@@ -603,22 +603,35 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
                 g, w = (a.T for a in clip_and_decay_lanes(g.T, w.T, step_hp))
             return rule(g, w, slots, t, step_hp)
         w0 = jnp.broadcast_to(start[:, None], (2, lanes))
-        minus_one = jnp.full((lanes,), -1, jnp.float32)
+        never = jnp.full((lanes,), jnp.inf, jnp.float32)
 
         def record(step, w, loss, summary):
-            # The running summaries as three float32 rows: last loss, first bad step, first
-            # step within tolerance (steps are exact in float32). `|x| <= BOUND` is False
-            # for NaN and inf, so it checks finiteness too.
+            # The running summaries as three float32 rows (steps are exact in float32): the
+            # last loss while in bounds, the first step out of bounds, the first step in
+            # bounds and within tolerance (inf: none yet). `|x| <= BOUND` is False for NaN
+            # and inf, so it checks finiteness too. Each step is a minimum, not a test of
+            # "not diverged yet": the compiled loop computes every carried row on its own,
+            # and a row depending on fewer others costs less (~20 % of an sgd sweep). A
+            # step within tolerance after the first bad one does not count: `summaries`
+            # drops it at the end.
             last_loss, diverged_at, reached_at = summary
             step = step.astype(jnp.float32)
             ok = (jnp.abs(w[0]) <= BOUND) & (jnp.abs(w[1]) <= BOUND) & jnp.isfinite(loss)
-            fresh = (diverged_at < 0) & (step <= n_steps)
-            alive = fresh & ok
+            diverged_at = jnp.where(ok, diverged_at, jnp.where(diverged_at < step, diverged_at, step))
+            within = ok & (loss - min_value <= tolerance) & (step < reached_at)
             return jnp.stack([
-                jnp.where(alive, loss, last_loss),
-                jnp.where(fresh & ~ok, step, diverged_at),
-                jnp.where(alive & (reached_at < 0) & (loss - min_value <= tolerance), step, reached_at),
+                jnp.where(diverged_at == jnp.inf, loss, last_loss),
+                diverged_at,
+                jnp.where(within, step, reached_at),
             ])
+
+        def summaries(summary):
+            """The rows as (last loss, first bad step or -1, first step within tolerance
+            while in bounds or -1)."""
+            last_loss, diverged_at, reached_at = summary
+            reached_at = jnp.where((reached_at == jnp.inf) | (reached_at > diverged_at), -1, reached_at)
+            diverged_at = jnp.where(diverged_at == jnp.inf, -1, diverged_at)
+            return last_loss, diverged_at.astype(jnp.int32), reached_at.astype(jnp.int32)
 
         def body(step, rows, clipped):
             # The loop carries ONE (5 + 2 * used, lanes) float32 array: the summaries, x, y
@@ -633,7 +646,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
                                             clipped)
             return jnp.concatenate([summary, w_next, slots_next.reshape(2 * used, lanes)])
 
-        start_summary = jnp.stack([jnp.zeros((lanes,), jnp.float32), minus_one, minus_one])
+        start_summary = jnp.stack([jnp.zeros((lanes,), jnp.float32), never, never])
         init = jnp.concatenate([start_summary, w0, jnp.transpose(slots[:, :used], (1, 2, 0)).reshape(2 * used, lanes)])
         # n_steps iterations, a traced count (as the race does): a program compiled for 1024
         # steps runs 520 in half the time. The steps past n_steps recorded nothing anyway.
@@ -646,8 +659,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         summary, x, y = rows[:3], rows[3], rows[4]
         w = jnp.stack([x, y])
         loss, _ = value_and_grad(w, params)
-        last_loss, diverged_at, reached_at = record(count, w, loss, summary)
-        return last_loss, diverged_at.astype(jnp.int32), reached_at.astype(jnp.int32)
+        return summaries(record(count, w, loss, summary))
 
     return run
 

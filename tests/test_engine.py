@@ -3,12 +3,14 @@
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import optviz
 from helpers import count_compiles as _count_compiles
 from optviz.optimizers import ALL_OPTIMIZERS, NEW_OPTIMIZERS, OPTIMIZERS
+from optviz.surfaces import Surface
 
 ALL = list(ALL_OPTIMIZERS)
 CLASSIC = list(OPTIMIZERS)
@@ -244,6 +246,28 @@ def test_sweep_equals_simulate_cell_by_cell(name, momenta):
     assert not result.diverged.all()
     if name == "sgd":
         assert result.diverged.any()  # lr 0.3 on Rosenbrock blows up
+
+
+def test_sweep_counts_nothing_after_a_lane_leaves_the_surface():
+    """A lane whose loss is non-finite at some step has diverged there, even if it comes back:
+    its final loss is the last one before, and arriving near the minimum later does not count
+    (the sweep keeps stepping such lanes; several of the cells below do arrive later)."""
+    def fn(x, y, params):
+        return jnp.where((x > 1.0) & (x < 1.5), jnp.inf, x * x + y * y)  # a band where f is +inf
+
+    band = Surface(name="band_test", display_name="band", latex="", fn=fn, minima=((0.0, 0.0),), min_value=0.0,
+                   x_range=(-4, 4), y_range=(-4, 4), default_start=(3.0, 0.5))
+    lrs, momenta = [0.05, 0.1, 0.2, 0.3], [0.0, 0.5, 0.8, 0.9]
+    result = optviz.sweep("sgd", band, None, 200, lrs, momenta)
+    for i, lr in enumerate(lrs):
+        for j, m in enumerate(momenta):
+            tr = optviz.simulate("sgd", band, None, 200, learning_rate=lr, momentum=m)
+            assert result.diverged_at[i, j] == (-1 if tr.diverged_at is None else tr.diverged_at)
+            expected = tr.steps_to_tolerance(optviz.engine.DEFAULT_TOLERANCE)
+            assert result.steps_to_tolerance[i, j] == (-1 if expected is None else expected), (lr, m)
+            assert result.final_loss[i, j] == pytest.approx(tr.final_loss, rel=1e-6)
+    assert 0 < result.diverged.sum() < result.diverged.size
+    assert (result.steps_to_tolerance >= 0).any()
 
 
 def test_sweep_grid_of_64_by_64():
