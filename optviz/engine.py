@@ -573,6 +573,9 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     and runs the second when no lane clips or decays (a traced test: no recompile)."""
     # f and its gradient as x and y rows (a gradient taken through point[0], point[1] is
     # assembled by padding, which lays the two coordinates out interleaved again).
+    opt = ALL_OPTIMIZERS[optimizer_name]
+    # What a sweep varies from lane to lane (`sweep` fills every other column with one value).
+    swept = {"learning_rate", opt.momentum_like, f"1-{opt.momentum_like}"}
     xy_value_and_grad = jax.vmap(jax.value_and_grad(lambda x, y, params: surface.fn(x, y, params), argnums=(0, 1)),
                                  in_axes=(0, 0, None))
 
@@ -587,8 +590,14 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         noise = _noise_table(key, jnp.arange(steps, dtype=jnp.uint32), noise_std)
         # The grid carries only the state rows this optimizer uses (sgd: 1 of 3): the loop
         # copies its carried state every step, and the unused rows are constant zeros here.
-        used = len(ALL_OPTIMIZERS[optimizer_name].slot_names)
-        update = jax.vmap(ALL_OPTIMIZERS[optimizer_name].update, in_axes=(1, 1, 2, None, 0), out_axes=(1, 2))
+        used = len(opt.slot_names)
+        # Every lane holds the same value of each hyperparameter that is not swept: the rule
+        # reads it as one scalar, so what depends on it alone is computed once a step, not
+        # once a lane (Adam's `beta_2 ** t`: half of an adam sweep's time). The per-lane
+        # columns stay for clipping, which reads them as columns.
+        lane_axes = {name: 0 if name in swept else None for name in hp}
+        rule_hp = {name: value if name in swept else value[0] for name, value in hp.items()}
+        update = jax.vmap(opt.update, in_axes=(1, 1, 2, None, lane_axes), out_axes=(1, 2))
 
         def rule(g, w, slots, t, hp):
             full = jnp.concatenate([slots, jnp.zeros((MAX_SLOTS - used, 2, lanes), slots.dtype)], axis=0)
@@ -598,10 +607,9 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         def keras_step(g, w, slots, step, t, clipped):
             # Computed per step here (4096 lanes x all steps would be a large table).
             lr = schedules.rates_at(rates, step) if scheduled else rates["lr"]
-            step_hp = dict(hp, learning_rate=lr)
             if clipped:
-                g, w = (a.T for a in clip_and_decay_lanes(g.T, w.T, step_hp))
-            return rule(g, w, slots, t, step_hp)
+                g, w = (a.T for a in clip_and_decay_lanes(g.T, w.T, dict(hp, learning_rate=lr)))
+            return rule(g, w, slots, t, dict(rule_hp, learning_rate=lr))
         w0 = jnp.broadcast_to(start[:, None], (2, lanes))
         never = jnp.full((lanes,), jnp.inf, jnp.float32)
 

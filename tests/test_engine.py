@@ -248,6 +248,27 @@ def test_sweep_equals_simulate_cell_by_cell(name, momenta):
         assert result.diverged.any()  # lr 0.3 on Rosenbrock blows up
 
 
+@pytest.mark.parametrize("name,fixed", [("adam", {"beta_2": 0.9, "epsilon": 1e-3, "amsgrad": True}),
+                                        ("rmsprop", {"rho": 0.5, "centered": True, "epsilon": 1e-4}),
+                                        ("nadam", {"beta_2": 0.95}), ("adagrad", {"initial_accumulator_value": 0.5})])
+def test_sweep_with_fixed_hyperparameters_equals_simulate(name, fixed):
+    """The hyperparameters a sweep holds fixed reach every cell (the rule reads them once a
+    step for the whole grid), the swept ones each cell its own."""
+    lrs = [3e-3, 0.03, 0.3]
+    axis = ALL_OPTIMIZERS[name].momentum_like
+    momenta = [0.3, 0.8] if axis else None
+    result = optviz.sweep(name, "himmelblau", None, 120, lrs, momenta, **fixed)
+    for i, lr in enumerate(lrs):
+        for j, m in enumerate(momenta or [None]):
+            hp = dict(fixed, learning_rate=lr, **({} if m is None else {axis: m}))
+            tr = optviz.simulate(name, "himmelblau", None, 120, **hp)
+            assert result.final_loss[i, j] == pytest.approx(tr.final_loss, rel=1e-5), (lr, m)
+            expected = tr.steps_to_tolerance()
+            assert result.steps_to_tolerance[i, j] == (-1 if expected is None else expected)
+    defaults = optviz.sweep(name, "himmelblau", None, 120, lrs, momenta)
+    assert not np.array_equal(defaults.final_loss, result.final_loss)  # the fixed values changed the grid
+
+
 def test_sweep_counts_nothing_after_a_lane_leaves_the_surface():
     """A lane whose loss is non-finite at some step has diverged there, even if it comes back:
     its final loss is the last one before, and arriving near the minimum later does not count
