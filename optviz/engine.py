@@ -593,7 +593,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         used = len(opt.slot_names)
         # Every lane holds the same value of each hyperparameter that is not swept: the rule
         # reads it as one scalar, so what depends on it alone is computed once a step, not
-        # once a lane (Adam's `beta_2 ** t`: half of an adam sweep's time). The per-lane
+        # once a lane (Adam's `beta_2 ** t`: ~40 % of an adam sweep's time). The per-lane
         # columns stay for clipping, which reads them as columns.
         lane_axes = {name: 0 if name in swept else None for name in hp}
         rule_hp = {name: value if name in swept else value[0] for name, value in hp.items()}
