@@ -615,9 +615,9 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
 
         def record(step, w, loss, summary):
             # The running summaries as three float32 rows (steps are exact in float32): the
-            # last loss while in bounds, the first step out of bounds, the first step in
-            # bounds and within tolerance (inf: none yet). `|x| <= BOUND` is False for NaN
-            # and inf, so it checks finiteness too. Each step is a minimum, not a test of
+            # last loss before the first bad step, the first bad step (out of bounds or a
+            # non-finite loss), the first good step within tolerance (inf: none yet).
+            # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too. Each step is a minimum, not a test of
             # "not diverged yet": the compiled loop computes every carried row on its own,
             # and a row depending on fewer others costs less (~20 % of an sgd sweep). A
             # step within tolerance after the first bad one does not count: `summaries`
