@@ -339,12 +339,24 @@ WATCH_PATHS = """lines => {
   const signature = () => [...document.querySelectorAll(lines)].map(p => p.getAttribute('d')).join('|');
   let last = signature();
   window.__changes = [];
+  window.__watched = performance.now();
   new MutationObserver(() => {
     const now = signature();
     if (now === last || now === '') return;
     last = now;
-    window.__changes.push({paths: now, drawn: chart.dataset.drawn, previews: chart.dataset.previews || ''});
+    window.__changes.push({paths: now, drawn: chart.dataset.drawn, previews: chart.dataset.previews || '',
+                           t: performance.now()});
   }).observe(chart, {subtree: true, childList: true, attributes: true});
+}"""
+
+# Until the paths have not changed for half a second (whatever the last run left plotly.js to
+# finish is over); then the watch starts afresh.
+SETTLE_PATHS = """() => {
+  const changes = window.__changes;
+  const last = changes.length ? changes[changes.length - 1].t : window.__watched;
+  if (performance.now() - last < 500) return false;
+  window.__changes = [];
+  return true;
 }"""
 
 
@@ -359,8 +371,9 @@ def test_a_slider_notch_moves_the_paths_at_once_to_what_the_rerun_draws(web):
     slider = lr_slider(page)
     for key in ("ArrowRight", "ArrowLeft"):
         page.wait_for_function("() => window.optvizPreviews && window.optvizPreviews.data", timeout=30_000)
-        drawn, previews = chart.get_attribute("data-drawn"), chart.get_attribute("data-previews") or ""
         page.evaluate(WATCH_PATHS, PATH_LINES)
+        page.wait_for_function(SETTLE_PATHS, timeout=30_000)
+        drawn, previews = chart.get_attribute("data-drawn"), chart.get_attribute("data-previews") or ""
         slider.focus()
         page.keyboard.press(key)
         page.wait_for_function(f"() => document.querySelector('{RACE}').dataset.drawn !== '{drawn}'", timeout=30_000)
