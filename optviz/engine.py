@@ -617,11 +617,11 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             # The running summaries as three float32 rows (steps are exact in float32): the
             # last loss before the first bad step, the first bad step (out of bounds or a
             # non-finite loss), the first good step within tolerance (inf: none yet).
-            # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too. Each step is a minimum, not a test of
-            # "not diverged yet": the compiled loop computes every carried row on its own,
-            # and a row depending on fewer others costs less (~20 % of an sgd sweep). A
-            # step within tolerance after the first bad one does not count: `summaries`
-            # drops it at the end.
+            # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too. Each step
+            # is a minimum, not a test of "not diverged yet": the compiled loop computes every
+            # carried row on its own, and a row depending on fewer others costs less (~20 % of
+            # an sgd sweep). A step within tolerance after the first bad one does not count:
+            # `summaries` drops it at the end.
             last_loss, diverged_at, reached_at = summary
             step = step.astype(jnp.float32)
             ok = (jnp.abs(w[0]) <= BOUND) & (jnp.abs(w[1]) <= BOUND) & jnp.isfinite(loss)

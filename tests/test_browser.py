@@ -340,13 +340,14 @@ WATCH_PATHS = """lines => {
   let last = signature();
   window.__changes = [];
   window.__watched = performance.now();
-  new MutationObserver(() => {
+  window.__watcher?.disconnect();  // one watcher: the last key press's would record every change again
+  (window.__watcher = new MutationObserver(() => {
     const now = signature();
     if (now === last || now === '') return;
     last = now;
     window.__changes.push({paths: now, drawn: chart.dataset.drawn, previews: chart.dataset.previews || '',
                            t: performance.now()});
-  }).observe(chart, {subtree: true, childList: true, attributes: true});
+  })).observe(chart, {subtree: true, childList: true, attributes: true});
 }"""
 
 # Until the paths have not changed for half a second (whatever the last run left plotly.js to
