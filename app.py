@@ -745,6 +745,10 @@ if "initialized" not in ss:
     ss.url_problems = problems
     ss.initialized = True
 
+if "bad_start" in ss:  # the last run's start had no finite loss (see the race below)
+    ss.start_notice = ss.pop("bad_start")
+    on_reset_start()
+
 unlabel()  # (before anything reads the widgets; a callback that reads them does it first)
 start_warm_up()
 lang = ss.get("lang", "en")
@@ -1213,6 +1217,15 @@ def _live() -> None:
 
     try:
         race = run_race(state_key, state)
+    except optviz.NonFiniteStartError as exc:
+        # A start where the loss is NaN or inf (a click or link outside a formula's domain,
+        # log(x) at x < 0): back to the surface's own start, saying why. (A whole new run:
+        # the start's inputs are drawn already.) Its own start failing too is only said.
+        if tuple(exc.start) != tuple(map(float, surface.default_start)):
+            ss.bad_start = exc.start
+            st.rerun()
+        notice.error(t["bad_input"].format(reason=exc))
+        st.stop()
     except ValueError as exc:  # a setting the engine refuses: say which, keep the page
         notice.error(t["bad_input"].format(reason=exc))
         st.stop()
@@ -1249,6 +1262,9 @@ for problem in ss.get("url_problems", []):
     else:
         st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
 ss.url_problems = []
+if "start_notice" in ss:
+    x, y = ss.pop("start_notice")
+    st.warning(t["bad_start"].format(x=x, y=y, x0=ss.x0, y0=ss.y0), icon="⚠️")
 if ss.get("lesson") in lessons() and not ss.get("presenter"):
     with st.container(border=True):
         show_lesson(big=False)

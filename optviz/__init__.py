@@ -29,12 +29,12 @@ if "xla_backend_extra_options" not in _os.environ.get("XLA_FLAGS", ""):  # never
         + " --xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=16777216"
     ).strip()
 
-from .engine import MAX_STEPS, SweepResult, Trajectory, race, simulate, sweep
+from .engine import MAX_STEPS, NonFiniteStartError, SweepResult, Trajectory, race, simulate, sweep
 from . import schedules
 from .optimizers import ALL_OPTIMIZERS, ARTICLE_SETTINGS, OPTIMIZERS, Optimizer, get_optimizer
 from .surfaces import SURFACES, Surface, get_surface
 
 __all__ = [
-    "ALL_OPTIMIZERS", "ARTICLE_SETTINGS", "MAX_STEPS", "OPTIMIZERS", "Optimizer", "SURFACES", "Surface", "SweepResult",
+    "ALL_OPTIMIZERS", "ARTICLE_SETTINGS", "MAX_STEPS", "NonFiniteStartError", "OPTIMIZERS", "Optimizer", "SURFACES", "Surface", "SweepResult",
     "Trajectory", "get_optimizer", "get_surface", "race", "schedules", "simulate", "sweep",
 ]

@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -117,6 +118,15 @@ def _surface_params(args) -> dict:
     return {} if args.kappa is None else {"kappa": args.kappa}
 
 
+def _dump_json(data, out) -> None:
+    """Strict JSON (no NaN or Infinity, which JSON parsers refuse)."""
+    try:
+        out.write(json.dumps(data, allow_nan=False))
+    except ValueError:
+        raise ValueError("the result holds a number JSON cannot write (inf or NaN); "
+                         "check the learning rate or schedule") from None
+
+
 def _trajectory(args, out) -> None:
     optimizer = get_optimizer(args.optimizer)
     tr = simulate(
@@ -124,7 +134,7 @@ def _trajectory(args, out) -> None:
         surface_params=_surface_params(args), **_hyperparameters(args, optimizer),
     )
     if args.format == "json":
-        json.dump(
+        _dump_json(
             {
                 "optimizer": tr.optimizer,
                 "surface": tr.surface,
@@ -167,7 +177,7 @@ def _sweep(args, out) -> None:
         tolerance=args.tolerance, noise=args.noise, seed=args.seed, surface_params=_surface_params(args), **fixed,
     )
     if args.format == "json":
-        json.dump(
+        _dump_json(
             {
                 "optimizer": result.optimizer,
                 "surface": result.surface,
@@ -249,9 +259,17 @@ def main(argv: Sequence[str] | None = None, out=None, err=None) -> int:
         buffer = io.StringIO()  # nothing reaches stdout unless the whole command succeeds
         {"trajectory": _trajectory, "sweep": _sweep, "list": _list}[args.command](args, buffer)
     except (UsageError, ValueError) as exc:
-        err.write(f"optviz: error: {exc}\n")
+        # One line, whatever the user typed into the message (a newline in a JSON key).
+        message = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        err.write(f"optviz: error: {message}\n")
         return 2
-    out.write(buffer.getvalue())
+    try:
+        out.write(buffer.getvalue())
+        out.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error to report
+        if out is sys.stdout:  # and Python's own flush at exit must not report it either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

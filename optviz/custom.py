@@ -65,6 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .surfaces import Surface
+from .checks import NOT_A_NUMBER
 
 MAX_LENGTH = 300  # characters
 MAX_NODES = 200  # numbers, names, operators and calls
@@ -230,7 +231,8 @@ def _parse(text: str) -> ast.Expression:
     except SyntaxError as error:
         column = error.offset if error.offset else None
         near = f" near `{text[column - 1]}`" if column and column <= len(text) else ""
-        raise ValueError(f"formula: {error.msg} at column {column}{near}; {HINT}") from None
+        where = f"at column {column}" if column and column <= len(text) else "at the end (something is missing)"
+        raise ValueError(f"formula: {error.msg} {where}{near}; {HINT}") from None
     except (ValueError, MemoryError, RecursionError) as error:
         raise ValueError(f"formula: cannot be read ({error}); {HINT}") from None
 
@@ -517,9 +519,11 @@ def parse_formula(text: str) -> Formula:
 
 
 def _check_box(name: str, value) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)):  # "12" would read as (1, 2)
+        raise ValueError(f"`{name}` must be two numbers (low, high), got {value!r}")
     try:
         low, high = (float(v) for v in value)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`{name}` must be two numbers (low, high), got {value!r}") from None
     if not (math.isfinite(low) and math.isfinite(high) and abs(low) <= 1e6 and abs(high) <= 1e6):
         raise ValueError(f"`{name}` must be finite and within ±1e6, got {value!r}")
@@ -638,9 +642,11 @@ def custom_surface(
     xr, yr = _check_box("x_range", x_range), _check_box("y_range", y_range)
     point = None
     if start is not None:
+        if isinstance(start, (str, bytes)):
+            raise ValueError(f"`start` must be two numbers (x, y), got {start!r}")
         try:
             point = tuple(float(v) for v in start)
-        except (TypeError, ValueError):
+        except NOT_A_NUMBER:
             raise ValueError(f"`start` must be two numbers (x, y), got {start!r}") from None
         if len(point) != 2 or not all(math.isfinite(v) for v in point):
             raise ValueError(f"`start` must be two finite numbers (x, y), got {start!r}")

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import schedules
+from .checks import F32_RANGE, NOT_A_NUMBER, fits_float32
 from .optimizers import (
     ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
     clips_or_decays, get_optimizer,
@@ -122,22 +123,23 @@ class SweepResult:
 # --- validation -------------------------------------------------------------------
 
 
-def _check_steps(steps) -> int:
+def _check_steps(steps, name: str = "steps") -> int:
+    message = f"`{name}` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}"
     if isinstance(steps, bool) or not isinstance(steps, (numbers.Integral, float, str)):
-        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+        raise ValueError(message)
     try:
         value = float(steps)
-    except ValueError:
-        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}") from None
+    except NOT_A_NUMBER:
+        raise ValueError(message) from None
     if not math.isfinite(value) or value != int(value) or not 1 <= value <= MAX_STEPS:
-        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+        raise ValueError(message)
     return int(value)
 
 
 def _check_start(start) -> np.ndarray:
     try:
         point = np.asarray(start, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`start` must be two numbers (x, y), got {start!r}") from None
     if point.shape != (2,):
         raise ValueError(f"`start` must be two numbers (x, y), got {start!r}")
@@ -151,22 +153,39 @@ def _check_start(start) -> np.ndarray:
 def _check_noise(noise, seed) -> tuple[float, int]:
     try:
         std = float(noise)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`noise` must be a number >= 0, got {noise!r}") from None
     if not math.isfinite(std) or std < 0:
         raise ValueError(f"`noise` must be a finite number >= 0, got {noise!r}")
+    if not fits_float32(std):
+        raise ValueError(f"`noise` must fit in float32, got {noise!r} ({F32_RANGE})")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
         raise ValueError(f"`seed` must be a whole number from 0 to 2**32 - 1, got {seed!r}")
     return std, int(seed)
 
 
+class NonFiniteStartError(ValueError):
+    """The loss at ``start`` is not finite (NaN or inf): a path has no finite point to begin
+    from. A ValueError naming ``start``; :attr:`start` is the point."""
+
+    def __init__(self, message: str, start):
+        super().__init__(message)
+        self.start = tuple(float(v) for v in start)
+
+
+def _not_finite_at_start(surface: Surface, start, loss) -> NonFiniteStartError:
+    return NonFiniteStartError(
+        f"`start` ({start[0]:g}, {start[1]:g}): the loss of {surface.display_name} is {float(loss)} there, "
+        "not a finite number; pick another start", start)
+
+
 def _check_tolerance(tolerance) -> float:
     try:
         value = float(tolerance)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`tolerance` must be a positive number, got {tolerance!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"`tolerance` must be a positive number, got {tolerance!r}")
+    if not math.isfinite(value) or value <= 0 or not fits_float32(value):
+        raise ValueError(f"`tolerance` must be a positive number that fits in float32, got {tolerance!r}")
     return value
 
 
@@ -395,8 +414,11 @@ def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
         optimizers = [optimizers]
     if isinstance(optimizers, Mapping):
         items = list(optimizers.items())
-    else:
+    elif isinstance(optimizers, Iterable):
         items = [(name, None) for name in optimizers]
+    else:
+        raise ValueError(f"`optimizers` must be a list of optimizer names or a mapping name -> hyperparameters, "
+                         f"got {optimizers!r}")
     if not items:
         raise ValueError("`optimizers` must name at least one optimizer")
     out = []
@@ -498,7 +520,7 @@ def race(
     lanes = len(padded)
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
-    length = steps if compile_steps is None else max(steps, _check_steps(compile_steps))
+    length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
     program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others)
     block = jax.device_get(
         program(
@@ -507,6 +529,8 @@ def race(
         )
     )
     first_bad = block[-1, lane_of, 0].astype(np.int64)
+    if first_bad[0] == 0:  # the start itself (every lane's): no finite point to show
+        raise _not_finite_at_start(surface, start, block[0, lane_of[0], _LOSS])
     # One copy of the rows and lanes kept (a program often runs more steps than asked, and
     # pads the lanes): the Trajectories' arrays are views into it, and the program's own
     # output buffer is released now rather than living as long as any Trajectory does.
@@ -733,7 +757,7 @@ def sweep(
             raise ValueError(f"`momenta`: {opt.name} has no momentum-like hyperparameter; pass momenta=None")
         try:
             momenta = np.atleast_1d(np.asarray(momenta, dtype=np.float64))
-        except (TypeError, ValueError):
+        except NOT_A_NUMBER:
             raise ValueError(f"`momenta` must be a non-empty list of numbers, got {momenta!r}") from None
         if momenta.size == 0 or momenta.ndim != 1:
             raise ValueError("`momenta` must be a non-empty list of numbers")
@@ -786,6 +810,8 @@ def sweep(
     learning_rates = rate_values
     shape = (len(learning_rates), len(momenta))
     diverged_at = np.asarray(diverged_at[:count]).reshape(shape)
+    if diverged_at.flat[0] == 0:  # every cell starts at the same point
+        raise _not_finite_at_start(surface, start, surface(*start32, **params))
     return SweepResult(
         optimizer=opt.name,
         surface=surface.name,

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from .engine import Trajectory
+from .checks import NOT_A_NUMBER
 from .figures import COLORS, DASHES, DEFAULT_TEXT, MAX_TRAIL_POINTS, SYMBOLS, draw_contour
 from .optimizers import OPTIMIZERS
 from .surfaces import Surface, get_surface
@@ -92,13 +93,13 @@ def _check_gif_args(frames, size, fps) -> tuple[int, tuple[int, int], float]:
         raise ValueError(f"`frames` must be a whole number from 1 to {MAX_GIF_FRAMES}, got {frames!r}")
     try:
         width, height = (int(v) for v in size)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`size` must be (width, height) in pixels, got {size!r}") from None
     if not (160 <= width <= 1920 and 120 <= height <= 1080):
         raise ValueError(f"`size` must be between 160×120 and 1920×1080 pixels, got {size!r}")
     try:
         rate = float(fps)
-    except (TypeError, ValueError):
+    except NOT_A_NUMBER:
         raise ValueError(f"`fps` must be a number in (0, 50], got {fps!r}") from None
     if not (math.isfinite(rate) and 0 < rate <= 50):
         raise ValueError(f"`fps` must be a number in (0, 50], got {fps!r}")

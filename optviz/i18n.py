@@ -300,6 +300,8 @@ TEXT = {
         "reset_view": "Whole surface",
         "chart_marks": "★ a minimum, ○ the start.",
         "started_at": "Start set to ({x:.3g}, {y:.3g}).",
+        "bad_start": "The loss is not a finite number at ({x:.3g}, {y:.3g}), so no path can start there; "
+                     "the race starts from the surface's own start ({x0:.3g}, {y0:.3g}) instead.",
         "formula": "Formula f(x, y)",
         "box": "View box: x and y from −b to b",
         "bad_formula": "The formula cannot be used: {reason}",
@@ -394,6 +396,8 @@ TEXT = {
         "reset_view": "전체 곡면",
         "chart_marks": "★ 최솟값, ○ 시작점.",
         "started_at": "시작점을 ({x:.3g}, {y:.3g})로 정했습니다.",
+        "bad_start": "({x:.3g}, {y:.3g})에서는 손실 값이 유한한 수가 아니어서 경로를 시작할 수 없습니다. "
+                     "대신 이 곡면의 기본 시작점 ({x0:.3g}, {y0:.3g})에서 시작합니다.",
         "formula": "수식 f(x, y)",
         "box": "보기 범위: x와 y 모두 −b부터 b까지",
         "bad_formula": "이 수식은 쓸 수 없습니다: {reason}",

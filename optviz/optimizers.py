@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import schedules
+from .checks import F32_RANGE, NOT_A_NUMBER, as_float32, fits_float32
 
 MAX_SLOTS = 3
 
@@ -77,15 +78,23 @@ class HParam:
             parts.append(("<" if self.high_open else "<=") + f" {_fmt(self.high)}")
         return " and ".join(parts) or "a finite number"
 
+    def _within(self, number: float) -> bool:
+        ok = True
+        if self.low is not None:
+            ok &= number > self.low if self.low_open else number >= self.low
+        if self.high is not None:
+            ok &= number < self.high if self.high_open else number <= self.high
+        return ok
+
     def validate(self, value, optimizer: str):
         """Return the value as float (or bool); raise ValueError naming the field."""
         where = f"{optimizer}: `{self.name}`"
         if self.kind == "optional" and value is None:
             return None
         if self.kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, (int, float)) and value in (0, 1):
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
                 return bool(value)
             if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
                 return value.strip().lower() in ("true", "1")
@@ -94,17 +103,20 @@ class HParam:
             raise ValueError(f"{where} must be a number, got {value!r}")
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except NOT_A_NUMBER:
             raise ValueError(f"{where} must be a number, got {value!r}") from None
         if not math.isfinite(number):
             raise ValueError(f"{where} must be finite, got {value!r}")
-        ok = True
-        if self.low is not None:
-            ok &= number > self.low if self.low_open else number >= self.low
-        if self.high is not None:
-            ok &= number < self.high if self.high_open else number <= self.high
-        if not ok:
+        if not self._within(number):
             raise ValueError(f"{where} must be {self.rule()}, got {number!r}")
+        # The engine, like Keras, computes in float32: 1e39 would be inf there, 1e-50 zero
+        # (an epsilon of 0: refused; a weight decay of 0: fine), 1 - 1e-9 exactly 1 (a beta
+        # of 1). Refuse what float32 breaks.
+        if not fits_float32(number):
+            raise ValueError(f"{where} must be {self.rule()} and fit in float32, got {number!r} ({F32_RANGE})")
+        if number != 0 and not self._within(as_float32(number)):
+            raise ValueError(f"{where} must be {self.rule()}, got {number!r}, which is {as_float32(number)!r} "
+                             "in float32, the precision Keras computes in")
         if self.kind == "int":
             if number != int(number):
                 raise ValueError(f"{where} must be {self.rule()}, got {value!r}")
@@ -736,6 +748,9 @@ ARTICLE_SETTINGS: dict[str, dict[str, float]] = {
 def get_optimizer(name: str | Optimizer) -> Optimizer:
     """The optimizer called ``name`` (any of the fourteen); ValueError listing the valid names otherwise."""
     if isinstance(name, Optimizer):
+        if ALL_OPTIMIZERS.get(name.name) is not name:  # the engine runs its own rules, by name
+            raise ValueError(f"optimizer {name.name!r} is not one of optviz's; pass one of "
+                             f"{', '.join(ALL_OPTIMIZERS)} (by name or from optviz.ALL_OPTIMIZERS)")
         return name
     key = str(name).strip().lower()
     if key not in ALL_OPTIMIZERS:

@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .checks import F32_RANGE, NOT_A_NUMBER, as_float32, fits_float32
+
 PREFIX = "keras.optimizers.schedules."
 MAX_BOUNDARIES = 64
 _REQUIRED = object()
@@ -91,9 +93,14 @@ _RULES = {
 def _number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{where} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except NOT_A_NUMBER:
+        raise ValueError(f"{where} must be a number, got {value!r}") from None
     if not math.isfinite(number):
         raise ValueError(f"{where} must be finite, got {value!r}")
+    if not fits_float32(number):  # Keras computes a schedule in float32: inf there
+        raise ValueError(f"{where} must fit in float32, got {value!r} ({F32_RANGE})")
     return number
 
 
@@ -137,6 +144,9 @@ def _check(kind: str, value, where: str):
             raise ValueError(f"{where} must hold learning rates >= 0, got {list(value)!r}")
         return out
     number = _number(value, where)
+    if kind in ("steps", "positive") and number > 0 and as_float32(number) == 0:  # Keras divides by it
+        raise ValueError(f"{where} must be > 0, got {value!r}, which is 0 in float32, the precision Keras "
+                         "computes in")
     ok = {
         "rate": number >= 0, "steps": number > 0, "count": number >= 0, "nonneg": number >= 0,
         "unit": 0 <= number <= 1, "positive": number > 0,
@@ -162,7 +172,7 @@ def parse(spec, where: str = "`learning_rate`") -> dict:
     if "class_name" not in spec:
         raise ValueError(f"{where}: a schedule needs `class_name` (one of {', '.join(SCHEDULES)})")
     class_name = spec["class_name"]
-    if class_name not in SCHEDULES:
+    if not isinstance(class_name, str) or class_name not in SCHEDULES:
         raise ValueError(f"{where}: unknown schedule class_name {class_name!r}; "
                          f"choose one of {', '.join(SCHEDULES)}")
     config = spec.get("config")
@@ -418,8 +428,13 @@ def _values_program(arrays, steps):
     return table(arrays, steps)[:, 0]
 
 
+MAX_VALUES = 100_000  # the engine's MAX_STEPS
+
+
 def values(spec, steps: int) -> np.ndarray:
     """The learning rate Keras uses at iterations 0 .. steps-1 (float32), e.g. to draw a schedule."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_VALUES:
+        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_VALUES}, got {steps!r}")
     rate = spec if not is_schedule(spec) else parse(spec)
     arrays = lane_arrays([rate], boundary_slots([rate]))
     # One program for up to 2048 steps (0.3 ms a call): a steps slider never compiles again.

@@ -14,6 +14,8 @@ from typing import Callable, Mapping
 import jax.numpy as jnp
 import numpy as np
 
+from .checks import NOT_A_NUMBER, fits_float32
+
 SurfaceFn = Callable[[jnp.ndarray, jnp.ndarray, Mapping[str, jnp.ndarray]], jnp.ndarray]
 
 
@@ -51,16 +53,18 @@ class Surface:
     def resolve_params(self, overrides: Mapping[str, object] | None = None) -> dict[str, float]:
         """Default parameters updated with ``overrides``; ValueError naming a bad field."""
         values = dict(self.params)
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise ValueError(f"`surface_params` must be a mapping of parameter name to number, got {overrides!r}")
         for key, value in (overrides or {}).items():
             if key not in values:
                 names = ", ".join(values) or "no parameters"
                 raise ValueError(f"surface {self.name}: unknown parameter `{key}`; it takes {names}")
             try:
                 number = float(value)
-            except (TypeError, ValueError):
+            except NOT_A_NUMBER:
                 raise ValueError(f"surface {self.name}: `{key}` must be a number, got {value!r}") from None
             low, high = self.param_ranges.get(key, (-math.inf, math.inf))
-            if not (math.isfinite(number) and low <= number <= high):
+            if not (math.isfinite(number) and low <= number <= high and fits_float32(number)):
                 raise ValueError(f"surface {self.name}: `{key}` must be in [{low:g}, {high:g}], got {value!r}")
             values[key] = number
         return values

@@ -457,6 +457,19 @@ def test_a_hostile_typed_formula_is_refused_and_runs_nothing():
     assert not at.error and charts(at)
 
 
+def test_a_start_where_the_loss_is_not_finite_falls_back_to_the_surface_s_start():
+    # log(x) at x = -1 is NaN: no path can begin there. A link (or a click) that puts the
+    # start there used to crash the page (an IndexError on the empty paths).
+    at = open_page({"surface": "custom", "f": "log(x) + y**2", "x": "-1", "y": "1"})
+    from optviz.custom import custom_surface
+    default = custom_surface("log(x) + y**2").default_start
+    assert any("not a finite number at (-1, 1)" in w.value for w in at.warning)
+    assert (at.session_state["x0"], at.session_state["y0"]) == pytest.approx(default)
+    assert float(at.query_params["x"]) == pytest.approx(default[0], abs=1e-3)
+    for path in paths(chart_spec(at)).values():
+        assert np.allclose(path[0], default, atol=1e-6) and np.all(np.isfinite(path))
+
+
 def test_exports_are_offered_and_the_gif_is_made_on_request():
     at = open_page({"opt": "adam,sgd", "steps": "100"})
     labels = [b.label for b in at.get("download_button")]

@@ -156,6 +156,20 @@ def test_sweep_of_a_new_optimizer_and_of_schedules():
         (["sweep", "--optimizer", "lion", "--momenta", "0"], "beta_1"),
         (["sweep", "--optimizer", "sgd", "--learning-rates-json", '[0.1, {"class_name": "X", "config": {}}]'], "X"),
         (["sweep", "--optimizer", "sgd", "--learning-rates-json", "[]"], "learning_rates"),
+        # found by fuzzing: a whole number too large for a float, float32's range, typed newlines
+        (["trajectory", "--optimizer", "sgd", "--steps", "1" * 400], "steps"),
+        (["trajectory", "--optimizer", "adam", "--learning-rate-json", "1" * 400], "learning_rate"),
+        (["sweep", "--optimizer", "sgd", "--learning-rates-json", "[" + "1" * 400 + "]"], "learning_rate"),
+        (["trajectory", "--optimizer", "schedulefreeadamw", "--warmup-steps", "1" * 400], "warmup_steps"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate", "1e39"], "float32"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", '{"class_name": "CosineDecay", "config": '
+          '{"initial_learning_rate": 0.1, "decay_steps": 1e-50}}'], "decay_steps"),
+        (["trajectory", "--optimizer", "adam", "--learning-rate-json", '{"class_name": ["CosineDecay"], '
+          '"config": {}}'], "class_name"),
+        (["trajectory", "--optimizer", "sgd", "--learning-rate-json", '{"class_name": "CosineDecay", "config": '
+          '{"initial_learning_rate": 0.1, "decay_steps": 5, "bad\\nkey": 1}}'], "bad"),
+        (["list", "foo\nbar"], "foo"),
+        (["trajectory", "--optimizer", "adam", "--surface", "beale", "--start", "1e5", "1e5"], "start"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, needle):
@@ -172,3 +186,14 @@ def test_real_process_exit_status_and_stderr():
     good = subprocess.run([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "nesterov", "--surface", "quadratic", "--steps", "5"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert good.returncode == 0 and len(json.loads(good.stdout)["path"]) == 6
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `... | true`, `... | head`: the pipe is closed under the command's output; Python's
+    # BrokenPipeError (and its "Exception ignored" at exit) must not reach the terminal.
+    proc = subprocess.Popen([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "sgd", "--steps", "20000"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader is gone before a byte is written
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 1
+    assert err == ""
