@@ -1106,7 +1106,7 @@ def show_exports(race_fig) -> None:
         html_col.download_button(t["export_html"], data=lambda: export.race_html(race_fig, title=surface.display_name),
                                  file_name="optviz-race.html", mime="text/html", on_click="ignore",
                                  key="export_html")
-        csv_col.download_button(t["export_csv"], data=lambda: export.trajectories_csv(race),
+        csv_col.download_button(t["export_csv"], data=lambda race=race: export.trajectories_csv(race),
                                 file_name="optviz-paths.csv", mime="text/csv", on_click="ignore", key="export_csv")
         made_for = (state.key(), state.view)  # a GIF is offered only for the race and view it shows
         if gif_col.button(t["export_gif"], key="export_gif"):

@@ -877,7 +877,26 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
         # Two decades or less: plotly.js would label every minor tick (2, 3, ... 9) in a
         # column of small digits; 2 and 5 only read better.
         layout["yaxis"]["dtick"] = "D2"
+    # The ranges written out, not left to plotly.js's autorange: the page moves this chart's
+    # lines in place on a slider move (Plotly.animate), which does not autorange again, so a
+    # learning rate raised into divergence drew its loss off the old axis.
+    if np.isfinite(low) and np.isfinite(high):
+        longest = max(len(tr.loss) for tr in trajectories.values())
+        layout["xaxis"]["range"] = [0, max(longest - 1, 1)]
+        layout["yaxis"]["range"] = _padded_range(low, high, log_y)
     return SpecFigure({"data": traces, "layout": layout})
+
+
+def _padded_range(low: float, high: float, log: bool, pad: float = 0.04) -> list[float]:
+    """An axis range around [low, high] with a margin of ``pad`` of its span each side (in
+    decades on a log axis, whose plotly.js range is in log10 units)."""
+    if log:
+        low, high = math.log10(low), math.log10(high)
+    span = high - low
+    if span <= 0:  # one value: a decade (or a unit) around it
+        span = 1.0 if log or low == 0 else abs(low) * 0.2
+        return [low - span / 2, high + span / 2]
+    return [low - pad * span, high + pad * span]
 
 
 def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], *,

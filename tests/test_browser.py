@@ -507,6 +507,65 @@ def test_slider_into_divergence_warns_and_back_clears_it(web, tmp_path):
     assert "diverged" not in " ".join(page.locator(ALERT).all_text_contents())
 
 
+LOSS_CHART = ".st-key-loss_chart .js-plotly-plot"
+# The loss chart's y range (log10 units on its log axis) and its lines' lowest and highest
+# value, in the same units, as plotly.js has drawn them.
+LOSS_AXIS = f"""() => {{
+  const div = document.querySelector('{LOSS_CHART}');
+  if (!div || !div._fullLayout || !div._fullData) return null;
+  const log = div._fullLayout.yaxis.type === 'log';
+  const ys = div._fullData.flatMap((t) => Array.from(t.y)).map((v) => log ? Math.log10(v) : v);
+  return {{range: div._fullLayout.yaxis.range, low: Math.min(...ys), high: Math.max(...ys)}};
+}}"""
+
+
+def test_the_loss_chart_follows_a_learning_rate_raised_into_divergence(web):
+    """The loss lines move in place on a slider move (no new chart): the axis must move too.
+    It did not (plotly.js's animate does not autorange), and SGD's blow-up was drawn off it."""
+    page, open_app = web
+    open_app("?surface=quadratic&opt=sgd,adam&lr=0.01")
+    before = page.evaluate(LOSS_AXIS)
+    assert before["range"][0] <= before["low"] and before["high"] <= before["range"][1], before
+    old = path_signature(page)
+    lr_slider(page).focus()
+    page.keyboard.press("End")  # learning rate 1
+    wait_for_new_paths(page, old)
+    wait_idle(page)
+    page.wait_for_function(f"() => ({LOSS_AXIS})().high > {before['high'] + 3}")  # SGD's loss now grows
+    after = page.evaluate(LOSS_AXIS)
+    assert after["range"][0] <= after["low"] and after["high"] <= after["range"][1], after
+
+
+def test_the_paths_download_as_csv_after_the_run_and_after_a_slider_move(web, tmp_path):
+    """The CSV is made when the button is clicked, after the run that drew it: it read the
+    run's race from a name the run had cleared by then, and the click downloaded nothing."""
+    import csv
+    page, open_app = web
+    open_app("?opt=adam,sgd&steps=50&lr=0.01")
+    page.get_by_text("Export for slides and reports").click()
+    wait_idle(page)
+
+    def download() -> list[dict]:
+        button = page.get_by_role("button", name="Paths as CSV")
+        with page.expect_download(timeout=30_000) as info:
+            button.click()
+        target = tmp_path / "paths.csv"
+        info.value.save_as(target)
+        return list(csv.DictReader(target.open()))
+
+    rows = download()
+    assert {r["optimizer"] for r in rows} == {"adam", "sgd"}
+    adam = [r for r in rows if r["optimizer"] == "adam"]
+    assert len(adam) == 51 and (float(adam[0]["x"]), float(adam[0]["y"])) == pytest.approx((-1.5, 2.0))
+    old = path_signature(page)
+    lr_slider(page).focus()
+    page.keyboard.press("Home")  # another learning rate: the CSV follows
+    wait_for_new_paths(page, old)
+    wait_idle(page)
+    moved = [r for r in download() if r["optimizer"] == "adam"]
+    assert len(moved) == 51 and moved[-1]["x"] != adam[-1]["x"]
+
+
 def test_every_tab_survives_a_slider_move(web, tmp_path):
     """Each tab's content is drawn by the page's fragment into the tab (made on whole runs):
     a slider move (a fragment-only rerun, which AppTest cannot play) redraws the open tab

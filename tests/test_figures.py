@@ -212,6 +212,27 @@ def test_loss_chart_never_draws_a_non_positive_value_on_its_log_axis(race):
         assert np.all(y > 0) and np.all(np.isfinite(y))
 
 
+@pytest.mark.parametrize("min_value", [0.0, None])
+def test_the_loss_chart_s_axes_hold_every_line_even_as_the_learning_rate_grows(min_value):
+    # The page moves the loss lines in place (no autorange): the figure must carry ranges
+    # that hold its lines. A rate raised into divergence: SGD's loss grows to ~1e11.
+    quadratic = optviz.get_surface("quadratic")
+    for lr in (0.01, 0.11, 1.0):
+        tr = optviz.race(quadratic, None, 200, {"sgd": {"learning_rate": lr}, "adam": {"learning_rate": lr}})
+        layout = figures.loss_figure(tr, min_value=min_value).to_dict()["layout"]
+        y_low, y_high = layout["yaxis"]["range"]
+        x_low, x_high = layout["xaxis"]["range"]
+        for trace in figures.loss_figure(tr, min_value=min_value).to_dict()["data"]:
+            y = array(trace["y"])
+            y = np.log10(y) if min_value is not None else y
+            assert y_low < y.min() and y.max() < y_high, (lr, trace["name"])
+            assert x_low <= array(trace["x"]).min() and array(trace["x"]).max() <= x_high
+        span = y_high - y_low
+        assert span < 1.2 * (max(np.log10(t.loss.max()) if min_value is not None else t.loss.max() for t in tr.values())
+                             - min(np.log10(max(t.loss.min(), 1e-12)) if min_value is not None else t.loss.min()
+                                   for t in tr.values())) + 1.0  # tight: no wasted decades
+
+
 def test_presenter_mode_is_readable_from_the_back_row(race):
     fig = figures.race_figure(optviz.get_surface("rosenbrock"), race, presenter=True).to_dict()
     assert fig["layout"]["font"]["size"] >= 20
