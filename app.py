@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -718,6 +719,20 @@ def on_chart_click() -> None:
         ss._full_rerun = True  # the start's inputs are outside live()
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain_text(text: str) -> str:
+    """``text`` as it is, inside Streamlit Markdown: every character Markdown (or its $math$)
+    would read escaped."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def code_text(text: str) -> str:
+    """``text`` for a Markdown code span (`...`), which escapes nothing: no backtick can end it."""
+    return str(text).replace("`", "'")
+
+
 def on_reset_view() -> None:
     ss.view = None
 
@@ -1201,7 +1216,7 @@ def _live() -> None:
     show = SHOW_TAB[state.tab]  # (the tabs' row is a widget: its value is in the state read above)
     notice = tab_body.empty()
     if surface is None:
-        notice.error(t["bad_formula"].format(reason=formula_error))
+        notice.error(t["bad_formula"].format(reason=plain_text(formula_error.removeprefix("formula: "))))
         st.stop()
     # The caches' key as ONE string: Streamlit hashes a tuple item by item (~0.2 ms a call).
     state_key = repr(state.key())
@@ -1256,11 +1271,14 @@ if not ss.get("presenter"):  # on a projector every line of height goes to the c
     st.subheader(t["title"])
     st.caption(f"{t['subtitle']} {t['share']}")
 for problem in ss.get("url_problems", []):
+    # What a link holds is shown as text, never as Markdown (a formula's `*` and `**` made
+    # italics and bold of it): inside a code span, or with every Markdown character escaped.
     if problem.default:
-        st.warning(t["bad_url"].format(key=problem.key, value=problem.value, reason=problem.reason,
-                                       default=problem.default), icon="⚠️")
+        st.warning(t["bad_url"].format(key=code_text(problem.key), value=code_text(problem.value),
+                                       reason=plain_text(problem.reason.removeprefix("formula: ")),
+                                       default=plain_text(problem.default)), icon="⚠️")
     else:
-        st.warning(t["unknown_url"].format(key=problem.key), icon="⚠️")
+        st.warning(t["unknown_url"].format(key=code_text(problem.key)), icon="⚠️")
 ss.url_problems = []
 if "start_notice" in ss:
     x, y = ss.pop("start_notice")

@@ -286,7 +286,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
         except (ValueError, TypeError, OverflowError) as exc:
             shown = text if len(text) <= 40 else text[:37] + "..."
             problems.append(UrlProblem(key, shown, str(exc) or "not valid",
-                                       str(default if shown_default is None else shown_default)))
+                                       _shown(default if shown_default is None else shown_default)))
             return default
 
     def choice(options):
@@ -362,8 +362,10 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
 
     # A link written by the page carries `lr` / `mom` and every own value; a short
     # hand-written link (?surface=saddle) keeps the preset's own values.
-    own_lr = {} if "lr" in raw else dict(state.own_learning_rate)
-    own_mom = {} if "mom" in raw else dict(state.own_momentum)
+    # (A bad `lr` or `mom` falls back to the preset's whole setting, its own values too.)
+    refused = {problem.key for problem in problems}
+    own_lr = {} if "lr" in raw and "lr" not in refused else dict(state.own_learning_rate)
+    own_mom = {} if "mom" in raw and "mom" not in refused else dict(state.own_momentum)
     hparams: dict = {}
     for name, opt in ALL_OPTIMIZERS.items():
         lr = take(f"{name}.lr", lambda t: snap(_number(t, LEARNING_RATES[0], 1.0), LEARNING_RATES, log=True), None,
@@ -430,6 +432,17 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[UrlProblem
                     own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams, schedule=schedule,
                     schedule_fields=schedule_fields, view=view, tab=tab)
     return state, problems
+
+
+def _shown(value) -> str:
+    """A default as a warning names it: as a link would write it, not as Python would."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (tuple, list)):
+        return ",".join(map(str, value))
+    if isinstance(value, float):
+        return _fmt(value)
+    return str(value)
 
 
 def _fmt(value: float) -> str:

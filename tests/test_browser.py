@@ -687,6 +687,18 @@ def test_bad_link_warns_and_still_draws(web, tmp_path):
     page.screenshot(path=tmp_path / "bad-link.png")
 
 
+def test_a_link_s_bad_formula_is_quoted_as_typed_not_as_markdown(web):
+    """The warning names the formula it falls back to: its `*` and `**` made italics and bold
+    of it ("sin(x)cos(y) + 0.1(x2 + y2)")."""
+    page, open_app = web
+    open_app("?surface=custom&f=x%2A%2A%20%2B%20y_1&present=maybe")
+    text = " ".join(page.locator(ALERT).all_text_contents())
+    assert "using sin(x)*cos(y) + 0.1*(x**2 + y**2) instead" in text, text
+    assert "f=x** + y_1" in text and "`y_1`" in text, text  # the refused name, as typed
+    assert "using 0 instead" in text, text  # present=maybe: the default as a link writes it
+    assert page.locator(f"{ALERT} em, {ALERT} strong").count() == 0
+
+
 # --- README screenshots (python tests/test_browser.py) -------------------------------------------
 
 
