@@ -89,6 +89,16 @@ st.html("""<style>
 .st-key-rules_big [data-testid="stMarkdownContainer"] p { font-size: 1.3rem; }
 .st-key-rules_big code { font-size: 1.15rem; }
 .st-key-chart_widths, .st-key-race_preview { display: none; }  /* scripts, nothing to see (CHART_WIDTHS_JS, RACE_PREVIEW_JS) */
+/* A narrow page (a small window, a 1024-px screen with the sidebar open): the race chart's
+   column left its plot ~190 px, the Play and speed buttons on top of each other and the
+   results table cut off. Below 780 px of page (not of screen: the sidebar counts) the race,
+   then the loss chart and table, each take the whole width. */
+[data-testid="stMainBlockContainer"] { container: optviz-main / inline-size; }
+@container optviz-main (max-width: 780px) {
+  .st-key-race_layout > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-race_layout > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
+    flex: 1 1 100% !important; width: 100% !important; min-width: 100% !important; }
+}
 </style>""")
 if _PRESENTING:  # on a 720-line projector the page's 6rem top margin hid the chart's step slider
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 4rem !important; }</style>")
@@ -1070,8 +1080,10 @@ def results_table() -> None:
         t["col_optimizer"]: [r["optimizer"] for r in rows],
         t["col_final_loss"]: [f"{r['final_loss']:.4g}" for r in rows],
         t["col_distance"]: [t["none"] if r["distance"] is None else f"{r['distance']:.3g}" for r in rows],
+        # (A typed formula's minimum value is not known: nothing to be within tolerance of.)
         t["col_steps"].format(tol=TOLERANCE): [
-            t["never"] if r["steps_to_tolerance"] is None else str(r["steps_to_tolerance"]) for r in rows],
+            t["unknown"] if surface.min_value is None else t["never"] if r["steps_to_tolerance"] is None
+            else str(r["steps_to_tolerance"]) for r in rows],
         t["col_diverged"]: [t["none"] if r["diverged_at"] is None else str(r["diverged_at"]) for r in rows],
     })
     st.markdown(f"**{t['results']}**")
@@ -1084,7 +1096,7 @@ def show_race() -> None:
     race_fig, loss_fig = build_figures(state_key, lang, presenter, step, state.view, state, race)
     base = f"{zlib.crc32(state_key.encode()):08x}-{lang}-{int(presenter)}-{step}"
     previews_for = (race_fig, base, step)  # drawn last in the run (live())
-    left, right = st.columns([2, 1] if presenter else [3, 2])
+    left, right = st.container(key="race_layout").columns([2, 1] if presenter else [3, 2])
     with left:
         show_step_controls(presenter)
         started = ss.pop("started_at", None)

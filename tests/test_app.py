@@ -470,6 +470,16 @@ def test_a_start_where_the_loss_is_not_finite_falls_back_to_the_surface_s_start(
         assert np.allclose(path[0], default, atol=1e-6) and np.all(np.isfinite(path))
 
 
+def test_a_typed_formula_s_table_does_not_claim_a_tolerance_is_never_reached():
+    # Its minimum value is not known (an estimate is not a tolerance): "never" was wrong even
+    # where the final loss was 0 at the minimum.
+    steps_column = "Steps to ≤ 0.001"
+    custom = open_page({"surface": "custom"}).get("table")[0].value
+    assert set(custom[steps_column]) == {"unknown minimum"}
+    known = open_page({"surface": "quadratic"}).get("table")[0].value
+    assert "unknown minimum" not in set(known[steps_column]) and any(v.isdigit() for v in known[steps_column])
+
+
 def test_exports_are_offered_and_the_gif_is_made_on_request():
     at = open_page({"opt": "adam,sgd", "steps": "100"})
     labels = [b.label for b in at.get("download_button")]

@@ -861,6 +861,33 @@ def test_on_a_phone_the_step_buttons_stay_one_row(chromium_browser, app_url, tmp
         context.close()
 
 
+@pytest.mark.parametrize("width,stacked", [(1024, True), (1400, False)])
+def test_a_narrow_page_puts_the_loss_chart_and_table_below_the_race(chromium_browser, app_url, tmp_path, width,
+                                                                      stacked):
+    """At 1024 px with the sidebar open the race chart's column left its plot ~190 px: the
+    Play and speed buttons were drawn over each other and the table lost two columns. A
+    page under 780 px stacks the race above the loss chart and table; a wide one keeps them
+    side by side."""
+    context = chromium_browser.new_context(viewport={"width": width, "height": 768})
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        wait_for_chart(page)
+        boxes = page.locator(f"{RACE} .updatemenu-button").evaluate_all(
+            "bs => bs.map(b => { const r = b.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })")
+        assert len(boxes) == 6, boxes  # Play, Pause, ½×, 1×, 2×, 4×
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                overlap = min(a[1], b[1]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[2], b[2]) > 1
+                assert not overlap, (a, b)
+        race, loss = page.locator(RACE).bounding_box(), page.locator(LOSS_CHART).bounding_box()
+        assert (loss["y"] >= race["y"] + race["height"]) == stacked, (race, loss)
+        assert results_table_overflow(page) <= 1
+        page.screenshot(path=tmp_path / f"page-{width}.png")
+    finally:
+        context.close()
+
+
 def test_presenter_mode_fits_the_chart_on_a_projector(web, tmp_path):
     """At 1280 x 720 (a classroom projector) in presenter mode, for every lesson in both
     languages: the whole race chart, its step slider included, is on the screen, the
