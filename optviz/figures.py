@@ -669,10 +669,14 @@ def race_figure(
         notes.append(f"<span style='color:{color(name)}'>✖</span> "
                      + t["diverged_at"].format(name=_display(name, labels), step=tr.diverged_at))
     if notes:
+        # In the corner farthest from the start and the crosses (the top left covered the
+        # start of a lesson's path, in presenter mode's large type).
+        marks = [start, *(trajectories[n].path[-1] for n in names if trajectories[n].diverged_at is not None)]
+        x, y = _emptiest_corner(surface, marks)
         annotations.append(dict(
-            text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99, xanchor="left", yanchor="top",
-            showarrow=False, align="left", bgcolor="rgba(255,255,255,0.85)", bordercolor="#999", borderwidth=1,
-            font=dict(size=font),
+            text="<br>".join(notes), xref="paper", yref="paper", x=x, y=y, xanchor="left" if x < 0.5 else "right",
+            yanchor="top" if y > 0.5 else "bottom", showarrow=False, align="left", bgcolor="rgba(255,255,255,0.85)",
+            bordercolor="#999", borderwidth=1, font=dict(size=font),
         ))
 
     if arrows and start_step is not None:
@@ -766,6 +770,14 @@ def moved_traces(drawn: SpecFigure, other: SpecFigure) -> dict | None:
             return None
         moved.append(i)
     return {"traces": moved, "data": [b[i] for i in moved]}
+
+
+def _emptiest_corner(surface: Surface, points) -> tuple[float, float]:
+    """The plot's corner (paper coordinates, just inside) farthest from the nearest of ``points``."""
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    marks = [(np.clip((p[0] - x0) / (x1 - x0), 0, 1), np.clip((p[1] - y0) / (y1 - y0), 0, 1)) for p in points]
+    corners = [(0.01, 0.99), (0.99, 0.99), (0.01, 0.01), (0.99, 0.01)]  # top left first: the usual place
+    return max(corners, key=lambda c: min((math.hypot(c[0] - mx, c[1] - my) for mx, my in marks), default=1.0))
 
 
 def _inspector_arrows(surface: Surface, trajectories: Mapping[str, Trajectory], step: int, width: int) -> list:

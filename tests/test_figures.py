@@ -204,6 +204,20 @@ def test_divergence_is_marked_with_its_step():
     assert len(crosses) == 1
 
 
+@pytest.mark.parametrize("start", [(-2.5, 1.5), (2.5, -1.5), (2.5, 1.5)])
+def test_the_divergence_note_stays_clear_of_the_start(start):
+    # It sat in the top-left corner, over the start of the learning-rate lesson's path.
+    surface = optviz.get_surface("quadratic")
+    tr = optviz.race(surface, start, 60, {"sgd": {"learning_rate": 0.12}})
+    assert tr["sgd"].diverged_at is not None
+    note = [a for a in figures.race_figure(surface, tr).to_dict()["layout"]["annotations"]
+            if "diverged" in a.get("text", "")][0]
+    (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+    fx, fy = (start[0] - x0) / (x1 - x0), (start[1] - y0) / (y1 - y0)
+    assert abs(note["x"] - fx) > 0.5 or abs(note["y"] - fy) > 0.5, (note["x"], note["y"], fx, fy)
+    assert note["xanchor"] == ("left" if note["x"] < 0.5 else "right")
+
+
 def test_loss_chart_never_draws_a_non_positive_value_on_its_log_axis(race):
     fig = figures.loss_figure(race, min_value=0.0).to_dict()
     assert fig["layout"]["yaxis"]["type"] == "log"
