@@ -1064,13 +1064,16 @@ def chart_message(key: str, figure, config: dict, src: str, base: str | None = N
 
 
 def show_inspector(step: int) -> None:
-    rows = figures.inspector_rows(race, step, labels=names)
+    rows = figures.inspector_rows(race, step, labels=i18n.OPTIMIZER_SHORT_NAMES[lang])  # as in the legend
     if not rows:
         return
     st.markdown(f"**{t['inspector'].format(step=step)}**")
     st.caption(t["inspector_help"])
-    table = pd.DataFrame(rows).drop(columns=["name", "step"]).set_index("optimizer")
-    st.dataframe(table.T.map(lambda v: "" if pd.isna(v) else f"{v:.4g}"), width="stretch")
+    table = pd.DataFrame(rows).drop(columns=["name", "step"]).set_index("optimizer").T
+    table.index = [i18n.INSPECTOR_ROWS[lang].get(row, row) for row in table.index]
+    # (The row names' column as wide as they need: "velocity (x)" was cut to "velocity (".)
+    st.dataframe(table.map(lambda v: "" if pd.isna(v) else f"{v:.4g}"), width="stretch",
+                 column_config={"_index": st.column_config.TextColumn(width=120)})
 
 
 def results_table() -> None:

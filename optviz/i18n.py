@@ -79,6 +79,12 @@ OPTIMIZER_SHORT_NAMES = {
            "lamb": "램", "adafactor": "아다팩터", "schedulefreeadamw": "스케줄 프리 아담W"},
 }
 
+# The step-through inspector's rows (figures.inspector_rows' keys), in the notation of its
+# caption (which says what each is) rather than as code names; the optimizer's state rows
+# keep Keras's own variable names ("momentum (x)"), which its code prints too.
+INSPECTOR_ROWS = {lang: {"x": "x", "y": "y", "gx": "∂f/∂x", "gy": "∂f/∂y", "dx": "Δx", "dy": "Δy",
+                         "step_size_x": "|Δx| / |∂f/∂x|", "step_size_y": "|Δy| / |∂f/∂y|"} for lang in ("en", "ko")}
+
 SURFACE_NAMES = {
     "en": {"rosenbrock": "Rosenbrock", "saddle": "Saddle", "quadratic": "Ill-conditioned quadratic",
            "himmelblau": "Himmelblau", "beale": "Beale", "rastrigin": "Rastrigin", "ackley": "Ackley",

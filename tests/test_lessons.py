@@ -200,14 +200,14 @@ def test_inspector_numbers_are_the_engines_state():
         tr = race[name]
         assert float(table.loc["accumulator (x)" if name == "adagrad" else "velocity (x)", column]) == pytest.approx(
             float(tr.state["accumulator" if name == "adagrad" else "velocity"][4, 0]), rel=1e-3)
-        assert float(table.loc["gx", column]) == pytest.approx(float(tr.gradient[3, 0]), rel=1e-3)
+        assert float(table.loc["∂f/∂x", column]) == pytest.approx(float(tr.gradient[3, 0]), rel=1e-3)
         delta = tr.path[4] - tr.path[3]
-        assert float(table.loc["step_size_y", column]) == pytest.approx(abs(delta[1] / tr.gradient[3, 1]), rel=1e-3)
+        assert float(table.loc["|Δy| / |∂f/∂y|", column]) == pytest.approx(abs(delta[1] / tr.gradient[3, 1]), rel=1e-3)
     # Adagrad's effective step shrinks from step to step (the point of the lesson).
-    first = float(table.loc["step_size_x", "Adagrad"])
+    first = float(table.loc["|Δx| / |∂f/∂x|", "Adagrad"])
     for _ in range(10):
         at.button(key="stepper_step").click().run()
-    assert float(at.dataframe[0].value.loc["step_size_x", "Adagrad"]) < first
+    assert float(at.dataframe[0].value.loc["|Δx| / |∂f/∂x|", "Adagrad"]) < first
     # Arrows are drawn at the inspected step: an update arrow ends at the next point.
     spec = chart_spec(at)
     ends = {(round(a["x"], 4), round(a["y"], 4)) for a in spec["layout"]["annotations"] if "ax" in a}
