@@ -279,7 +279,8 @@ TEXT = {
         "share": "Share: the address bar holds every setting; copy it to open this exact view.",
         "play": "▶ Play", "pause": "❚❚ Pause", "step": "Step ", "start_marker": "start", "minimum": "minimum",
         "diverged_at": "{name} diverged at step {step}", "loss": "loss", "loss_gap": "loss − minimum",
-        "diverged_warning": "{names} diverged (left the chart): try a smaller learning rate.",
+        "diverged_warning": "{names} diverged (✖ on the chart: the path ran off to infinity or to where the loss "
+                            "is not a number): try a smaller learning rate.",
         "lesson": "Lesson",
         "free_play": "— free play —",
         "previous": "◀ Previous",
@@ -377,7 +378,8 @@ TEXT = {
         "share": "공유: 주소창에 모든 설정이 담겨 있으니, 복사하면 이 화면 그대로 열립니다.",
         "play": "▶ 재생", "pause": "❚❚ 멈춤", "step": "스텝 ", "start_marker": "시작", "minimum": "최솟값",
         "diverged_at": "{name}: {step} 스텝에서 발산", "loss": "손실", "loss_gap": "손실 − 최솟값",
-        "diverged_warning": "{names}: 발산했습니다 (차트를 벗어남). 학습률을 줄여 보세요.",
+        "diverged_warning": "{names}: 발산했습니다 (차트의 ✖: 경로가 무한대로 가거나 손실 값이 수가 아닌 곳에 닿음). "
+                            "학습률을 줄여 보세요.",
         "lesson": "수업 장면",
         "free_play": "— 자유 탐색 —",
         "previous": "◀ 이전",
