@@ -475,7 +475,7 @@ def test_a_slider_move_never_blanks_the_race_chart(web, tmp_path):
         assert abs(figure_width - frame_width) < 1 and frame_width > 100, (key, figure_width, frame_width)
     # A narrower window: the charts follow it.
     wide = page.evaluate(width_of, "race_chart")[1]
-    page.set_viewport_size({"width": 1100, "height": VIEWPORT["height"]})
+    page.set_viewport_size({"width": 1280, "height": VIEWPORT["height"]})  # (still side by side)
     page.wait_for_function(f"() => Math.abs(({width_of})('race_chart')[0] - ({width_of})('race_chart')[1]) < 1"
                            f" && ({width_of})('race_chart')[1] < {wide}", timeout=30_000)
     page.screenshot(path=tmp_path / "narrower.png")
