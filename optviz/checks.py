@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+MAX_STEPS = 100_000  # the most steps a run takes (the engine's, and a schedule's table)
+
 F32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: a larger number is inf in float32
 F32_RANGE = f"float32, the precision Keras computes in, holds magnitudes up to {F32_MAX:.2g}"
 

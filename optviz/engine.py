@@ -32,14 +32,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import schedules
-from .checks import F32_RANGE, NOT_A_NUMBER, fits_float32
+from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, fits_float32
 from .optimizers import (
     ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
     clips_or_decays, get_optimizer,
 )
 from .surfaces import Surface, get_surface
 
-MAX_STEPS = 100_000
 BOUND = 1e6  # a point with |x| or |y| beyond this has diverged
 DEFAULT_TOLERANCE = 1e-3
 _OPTIMIZER_ORDER = tuple(ALL_OPTIMIZERS)  # lax.switch branch index -> optimizer name

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .checks import F32_RANGE, NOT_A_NUMBER, as_float32, fits_float32
+from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, as_float32, fits_float32
 
 PREFIX = "keras.optimizers.schedules."
 MAX_BOUNDARIES = 64
@@ -428,13 +428,10 @@ def _values_program(arrays, steps):
     return table(arrays, steps)[:, 0]
 
 
-MAX_VALUES = 100_000  # the engine's MAX_STEPS
-
-
 def values(spec, steps: int) -> np.ndarray:
     """The learning rate Keras uses at iterations 0 .. steps-1 (float32), e.g. to draw a schedule."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_VALUES:
-        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_VALUES}, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
     rate = spec if not is_schedule(spec) else parse(spec)
     arrays = lane_arrays([rate], boundary_slots([rate]))
     # One program for up to 2048 steps (0.3 ms a call): a steps slider never compiles again.
