@@ -27,7 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-import optviz
+import optviz.xla
+
+optviz.xla.configure()  # before anything starts JAX's CPU backend
+
+import optviz  # noqa: E402
 from optviz import schedules as lr_schedules
 from optviz import export, figures, i18n
 from optviz.lessons import load_lessons

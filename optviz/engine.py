@@ -37,6 +37,7 @@ from .optimizers import (
     ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
     clips_or_decays, get_optimizer,
 )
+from .rounding import keras_rounded_jit
 from .surfaces import Surface, get_surface
 
 BOUND = 1e6  # a point with |x| or |y| beyond this has diverged
@@ -353,7 +354,7 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
 
-    @jax.jit
+    @keras_rounded_jit
     def run(index, start, slots, packed_hp, rates, params, noise_std, seed, n_steps):
         # (The body unpacks the hyperparameters itself: sliced out here, each of the ~30
         # rows would be its own operation, dispatched one by one, on every call.)
@@ -606,7 +607,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         loss, (gx, gy) = xy_value_and_grad(w[0], w[1], params)
         return loss, jnp.stack([gx, gy])
 
-    @jax.jit
+    @keras_rounded_jit
     def run(start, slots, hp, rates, params, noise_std, seed, n_steps, min_value, tolerance):
         hp, rates = _unpack(hp, _HP_NAMES), _unpack_rates(rates)
         key = jax.random.PRNGKey(seed)

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, as_float32, fits_float32
+from .rounding import keras_rounded_jit
 
 PREFIX = "keras.optimizers.schedules."
 MAX_BOUNDARIES = 64
@@ -423,8 +424,8 @@ def table(arrays: Mapping[str, jnp.ndarray], steps: jnp.ndarray) -> jnp.ndarray:
     return jax.lax.map(lambda step: rates_at(arrays, step), steps)
 
 
-@jax.jit
-def _values_program(arrays, steps):
+@keras_rounded_jit
+def _values_program(arrays, steps, n_steps):
     return table(arrays, steps)[:, 0]
 
 
@@ -436,4 +437,4 @@ def values(spec, steps: int) -> np.ndarray:
     arrays = lane_arrays([rate], boundary_slots([rate]))
     # One program for up to 2048 steps (0.3 ms a call): a steps slider never compiles again.
     n = max(2048, 1 << (int(steps) - 1).bit_length())
-    return np.asarray(_values_program(arrays, jnp.arange(n, dtype=jnp.int32)))[:steps]
+    return np.asarray(_values_program(arrays, jnp.arange(n, dtype=jnp.int32), steps))[:steps]

@@ -1,7 +1,10 @@
-"""Shared test setup: optviz before JAX (it sets XLA flags), Keras on the JAX backend."""
+"""Shared test setup: Keras on the JAX backend, and the XLA loop setting the page and
+the command line use (speed only: optviz's paths are Keras's with or without it)."""
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import optviz  # noqa: E402,F401  (must come before jax starts its CPU backend)
+import optviz.xla  # noqa: E402
+
+optviz.xla.configure()

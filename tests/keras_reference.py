@@ -1,7 +1,9 @@
 """The independent reference: real Keras 3 (JAX backend) stepping a keras.Variable.
 
-The gradient is the surface's own jax.grad, jitted on its own; the update is
-Keras's ``optimizer.apply_gradients``, op by op, as a Keras user would run it.
+The gradient is the surface's own jax.grad, run op by op (each operation rounded on its
+own, as Keras's eager steps are; a jitted one would fuse products into FMAs on a CPU that
+has them); the update is Keras's ``optimizer.apply_gradients``, op by op, as a Keras user
+would run it.
 A learning rate given as ``{"class_name": ..., "config": {...}}`` becomes a real
 Keras schedule (``keras.optimizers.schedules.deserialize``); weight_decay, clipnorm,
 clipvalue and global_clipnorm go to the optimizer's constructor as they are.
@@ -74,10 +76,10 @@ def keras_optimizer(optimizer: str, **hyperparameters):
 
 @functools.lru_cache(maxsize=None)
 def _gradient(surface: str, params: tuple):
-    """The surface's jitted gradient (compiled once per surface and parameters)."""
+    """The surface's gradient, op by op (one per surface and parameters)."""
     s = get_surface(surface)
     values = {k: jnp.float32(v) for k, v in params}
-    return jax.jit(jax.grad(lambda w: s.fn(w[0], w[1], values)))
+    return jax.grad(lambda w: s.fn(w[0], w[1], values))
 
 
 def keras_path(optimizer: str, surface: str, start, steps: int, surface_params=None, **hyperparameters):
