@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import optviz
-from optviz.__main__ import main
+from optviz.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
