@@ -15,6 +15,7 @@ F32_RANGE = f"float32, the precision Keras computes in, holds magnitudes up to {
 
 # float() of a whole number too large for a float raises OverflowError, not ValueError.
 NOT_A_NUMBER = (TypeError, ValueError, OverflowError)
+NOT_FINITE = "not a finite number"  # parse_number's reason for nan and inf
 
 
 def fits_float32(number: float) -> bool:
@@ -41,7 +42,7 @@ def parse_number(value, low: float = -math.inf, high: float = math.inf, *, integ
         raise TypeError("not a number")  # True is 1 to float(), but no one means 1 by it
     number = float(value)
     if not math.isfinite(number):
-        raise ValueError("not a finite number")
+        raise ValueError(NOT_FINITE)
     if integer and number != int(number):
         raise ValueError("not a whole number")
     if not low <= number <= high:
@@ -59,7 +60,7 @@ def parse_number_list(text: str, *, integer: bool = False) -> list:
     try:
         values = [parse_number(item, max_chars=200) for item in items]
     except ValueError as exc:
-        if str(exc) == "not a finite number":
+        if str(exc) == NOT_FINITE:
             raise ValueError("numbers must be finite") from None
         raise
     if integer:
