@@ -60,10 +60,10 @@ def schedule_spec(name: str, fields: Mapping[str, object], learning_rate: float)
     return schedule_lib.parse({"class_name": name, "config": config})
 
 
-
-
 @dataclass(frozen=True)
 class PageState:
+    """Everything the page shows, as one immutable value (its link form: optviz.url)."""
+
     lang: str = "en"
     preset: str = "tuned"
     surface: str = "rosenbrock"
@@ -196,5 +196,6 @@ def zoomed_view(surface: Surface, xs, ys) -> tuple[float, float, float, float] |
 
 def default_state(surface: str = "rosenbrock", preset_name: str = "tuned", lang: str = "en",
                   formula: str = DEFAULT_FORMULA, box: float = 3.0) -> PageState:
+    """The page as it opens on ``surface`` with preset ``preset_name``."""
     base = PageState(lang=lang, preset=preset_name, formula=formula, box=box)
     return with_preset(with_surface(base, surface), preset_name)
