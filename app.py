@@ -37,10 +37,12 @@ from optviz import export, figures, i18n
 from optviz.lessons import load_lessons
 from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
 from optviz.presets import PRESETS
+from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP, TABS
 from optviz.state import (
-    EXTRA_HPARAMS, KAPPAS, SCHEDULE_FIELDS, schedule_spec, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, STEP_STEP,
-    BOXES, CUSTOM, MAX_NOISE, TABS, PageState, parse_query, to_query, with_cell, with_preset, with_surface, zoomed_view,
+    CUSTOM, EXTRA_HPARAMS, MOMENTUM_OPTIMIZERS, SCHEDULE_FIELDS, PageState, schedule_spec, with_cell, with_preset,
+    with_surface, zoomed_view,
 )
+from optviz.url import parse_query, to_query
 
 
 def _unescape_slashes_in_chart_json() -> None:

@@ -46,8 +46,8 @@ import json, sys
 import optviz
 import plotly.io
 from optviz import figures, i18n
-from optviz.state import parse_query
-state = parse_query({})[0]
+from optviz.state import default_state
+state = default_state()
 specs = []
 for factor in (1.0, 1.2, 1.4, 1.6):
     spec = {name: {**hp, "learning_rate": hp["learning_rate"] * factor} for name, hp in state.race_spec().items()}

@@ -24,6 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from . import schedules, xla
+from .checks import parse_bool
 from .engine import DEFAULT_TOLERANCE, MAX_STEPS, simulate, sweep
 from .optimizers import ALL_OPTIMIZERS, COMMON_OPTIONS, get_optimizer
 from .surfaces import SURFACES
@@ -47,12 +48,10 @@ _HPARAM_FLAGS = sorted(set(_HPARAMS) - {"learning_rate"})
 
 
 def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    try:
+        return parse_bool(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}") from None
 
 
 def _json(text: str):

@@ -7,22 +7,30 @@ checks every field and raises a ``ValueError`` naming the lesson and the field.
 from __future__ import annotations
 
 import functools
-import math
 import re
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
 
-from .optimizers import ALL_OPTIMIZERS as OPTIMIZERS  # a lesson may race any of the fourteen
-from .state import (
-    KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, MOMENTUM_OPTIMIZERS, PageState,
-    default_state, snap, zoomed_view,
+import tomllib
+
+from .bounds import (
+    KAPPAS,
+    LANGS,
+    LEARNING_RATES,
+    MAX_COORDINATE,
+    MAX_NOISE,
+    MAX_PAGE_STEPS,
+    MAX_SEED,
+    MIN_STEPS,
+    MOMENTA,
 )
+from .checks import NOT_A_NUMBER, parse_number
+from .optimizers import ALL_OPTIMIZERS as OPTIMIZERS  # a lesson may race any of the fourteen
+from .state import MOMENTUM_OPTIMIZERS, PageState, default_state, snap, zoomed_view
 from .surfaces import SURFACES
 
 LESSONS_FILE = Path(__file__).with_name("lessons.toml")
-LANGS = ("en", "ko")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -49,11 +57,13 @@ def _fail(lesson: str, field: str, message: str) -> ValueError:
 
 
 def _number(lesson, field, value, low, high) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # TOML types its values: a quoted "0.1" in a lessons file is a mistake, not a number.
+    if isinstance(value, (str, bool)) or not isinstance(value, (int, float)):
         raise _fail(lesson, field, f"must be a number, got {value!r}")
-    if not (math.isfinite(value) and low <= value <= high):
-        raise _fail(lesson, field, f"must be between {low:g} and {high:g}, got {value!r}")
-    return float(value)
+    try:
+        return float(parse_number(value, low, high))
+    except NOT_A_NUMBER:
+        raise _fail(lesson, field, f"must be between {low:g} and {high:g}, got {value!r}") from None
 
 
 def _text(lesson: str, lang: str, raw) -> LessonText:
@@ -69,7 +79,7 @@ def _text(lesson: str, lang: str, raw) -> LessonText:
         raise _fail(lesson, f"{lang}.narrative", "must be a list of 3 to 5 non-empty lines")
     unknown = set(raw) - {"title", "narrative", "look_for", "question"}
     if unknown:
-        raise _fail(lesson, f"{lang}.{sorted(unknown)[0]}", "is not a lesson text field")
+        raise _fail(lesson, f"{lang}.{min(unknown)}", "is not a lesson text field")
     return LessonText(raw["title"].strip(), tuple(line.strip() for line in narrative), raw["look_for"].strip(),
                       raw["question"].strip())
 
@@ -85,7 +95,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
     name = lesson_id
     unknown = set(raw) - _FIELDS
     if unknown:
-        raise _fail(name, sorted(unknown)[0], "is not a lesson field")
+        raise _fail(name, min(unknown), "is not a lesson field")
     surface = raw.get("surface")
     if surface not in SURFACES:
         raise _fail(name, "surface", f"must be one of {', '.join(SURFACES)}, got {surface!r}")
@@ -100,13 +110,13 @@ def _lesson(raw: dict, index: int) -> Lesson:
     start = raw.get("start")
     if not isinstance(start, list) or len(start) != 2:
         raise _fail(name, "start", f"must be [x, y], got {start!r}")
-    x, y = (_number(name, "start", v, -1e4, 1e4) for v in start)
+    x, y = (_number(name, "start", v, -MAX_COORDINATE, MAX_COORDINATE) for v in start)
     steps = raw.get("steps")
     if isinstance(steps, bool) or not isinstance(steps, int) or not MIN_STEPS <= steps <= MAX_PAGE_STEPS:
         raise _fail(name, "steps", f"must be a whole number from {MIN_STEPS} to {MAX_PAGE_STEPS}, got {steps!r}")
     noise = _number(name, "noise", raw.get("noise", 0.0), 0.0, MAX_NOISE)
     seed = raw.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**31:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise _fail(name, "seed", f"must be a whole number >= 0, got {seed!r}")
     kappa = state.kappa
     if "kappa" in raw:
@@ -141,7 +151,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
     if view is not None:
         if not isinstance(view, list) or len(view) != 4:
             raise _fail(name, "view", f"must be [x0, x1, y0, y1], got {view!r}")
-        corners = [_number(name, "view", v, -1e4, 1e4) for v in view]
+        corners = [_number(name, "view", v, -MAX_COORDINATE, MAX_COORDINATE) for v in view]
         if not (corners[0] < corners[1] and corners[2] < corners[3]):
             raise _fail(name, "view", f"must have x0 < x1 and y0 < y1, got {view!r}")
         try:

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, as_float32, fits_float32
+from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, NOT_FINITE, as_float32, fits_float32, parse_number
 from .rounding import keras_rounded_jit
 
 PREFIX = "keras.optimizers.schedules."
@@ -92,14 +92,13 @@ _RULES = {
 
 
 def _number(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, str):  # a schedule's config holds numbers; text there is a mistake
         raise ValueError(f"{where} must be a number, got {value!r}")
     try:
-        number = float(value)
-    except NOT_A_NUMBER:
-        raise ValueError(f"{where} must be a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{where} must be finite, got {value!r}")
+        number = parse_number(value)
+    except NOT_A_NUMBER as exc:
+        problem = "be finite" if str(exc) == NOT_FINITE else "be a number"
+        raise ValueError(f"{where} must {problem}, got {value!r}") from None
     if not fits_float32(number):  # Keras computes a schedule in float32: inf there
         raise ValueError(f"{where} must fit in float32, got {value!r} ({F32_RANGE})")
     return number

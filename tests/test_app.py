@@ -13,7 +13,7 @@ import optviz
 from helpers import (array, chart_message, chart_spec, charts, component, elements, image_box, level_line_offsets,
                      level_lines_image, paths)
 from optviz import i18n
-from optviz.state import LEARNING_RATES, MOMENTA
+from optviz.bounds import LEARNING_RATES, MOMENTA
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = i18n.OPTIMIZER_NAMES["en"]
@@ -195,7 +195,7 @@ def test_every_noise_a_link_or_lesson_may_set_fits_the_noise_slider():
     """The Rastrigin lesson says "try 30": a link with noise=30 (and the largest the URL takes)
     opens with that noise on the slider and draws, where the slider once stopped at 20 and the
     page crashed (found by the hostile-link property test)."""
-    from optviz.state import MAX_NOISE
+    from optviz.bounds import MAX_NOISE
     for noise in (30.0, MAX_NOISE):
         at = open_page({"surface": "rastrigin", "noise": f"{noise:g}", "opt": "sgd"})
         assert not at.exception, at.exception
@@ -247,7 +247,8 @@ def test_a_zoomed_view_stays_through_slider_moves_until_reset():
 
 
 def test_a_drawn_box_becomes_a_view_inside_the_surface():
-    from optviz.state import MIN_VIEW, zoomed_view
+    from optviz.bounds import MIN_VIEW
+    from optviz.state import zoomed_view
     rosenbrock = optviz.get_surface("rosenbrock")  # x in [-2, 2], y in [-1, 3]
     assert zoomed_view(rosenbrock, [1.2, 0.5], [1.5, 0.3]) == (0.5, 1.2, 0.3, 1.5)  # any corner order
     assert zoomed_view(rosenbrock, [1.0, 9.0], [-7.0, 0.5]) == (1.0, 2.0, -1.0, 0.5)  # clipped to the box
@@ -401,7 +402,7 @@ def test_tuning_tab_heat_map_is_the_engines_sweep():
     heat = spec["data"][0]
     assert heat["type"] == "heatmap"
     z = array(heat["z"])
-    from optviz.state import LEARNING_RATES, MOMENTA
+    from optviz.bounds import LEARNING_RATES, MOMENTA
     assert z.shape == (len(MOMENTA), len(LEARNING_RATES)) and z.size >= 64 * 64
     params = {k: v for k, v in at.query_params.items()}
     result = optviz.sweep("sgd", "rosenbrock", None, 200, LEARNING_RATES, MOMENTA, tolerance=1e-3)
@@ -416,7 +417,8 @@ def test_tuning_tab_heat_map_is_the_engines_sweep():
 
 
 def test_a_clicked_cell_reaches_the_race():
-    from optviz.state import parse_query, with_cell
+    from optviz.state import with_cell
+    from optviz.url import parse_query
     state, _ = parse_query({"opt": "sgd,adam"})
     clicked = with_cell(state, "adam", 0.0316, 0.5)
     assert clicked.hyperparameters("adam")["learning_rate"] == 0.0316
@@ -424,7 +426,7 @@ def test_a_clicked_cell_reaches_the_race():
     clicked = with_cell(clicked, "nesterov", 0.001, 0.97)
     assert "nesterov" in clicked.optimizers and clicked.hyperparameters("nesterov")["momentum"] == 0.97
     # and the page draws the race with it: open its link
-    from optviz.state import to_query
+    from optviz.url import to_query
     at = open_page(to_query(clicked))
     race = optviz.race("rosenbrock", state.start, state.steps, clicked.race_spec())
     np.testing.assert_array_equal(paths(chart_spec(at))["Adam"][-1], race["adam"].path[-1])
@@ -511,7 +513,7 @@ def test_all_fourteen_optimizers_with_a_schedule_and_clipping_race_on_the_page()
     at = open_page(query)
     drawn = paths(chart_spec(at))
     assert set(drawn) == {i18n.OPTIMIZER_SHORT_NAMES["en"][n] for n in opts.ALL_OPTIMIZERS}
-    state, problems = __import__("optviz.state", fromlist=["x"]).parse_query(query)
+    state, problems = __import__("optviz.url", fromlist=["x"]).parse_query(query)
     assert not problems
     race = optviz.race("rosenbrock", state.start, 100, state.race_spec())
     for name, tr in race.items():

@@ -1,0 +1,175 @@
+"""Links: the table of fields reads back what it writes, for any state the page can be in."""
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import optviz
+from optviz.bounds import (
+    BOXES,
+    KAPPAS,
+    LANGS,
+    LEARNING_RATES,
+    MAX_COORDINATE,
+    MAX_NOISE,
+    MAX_PAGE_STEPS,
+    MAX_SEED,
+    MIN_STEPS,
+    MOMENTA,
+    TABS,
+)
+from optviz.lessons import load_lessons
+from optviz.optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
+from optviz.presets import PRESETS
+from optviz.state import (
+    CUSTOM,
+    EXTRA_HPARAMS,
+    MOMENTUM_OPTIMIZERS,
+    SCHEDULE_FIELDS,
+    PageState,
+    default_state,
+    schedule_spec,
+    with_surface,
+    zoomed_view,
+)
+from optviz.url import FIELDS, Problem, parse_query, to_query
+
+LESSONS = load_lessons()
+FORMULAS = ("sin(x)*cos(y) + 0.1*(x**2 + y**2)", "(x - 1)**2 + 4*(y + 0.5)**2", "x**2 - y**2")
+
+
+def _round_trip(state: PageState) -> None:
+    again, problems = parse_query(to_query(state))
+    assert problems == []
+    assert again == state
+
+
+@pytest.mark.parametrize("lesson_id", list(LESSONS))
+def test_every_lesson_reads_back_from_its_link(lesson_id):
+    for lang in LANGS:
+        _round_trip(LESSONS[lesson_id].state(lang, presenter=lang == "ko"))
+    # and the whole surface, where the lesson zooms
+    _round_trip(replace(LESSONS[lesson_id].state(), view=None))
+
+
+@pytest.mark.parametrize("surface", [*optviz.SURFACES, CUSTOM])
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_surface_and_preset_reads_back_from_its_link(surface, preset):
+    _round_trip(default_state(surface, preset))
+
+
+def _hparam_values(draw, name: str) -> dict:
+    """Valid non-default values for a few of ``name``'s other hyperparameters (one clipping option at most)."""
+    opt = ALL_OPTIMIZERS[name]
+    chosen = draw(st.lists(st.sampled_from(EXTRA_HPARAMS[name]), unique=True, max_size=3))
+    clips = [hp for hp in chosen if hp in CLIP_OPTIONS]
+    values = {}
+    for hp in chosen:
+        if hp in clips[1:]:
+            continue
+        spec = opt.hparam(hp)
+        if spec.kind == "bool":
+            value = not spec.default
+        else:
+            raw = draw(st.one_of(st.floats(0.0, 1.0), st.integers(0, 1000)))
+            try:
+                value = spec.validate(raw, name)
+            except ValueError:
+                continue
+            if spec.kind == "optional" and value == 0:
+                continue
+        if value != spec.default:
+            values[hp] = value
+    return values
+
+
+def _schedule(draw) -> tuple[str, dict]:
+    name = draw(st.sampled_from(["", *SCHEDULE_FIELDS]))
+    if not name:
+        return "", {}
+    fields = {}
+    for key, default in SCHEDULE_FIELDS[name].items():
+        if not draw(st.booleans()):
+            continue
+        if isinstance(default, bool):
+            fields[key] = not default
+        elif isinstance(default, str):
+            numbers = draw(st.lists(st.integers(0, 1000), min_size=1, max_size=4))
+            fields[key] = ", ".join(map(str, sorted(numbers) if key == "boundaries" else numbers))
+        elif isinstance(default, int):
+            fields[key] = draw(st.integers(0, 10**6))
+        else:
+            fields[key] = draw(st.floats(0.0, 1e6))
+    fields = {k: v for k, v in fields.items() if v != SCHEDULE_FIELDS[name][k]}
+    try:
+        schedule_spec(name, fields, 0.01)
+    except ValueError:
+        return "", {}
+    return name, fields
+
+
+@st.composite
+def page_states(draw) -> PageState:
+    """A state the page can be in: a lesson's or a surface's, then anything its controls change."""
+    lang, presenter = draw(st.sampled_from(LANGS)), draw(st.booleans())
+    lesson = draw(st.sampled_from(["", *LESSONS]))
+    if lesson:
+        state = LESSONS[lesson].state(lang, presenter)
+    else:
+        state = replace(default_state(draw(st.sampled_from(list(optviz.SURFACES))), draw(st.sampled_from(PRESETS)),
+                                      lang), presenter=presenter)
+    if draw(st.booleans()):
+        surface = draw(st.sampled_from([*optviz.SURFACES, CUSTOM]))
+        if surface == CUSTOM:
+            state = replace(state, formula=draw(st.sampled_from(FORMULAS)), box=draw(st.sampled_from(BOXES)))
+        state = with_surface(state, surface)
+    surface = state.surface_object()
+    if draw(st.booleans()):
+        (x0, x1), (y0, y1) = surface.x_range, surface.y_range
+        xs = draw(st.lists(st.floats(x0, x1), min_size=2, max_size=2))
+        ys = draw(st.lists(st.floats(y0, y1), min_size=2, max_size=2))
+        state = replace(state, view=zoomed_view(surface, xs, ys))
+    optimizers = tuple(draw(st.lists(st.sampled_from(list(ALL_OPTIMIZERS)), min_size=1, max_size=5, unique=True)))
+    rates = st.sampled_from(LEARNING_RATES)
+    momenta = st.sampled_from(MOMENTA)
+    schedule, schedule_fields = _schedule(draw)
+    hparams = {name: values for name in draw(st.lists(st.sampled_from(list(ALL_OPTIMIZERS)), max_size=3, unique=True))
+               if (values := _hparam_values(draw, name))}
+    noise = draw(st.one_of(st.just(0.0), st.floats(0.0, MAX_NOISE)))
+    coordinate = st.floats(-MAX_COORDINATE, MAX_COORDINATE)
+    return replace(
+        state, optimizers=optimizers, learning_rate=draw(rates), momentum=draw(momenta),
+        steps=draw(st.integers(MIN_STEPS, MAX_PAGE_STEPS)), start=(draw(coordinate), draw(coordinate)),
+        noise=noise, seed=draw(st.integers(0, MAX_SEED)),
+        kappa=draw(st.sampled_from(KAPPAS)) if "kappa" in surface.params else state.kappa,
+        own_learning_rate=draw(st.dictionaries(st.sampled_from(list(ALL_OPTIMIZERS)), rates, max_size=4)),
+        own_momentum=draw(st.dictionaries(st.sampled_from(MOMENTUM_OPTIMIZERS), momenta, max_size=3)),
+        hparams=hparams, schedule=schedule, schedule_fields=schedule_fields, tab=draw(st.sampled_from(TABS)),
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(page_states())
+def test_any_state_reads_back_from_its_link(state):
+    _round_trip(state)
+
+
+def test_the_table_declares_each_key_once_for_any_state():
+    """Keys repeat only where one of them applies at a time (a field of each schedule)."""
+    keys = [field.key for field in FIELDS]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        assert key.startswith("sched."), key
+        for schedule in SCHEDULE_FIELDS:
+            state = replace(PageState(), schedule=schedule)
+            assert sum(f.applies(state) for f in FIELDS if f.key == key) <= 1, key
+
+
+def test_a_bad_value_names_its_fallback_and_an_unknown_key_is_reported():
+    state, problems = parse_query({"steps": "5", "adam.beta_1": "2", "sgd.lr": "x", "kappa": "3", "zzz": "1"})
+    assert state == parse_query({})[0]
+    assert problems[0] == Problem("steps", "5", "outside 10 to 2000", "500")
+    assert problems[1].key == "sgd.lr" and problems[1].default == "the shared learning rate"
+    assert problems[2].key == "adam.beta_1" and "beta_1" in problems[2].reason and problems[2].default == "0.9"
+    assert problems[3:] == [Problem("kappa", "3", "unknown", ""), Problem("zzz", "1", "unknown", "")]
