@@ -103,3 +103,11 @@ def test_importing_optviz_does_not_import_streamlit():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT.parent, capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_ruff_finds_nothing_with_the_projects_config():
+    """Lint and import order (pyproject.toml's [tool.ruff]) over the whole checkout."""
+    checkout = ROOT.parent
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(checkout)], cwd=checkout,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
