@@ -15,6 +15,9 @@ import numpy as np
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's optviz
+import optviz.xla  # noqa: E402
+
+optviz.xla.configure()
 import optviz  # noqa: E402
 from optviz import figures  # noqa: E402
 
