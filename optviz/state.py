@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from . import schedules as schedule_lib
-from .optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS, OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, CLIP_OPTIONS
 from .presets import PRESETS, preset
 from .surfaces import SURFACES, Surface, get_surface
 
@@ -94,7 +94,7 @@ class PageState:
     preset: str = "tuned"
     surface: str = "rosenbrock"
     kappa: float = 10.0
-    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+    optimizers: tuple[str, ...] = tuple(ARTICLE_OPTIMIZERS)
     learning_rate: float = 0.01
     momentum: float = 0.9
     steps: int = 500
