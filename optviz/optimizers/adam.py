@@ -142,7 +142,7 @@ NADAM = Optimizer(
     ),
     state=NadamState, rule=nadam_rule, init=_nadam_init, momentum_like="beta_1",
     style=Style("#882255", "dot", "triangle-down"),  # Paul Tol muted wine
-    latex=r"\mu_t = \beta_1(1 - \tfrac12 0.96^{0.004t}),\quad "
+    latex=r"\mu_t = \beta_1(1 - \tfrac12 0.96^{t}),\quad "
           r"w \leftarrow w - \eta\Big(\frac{\mu_{t+1} m}{1-\prod_{i\le t+1}\mu_i} + "
           r"\frac{(1-\mu_t) g}{1-\prod_{i\le t}\mu_i}\Big)\Big/\big(\sqrt{\hat v} + \epsilon\big)",
 )
