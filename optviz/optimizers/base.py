@@ -184,7 +184,7 @@ def pack_numpy(state: NamedTuple) -> np.ndarray:
     """``state`` (NumPy or Python numbers) as a float32 (MAX_SLOTS, 2) array, unused rows zero."""
     slots = np.zeros((MAX_SLOTS, 2), np.float32)
     for i, value in enumerate(state):
-        slots[i] = np.asarray(value, np.float32)
+        slots[i] = value
     return slots
 
 
@@ -317,7 +317,9 @@ class Optimizer:
 
     def init_slots(self, values: Mapping[str, object], start=None) -> np.ndarray:
         """:meth:`initial_state` as the engine's float32 (MAX_SLOTS, 2) array."""
-        return pack_numpy(self.initial_state(values, start))
+        if self.init is None:  # zeros: skip building the NamedTuple (a race does this once a lane)
+            return np.zeros((MAX_SLOTS, 2), np.float32)
+        return pack_numpy(self.init(values, start))
 
     def keras_code(self, values: Mapping[str, object] | None = None, *, prefix: str = "keras.optimizers.") -> str:
         """Keras code for these settings, e.g. ``keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)``.
