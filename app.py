@@ -35,7 +35,7 @@ import optviz  # noqa: E402
 from optviz import schedules as lr_schedules
 from optviz import export, figures, i18n
 from optviz.lessons import load_lessons
-from optviz.optimizers import ALL_OPTIMIZERS, OPTIMIZERS
+from optviz.optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
 from optviz.presets import PRESETS
 from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP, TABS
 from optviz.state import (
@@ -132,7 +132,7 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
         figures.contour_backdrop(optviz.get_surface(name))  # the race chart's picture of it
     # The tuning tab's grids on the default surface and step count: the heat map (121 × 100
     # cells) for each optimizer with a momentum-like axis, and the learning-rate curves.
-    for name, opt in OPTIMIZERS.items():
+    for name, opt in ARTICLE_OPTIMIZERS.items():
         if stop.is_set():
             return
         if opt.momentum_like:
@@ -1199,7 +1199,7 @@ def show_rules() -> None:
         st.latex(surface.latex)
         for name in state.optimizers:
             st.subheader(names[name])
-            st.latex(i18n.UPDATE_RULES[name])
+            st.latex(ALL_OPTIMIZERS[name].latex)
             st.write(i18n.EXPLANATIONS[lang][name])
             st.caption(t["code_caption"])
             st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")

@@ -34,7 +34,7 @@ import numpy as np
 from . import schedules
 from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, fits_float32
 from .optimizers import (
-    ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, OPTIMIZERS, Optimizer, clip_and_decay_lanes,
+    ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, Optimizer, clip_and_decay_lanes,
     clips_or_decays, get_optimizer,
 )
 from .rounding import keras_rounded_jit
@@ -289,8 +289,8 @@ def _noise_table(key, steps, std):
 # uses it, so each optimizer added to the engine costs a race nothing until it races.
 _BRANCH_RULES = tuple(dict.fromkeys(ALL_OPTIMIZERS[name].update for name in _OPTIMIZER_ORDER))
 _BRANCH = {name: _BRANCH_RULES.index(ALL_OPTIMIZERS[name].update) for name in _OPTIMIZER_ORDER}
-_CLASSIC_BRANCHES = len({o.update for o in OPTIMIZERS.values()})
-assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in OPTIMIZERS)
+_CLASSIC_BRANCHES = len({o.update for o in ARTICLE_OPTIMIZERS.values()})
+assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in ARTICLE_OPTIMIZERS)
 
 
 def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
@@ -436,7 +436,7 @@ def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
 # A lane that a race of classic optimizers leaves empty runs its rule's optimizer at
 # Keras's defaults, and is dropped.
 _CLASSIC_FILLERS = tuple(
-    next((name, OPTIMIZERS[name], OPTIMIZERS[name].resolve(None)) for name in OPTIMIZERS if _BRANCH[name] == k)
+    next((name, opt, opt.resolve(None)) for name, opt in ARTICLE_OPTIMIZERS.items() if _BRANCH[name] == k)
     for k in range(_CLASSIC_BRANCHES)
 )
 

@@ -28,8 +28,8 @@ import plotly.io as pio
 
 from .engine import Trajectory
 from .checks import NOT_A_NUMBER
-from .figures import COLORS, DASHES, DEFAULT_TEXT, MAX_TRAIL_POINTS, SYMBOLS, draw_contour
-from .optimizers import OPTIMIZERS
+from .figures import DEFAULT_TEXT, MAX_TRAIL_POINTS, draw_contour, style
+from .optimizers import ALL_OPTIMIZERS
 from .surfaces import Surface, get_surface
 
 CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy")
@@ -119,7 +119,7 @@ def _font_families() -> tuple[str, ...]:
 def _display(name: str, labels: Mapping[str, str] | None) -> str:
     if labels and name in labels:
         return labels[name]
-    return OPTIMIZERS[name].display_name if name in OPTIMIZERS else name
+    return ALL_OPTIMIZERS[name].display_name if name in ALL_OPTIMIZERS else name
 
 
 def _trail(path: np.ndarray, end: int) -> np.ndarray:
@@ -271,10 +271,10 @@ def race_gif(
     # What moves is drawn on a copy of that background, frame after frame (blitting).
     lines, heads, crosses = [], [], []
     for name in names:
-        colour = COLORS.get(name, "#444444")
-        lines += ax.plot([], [], color=colour, lw=2.2, ls=_LINESTYLES.get(DASHES.get(name, "solid"), "-"),
+        colour = style(name).color
+        lines += ax.plot([], [], color=colour, lw=2.2, ls=_LINESTYLES.get(style(name).dash, "-"),
                          label=_display(name, labels), zorder=4, animated=True)
-        heads += ax.plot([], [], ls="none", marker=_MARKERS.get(SYMBOLS.get(name, "circle"), "o"), ms=font * 0.95,
+        heads += ax.plot([], [], ls="none", marker=_MARKERS.get(style(name).symbol, "o"), ms=font * 0.95,
                          color=colour, mec="white", mew=1.2, zorder=7, animated=True)
         # clip_on=False: a cross on the edge of the box (where a diverged path left it) shows whole
         crosses += ax.plot([], [], ls="none", marker="X", ms=font * 1.6, color=colour, mec="black", mew=0.8,
@@ -317,7 +317,7 @@ def race_gif(
         if progress is not None:
             progress((i + 1) / (len(shown_steps) + 1))
 
-    colours = [COLORS.get(name, "#444444") for name in names] + ["#ffd700", "#000000", "#ffffff"]
+    colours = [style(name).color for name in names] + ["#ffd700", "#000000", "#ffffff"]
     data = _encode_gif(images, colours, fps)
     if progress is not None:
         progress(1.0)

@@ -23,34 +23,13 @@ except ImportError:  # pragma: no cover
     orjson = None
 
 from .engine import Trajectory
-from .optimizers import OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, Style
 from .surfaces import Surface
 
-# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
-COLORS = {
-    "sgd": "#E69F00",  # orange
-    "nesterov": "#56B4E9",  # sky blue
-    "adagrad": "#009E73",  # bluish green
-    "rmsprop": "#CC79A7",  # reddish purple
-    "adam": "#0072B2",  # blue
-    "adamax": "#D55E00",  # vermillion
-    # The rest of Keras: Paul Tol's "muted" scheme (also colour-blind safe), each with its
-    # own line style, so that any two are told apart by colour and by dash together.
-    "adamw": "#332288",  # indigo
-    "nadam": "#882255",  # wine
-    "adadelta": "#44AA99",  # teal
-    "lion": "#000000",  # black
-    "ftrl": "#999933",  # olive
-    "lamb": "#AA4499",  # purple
-    "adafactor": "#117733",  # green
-    "schedulefreeadamw": "#88CCEE",  # cyan
-}
-DASHES = {"sgd": "solid", "nesterov": "dash", "adagrad": "dot", "rmsprop": "dashdot", "adam": "solid", "adamax": "longdash",
-          "adamw": "longdashdot", "nadam": "dot", "adadelta": "dash", "lion": "dashdot", "ftrl": "longdash",
-          "lamb": "dash", "adafactor": "longdashdot", "schedulefreeadamw": "dot"}
-SYMBOLS = {"sgd": "circle", "nesterov": "diamond", "adagrad": "square", "rmsprop": "triangle-up", "adam": "star",
-           "adamax": "hexagon", "adamw": "pentagon", "nadam": "triangle-down", "adadelta": "cross", "lion": "x",
-           "ftrl": "triangle-left", "lamb": "triangle-right", "adafactor": "star-diamond", "schedulefreeadamw": "bowtie"}
+# Each optimizer's colour, dash and marker live in its definition (optviz.optimizers):
+# Okabe & Ito (2008) for the article's six, Paul Tol's "muted" scheme for the rest, both
+# colour-blind safe; any two are told apart by colour and dash together.
+DEFAULT_STYLE = Style("#444444", "solid", "circle")  # a name that is no optimizer's
 
 # A light grey ramp (low = darker): the surface reads as terrain, the coloured paths stay on top.
 SURFACE_COLORSCALE = [[0.0, "#8c8c8c"], [0.35, "#bdbdbd"], [0.7, "#e2e2e2"], [1.0, "#f8f8f8"]]
@@ -247,8 +226,14 @@ def _for_projector(layout: dict, presenter: bool, *, scene_ticks: int | None = N
     return layout
 
 
+def style(name: str) -> Style:
+    """The optimizer's colour, dash and marker symbol (:data:`DEFAULT_STYLE` for another name)."""
+    opt = ALL_OPTIMIZERS.get(name)
+    return DEFAULT_STYLE if opt is None else opt.style
+
+
 def color(name: str) -> str:
-    return COLORS.get(name, "#444444")
+    return style(name).color
 
 
 def _text(text: Mapping[str, str] | None) -> dict:
@@ -258,7 +243,7 @@ def _text(text: Mapping[str, str] | None) -> dict:
 def _display(name: str, labels: Mapping[str, str] | None = None) -> str:
     if labels and name in labels:
         return labels[name]
-    return OPTIMIZERS[name].display_name if name in OPTIMIZERS else name
+    return ALL_OPTIMIZERS[name].short_name if name in ALL_OPTIMIZERS else name
 
 
 def _round(values) -> dict:
@@ -637,7 +622,7 @@ def race_figure(
         trail = tr.path[: at(tr, shown) + 1]
         traces.append(dict(type="scatter", 
             x=_round(trail[:, 0]), y=_round(trail[:, 1]), mode="lines", name=_display(name, labels), legendgroup=name,
-            line=dict(color=color(name), width=line_width, dash=DASHES.get(name, "solid")),
+            line=dict(color=color(name), width=line_width, dash=style(name).dash),
             hoverinfo="skip",
         ))
     for name in names:
@@ -646,7 +631,7 @@ def race_figure(
         traces.append(dict(type="scatter", 
             x=_typed(tr.path[k:k + 1, 0]), y=_typed(tr.path[k:k + 1, 1]), customdata=_typed([[k, tr.loss[k]]]),
             mode="markers", name=_display(name, labels), legendgroup=name, showlegend=False,
-            marker=dict(symbol=SYMBOLS.get(name, "circle"), size=head_size, color=color(name),
+            marker=dict(symbol=style(name).symbol, size=head_size, color=color(name),
                         line=dict(color="white" if not presenter else "black", width=1.5)),
             hovertemplate=f"<b>{_display(name, labels)}</b><br>{t['step']}%{{customdata[0]}}<br>"
                           f"(%{{x:.4g}}, %{{y:.4g}})<br>{t['loss']} %{{customdata[1]:.4g}}<extra></extra>",
@@ -875,7 +860,7 @@ def loss_figure(trajectories: Mapping[str, Trajectory], *, min_value: float | No
             low, high = min(low, float(y.min())), max(high, float(y.max()))
         traces.append(dict(
             type="scatter", x=_typed(steps), y=_typed(y), mode="lines", name=_display(name, labels),
-            line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=4 if presenter else 2),
+            line=dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2),
             hovertemplate=f"{_display(name, labels)}<br>{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>",
         ))
     layout = dict(
@@ -1078,7 +1063,7 @@ def learning_rate_curve_figure(results: Mapping[str, object], min_value: float |
         y = np.where(result.diverged[:, 0], np.nan, np.maximum(gap, 1e-12) if min_value is not None else gap)
         traces.append(dict(type="scatter", x=_typed(result.learning_rates), y=_typed(y), mode="lines",
                            name=_display(name, labels), connectgaps=False,
-                           line=dict(color=color(name), dash=DASHES.get(name, "solid"), width=4 if presenter else 2.5),
+                           line=dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2.5),
                            hovertemplate=f"{_display(name, labels)}<br>learning_rate %{{x:.3g}}<br>%{{y:.4g}}"
                                          "<extra></extra>"))
     layout = dict(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .optimizers import ALL_OPTIMIZERS
+
 LANGUAGES = {"en": "English", "ko": "한국어"}
 
 # Keras's own argument names stay as they are in both languages: the code snippet prints them.
@@ -61,9 +63,7 @@ HPARAM_HELP = {
 }
 
 OPTIMIZER_NAMES = {
-    "en": {"sgd": "SGD", "nesterov": "SGD + Nesterov", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam",
-           "adamax": "Adamax", "adamw": "AdamW", "nadam": "Nadam", "adadelta": "Adadelta", "lion": "Lion",
-           "ftrl": "FTRL", "lamb": "LAMB", "adafactor": "Adafactor", "schedulefreeadamw": "Schedule-free AdamW"},
+    "en": {name: opt.display_name for name, opt in ALL_OPTIMIZERS.items()},  # one place: the definitions
     "ko": {"sgd": "확률적 경사 하강법 (SGD)", "nesterov": "네스테로프 모멘텀 (Nesterov)", "adagrad": "아다그라드 (Adagrad)",
            "rmsprop": "알엠에스프롭 (RMSprop)", "adam": "아담 (Adam)", "adamax": "아다맥스 (Adamax)",
            "adamw": "아담W (AdamW)", "nadam": "나담 (Nadam)", "adadelta": "아다델타 (Adadelta)", "lion": "라이언 (Lion)",
@@ -73,7 +73,7 @@ OPTIMIZER_NAMES = {
 
 # Short names for inside charts (legends, hover), where every pixel counts.
 OPTIMIZER_SHORT_NAMES = {
-    "en": OPTIMIZER_NAMES["en"],
+    "en": {name: opt.short_name for name, opt in ALL_OPTIMIZERS.items()},
     "ko": {"sgd": "SGD", "nesterov": "네스테로프", "adagrad": "아다그라드", "rmsprop": "알엠에스프롭", "adam": "아담",
            "adamax": "아다맥스", "adamw": "아담W", "nadam": "나담", "adadelta": "아다델타", "lion": "라이언", "ftrl": "FTRL",
            "lamb": "램", "adafactor": "아다팩터", "schedulefreeadamw": "스케줄 프리 아담W"},
@@ -184,37 +184,6 @@ EXPLANATIONS = {
         "schedulefreeadamw": "학습률 스케줄이 필요 없는 아담W: 반복값을 평균하고, 평균과 빠른 수열 사이의 점에서 "
                              "그래디언트를 계산합니다.",
     },
-}
-
-# Keras's update_step, one line each; w is the point, g the gradient, t the step.
-UPDATE_RULES = {
-    "sgd": r"m \leftarrow \mu\,m - \eta\,g,\qquad w \leftarrow w + m",
-    "nesterov": r"m \leftarrow \mu\,m - \eta\,g,\qquad w \leftarrow w + \mu\,m - \eta\,g",
-    "adagrad": r"a \leftarrow a + g^2,\qquad w \leftarrow w - \frac{\eta\,g}{\sqrt{a + \epsilon}}",
-    "rmsprop": r"v \leftarrow \rho\,v + (1-\rho)\,g^2,\qquad m \leftarrow \mu\,m + \frac{\eta\,g}{\sqrt{v + \epsilon}},"
-               r"\qquad w \leftarrow w - m",
-    "adam": r"m \leftarrow m + (1-\beta_1)(g - m),\quad v \leftarrow v + (1-\beta_2)(g^2 - v),\quad "
-            r"w \leftarrow w - \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \epsilon}",
-    "adamax": r"m \leftarrow m + (1-\beta_1)(g - m),\quad u \leftarrow \max(\beta_2\,u, |g|),\quad "
-              r"w \leftarrow w - \frac{\eta}{1-\beta_1^t}\,\frac{m}{u + \epsilon}",
-    "adamw": r"w \leftarrow w - \eta\,\lambda\,w,\quad\text{then Adam: }"
-             r"w \leftarrow w - \frac{\eta\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,\frac{m}{\sqrt{v} + \epsilon}",
-    "nadam": r"\mu_t = \beta_1(1 - \tfrac12 0.96^{0.004t}),\quad "
-             r"w \leftarrow w - \eta\Big(\frac{\mu_{t+1} m}{1-\prod_{i\le t+1}\mu_i} + "
-             r"\frac{(1-\mu_t) g}{1-\prod_{i\le t}\mu_i}\Big)\Big/\big(\sqrt{\hat v} + \epsilon\big)",
-    "adadelta": r"a \leftarrow \rho a + (1-\rho)g^2,\quad \Delta = -\frac{\sqrt{d + \epsilon}}{\sqrt{a + \epsilon}}\,g,"
-                r"\quad d \leftarrow \rho d + (1-\rho)\Delta^2,\quad w \leftarrow w + \eta\,\Delta",
-    "lion": r"w \leftarrow w - \eta\,\operatorname{sign}\big(\beta_1 m + (1-\beta_1) g\big),\quad "
-            r"m \leftarrow \beta_2 m + (1-\beta_2) g",
-    "ftrl": r"n \leftarrow n + g^2,\quad z \leftarrow z + g - \frac{\sqrt{n}-\sqrt{n_{\text{old}}}}{\eta}w,\quad "
-            r"w = \frac{\operatorname{clip}(z, \lambda_1) - z}{\sqrt{n}/\eta + 2\lambda_2}",
-    "lamb": r"r = \frac{\hat m}{\sqrt{\hat v} + \epsilon},\quad "
-            r"w \leftarrow w - \eta\,\frac{\lVert w\rVert}{\lVert r\rVert}\,r",
-    "adafactor": r"v \leftarrow \hat\beta_{2,t} v + (1-\hat\beta_{2,t})(g^2 + \epsilon_1),\quad "
-                 r"u = \frac{g}{\sqrt{v}} \big/ \max\!\big(1, \tfrac{\mathrm{RMS}(u)}{d}\big),\quad "
-                 r"w \leftarrow w - \eta_t\,u",
-    "schedulefreeadamw": r"y = (1-\beta_1) z + \beta_1 x,\quad z \leftarrow z - \eta_t\,\frac{g(y)}{\sqrt{v}+\epsilon},"
-                         r"\quad x \leftarrow (1 - c_t)\,x + c_t\,z",
 }
 
 SCHEDULE_NAMES = {

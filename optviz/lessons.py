@@ -26,7 +26,7 @@ from .bounds import (
     MOMENTA,
 )
 from .checks import NOT_A_NUMBER, parse_number
-from .optimizers import ALL_OPTIMIZERS as OPTIMIZERS  # a lesson may race any of the fourteen
+from .optimizers import ALL_OPTIMIZERS  # a lesson may race any of the fourteen
 from .state import MOMENTUM_OPTIMIZERS, PageState, default_state, snap, zoomed_view
 from .surfaces import SURFACES
 
@@ -101,8 +101,8 @@ def _lesson(raw: dict, index: int) -> Lesson:
         raise _fail(name, "surface", f"must be one of {', '.join(SURFACES)}, got {surface!r}")
     state = default_state(surface)
     optimizers = raw.get("optimizers")
-    if not isinstance(optimizers, list) or not optimizers or any(o not in OPTIMIZERS for o in optimizers):
-        raise _fail(name, "optimizers", f"must be a non-empty list of {', '.join(OPTIMIZERS)}, got {optimizers!r}")
+    if not isinstance(optimizers, list) or not optimizers or any(o not in ALL_OPTIMIZERS for o in optimizers):
+        raise _fail(name, "optimizers", f"must be a non-empty list of {', '.join(ALL_OPTIMIZERS)}, got {optimizers!r}")
     if len(set(optimizers)) != len(optimizers):
         raise _fail(name, "optimizers", "names an optimizer twice")
     lr = _number(name, "learning_rate", raw.get("learning_rate"), LEARNING_RATES[0], 1.0)
@@ -134,7 +134,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
             raise _fail(name, where, "names an optimizer the lesson does not race")
         if not isinstance(values, dict):
             raise _fail(name, where, "must be a table of hyperparameters")
-        opt = OPTIMIZERS[opt_name]
+        opt = ALL_OPTIMIZERS[opt_name]
         for key, value in values.items():
             if key == "learning_rate":
                 own_lr[opt_name] = snap(_number(name, f"{where}.{key}", value, LEARNING_RATES[0], 1.0),

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .optimizers import ARTICLE_SETTINGS, OPTIMIZERS
+from .optimizers import ARTICLE_OPTIMIZERS, ARTICLE_SETTINGS
 
 PRESETS = ("tuned", "keras", "article")
 TUNED_MOMENTUM = 0.9
@@ -48,15 +48,15 @@ def _with_shared_rate(rates: dict, momentum: float, own_momentum: dict) -> Prese
 def preset(name: str, surface: str) -> Preset:
     """The settings of preset ``name`` on ``surface``; ValueError for an unknown preset."""
     if name == "keras":
-        rates = {n: float(o.defaults["learning_rate"]) for n, o in OPTIMIZERS.items()}
+        rates = {n: float(o.defaults["learning_rate"]) for n, o in ARTICLE_OPTIMIZERS.items()}
         return _with_shared_rate(rates, 0.0, {})
     if name == "article":
-        rates = {n: ARTICLE_SETTINGS[n]["learning_rate"] for n in OPTIMIZERS}
+        rates = {n: ARTICLE_SETTINGS[n]["learning_rate"] for n in ARTICLE_OPTIMIZERS}
         # SGD and Nesterov use momentum 0.9 in the article; RMSprop keeps Keras's 0.
         return _with_shared_rate(rates, 0.9, {"rmsprop": 0.0})
     if name == "tuned":
         rates = dict(_TUNED.get(surface, {}))
-        for n, o in OPTIMIZERS.items():
+        for n, o in ARTICLE_OPTIMIZERS.items():
             rates.setdefault(n, float(o.defaults["learning_rate"]))
         return _with_shared_rate(rates, TUNED_MOMENTUM, {"rmsprop": 0.0})
     raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, NOT_FINITE, as_float32, fits_float32, parse_number
+from .pycode import py_literal
 from .rounding import keras_rounded_jit
 
 PREFIX = "keras.optimizers.schedules."
@@ -207,20 +208,6 @@ def is_schedule(value) -> bool:
     return kind is dict or isinstance(value, Mapping)
 
 
-def _py(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_py(v) for v in value) + "]"
-    value = float(value)
-    text = f"{value:.6g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.3g}"
-    return text if any(c in text for c in ".en") else text + ".0"  # a float stays a float
-
-
 def keras_code(spec, *, prefix: str = PREFIX) -> str:
     """Keras code for a schedule: required fields always, the others where they differ
     from Keras's default, e.g. ``keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.1, decay_steps=200)``.
@@ -234,7 +221,7 @@ def keras_code(spec, *, prefix: str = PREFIX) -> str:
             if default is not _REQUIRED and isinstance(default, (int, float)) and not isinstance(default, bool) \
                     and isinstance(value, (int, float)) and not isinstance(value, bool) and value == default:
                 continue  # 0 vs 0.0: the same value
-            args.append(f"{name}={_py(value)}")
+            args.append(f"{name}={py_literal(value)}")
     return f"{prefix}{spec['class_name']}({', '.join(args)})"
 
 
@@ -412,10 +399,6 @@ def rates_at(arrays: Mapping[str, jnp.ndarray], step) -> jnp.ndarray:
 
         out = jax.lax.cond(jnp.any(kind == k), apply, lambda out: out, out)
     return out
-
-
-def any_schedule(arrays: Mapping[str, jnp.ndarray]):
-    return jnp.any(arrays["kind"] > 0)
 
 
 def table(arrays: Mapping[str, jnp.ndarray], steps: jnp.ndarray) -> jnp.ndarray:

@@ -16,7 +16,7 @@ from . import schedules as schedule_lib
 from .bounds import LEARNING_RATES, MIN_VIEW, MOMENTA, TABS
 from .checks import parse_number_list
 from .custom import custom_surface
-from .optimizers import ALL_OPTIMIZERS, OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
 from .presets import preset
 from .surfaces import Surface, get_surface
 
@@ -68,7 +68,7 @@ class PageState:
     preset: str = "tuned"
     surface: str = "rosenbrock"
     kappa: float = 10.0
-    optimizers: tuple[str, ...] = tuple(OPTIMIZERS)
+    optimizers: tuple[str, ...] = tuple(ARTICLE_OPTIMIZERS)
     learning_rate: float = 0.01
     momentum: float = 0.9
     steps: int = 500

@@ -26,7 +26,7 @@ def open_page(query: dict | None = None, expanded: bool = True) -> AppTest:
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if expanded:
-        for name in [*optviz.OPTIMIZERS, "export"]:
+        for name in [*optviz.ARTICLE_OPTIMIZERS, "export"]:
             at.session_state[f"exp.{name}"] = True
     at.run()
     assert not at.exception, at.exception
@@ -41,7 +41,7 @@ def page() -> AppTest:
 def test_six_optimizers_race_on_rosenbrock_by_default(page):
     spec = chart_spec(page)
     drawn = paths(spec)
-    assert set(drawn) == {EN[n] for n in optviz.OPTIMIZERS}
+    assert set(drawn) == {EN[n] for n in optviz.ARTICLE_OPTIMIZERS}
     assert len(spec["frames"]) >= 20  # animated
     buttons = [b["label"] for menu in spec["layout"]["updatemenus"] for b in menu["buttons"]]
     assert "▶ Play" in buttons and "❚❚ Pause" in buttons and "2×" in buttons
@@ -59,9 +59,9 @@ def test_drawn_paths_are_the_engines(page):
     spec = chart_spec(page)
     state_paths = paths(spec)
     params = {k: v for k, v in page.query_params.items()}
-    own = {n: float(params[f"{n}.lr"]) for n in optviz.OPTIMIZERS if f"{n}.lr" in params}
+    own = {n: float(params[f"{n}.lr"]) for n in optviz.ARTICLE_OPTIMIZERS if f"{n}.lr" in params}
     lr, mom = float(params["lr"]), float(params["mom"])
-    for name in optviz.OPTIMIZERS:
+    for name in optviz.ARTICLE_OPTIMIZERS:
         hp = {"learning_rate": own.get(name, lr)}
         if name in ("sgd", "nesterov", "rmsprop"):
             hp["momentum"] = float(params.get(f"{name}.momentum", mom))

@@ -58,7 +58,7 @@ def test_sweep_json_matches_the_engine():
 def test_list_names_every_optimizer_and_surface_with_defaults():
     code, out, _ = run("list")
     assert code == 0
-    for name in list(optviz.OPTIMIZERS) + list(optviz.SURFACES):
+    for name in list(optviz.ARTICLE_OPTIMIZERS) + list(optviz.SURFACES):
         assert name in out
     assert "beta_2=0.999" in out and "initial_accumulator_value=0.1" in out
     code, out, _ = run("list", "--format", "json")
@@ -96,7 +96,7 @@ def test_trajectory_takes_a_schedule_and_the_new_hyperparameters():
     np.testing.assert_array_equal(np.array(data["learning_rate"], np.float32), tr.learning_rate)
     assert data["keras"] == (
         "keras.optimizers.Ftrl(learning_rate=keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.5, "
-        "decay_steps=50), learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2)"
+        "decay_steps=50), learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2.0)"
     )
     code, out, _ = run("trajectory", "--optimizer", "schedulefreeadamw", "--steps", "5", "--warmup-steps", "3",
                        "--format", "csv")

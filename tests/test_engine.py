@@ -9,11 +9,11 @@ import pytest
 
 import optviz
 from helpers import count_compiles as _count_compiles
-from optviz.optimizers import ALL_OPTIMIZERS, NEW_OPTIMIZERS, OPTIMIZERS
+from optviz.optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, MORE_OPTIMIZERS
 from optviz.surfaces import Surface
 
 ALL = list(ALL_OPTIMIZERS)
-CLASSIC = list(OPTIMIZERS)
+CLASSIC = list(ARTICLE_OPTIMIZERS)
 
 
 # --- closed forms and hand-worked steps -------------------------------------------------
@@ -96,8 +96,8 @@ def test_every_optimizer_has_keras_names_and_validated_defaults():
         assert opt.keras_code().startswith(f"keras.optimizers.{opt.keras_class}(learning_rate=")
         assert opt.momentum_like is None or opt.momentum_like in opt.defaults
         assert 1 <= len(opt.slot_names) <= optviz.optimizers.MAX_SLOTS
-    assert set(NEW_OPTIMIZERS) | set(OPTIMIZERS) == set(ALL_OPTIMIZERS)
-    assert {o: ALL_OPTIMIZERS[o].momentum_like for o in NEW_OPTIMIZERS} == {
+    assert set(MORE_OPTIMIZERS) | set(ARTICLE_OPTIMIZERS) == set(ALL_OPTIMIZERS)
+    assert {o: ALL_OPTIMIZERS[o].momentum_like for o in MORE_OPTIMIZERS} == {
         "adamw": "beta_1", "nadam": "beta_1", "adadelta": None, "lion": "beta_1", "ftrl": None,
         "lamb": "beta_1", "adafactor": None, "schedulefreeadamw": "beta_1",
     }
@@ -109,7 +109,7 @@ def test_keras_code_writes_options_and_new_hyperparameters():
     assert opt["adamw"].keras_code({"weight_decay": 0.01}) == \
         "keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.01)"
     assert opt["adam"].keras_code({"learning_rate": 0.01, "weight_decay": 0.1, "global_clipnorm": 2.0}) == \
-        "keras.optimizers.Adam(learning_rate=0.01, weight_decay=0.1, global_clipnorm=2)"
+        "keras.optimizers.Adam(learning_rate=0.01, weight_decay=0.1, global_clipnorm=2.0)"
     assert opt["ftrl"].keras_code({"learning_rate_power": -0.7, "beta": 0.5}) == \
         "keras.optimizers.Ftrl(learning_rate=0.001, learning_rate_power=-0.7, beta=0.5)"
     assert opt["schedulefreeadamw"].keras_code({"warmup_steps": 20.0}) == \
@@ -354,7 +354,7 @@ def test_new_optimizers_options_and_schedules_never_compile_again():
     cosine = {"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 100}}
     # A race with a schedule is its own program (compiled once, the first time a schedule races),
     # and so is a race with a rule beyond the article's six (the first time one races).
-    optviz.race("quadratic", None, 300, list(NEW_OPTIMIZERS))
+    optviz.race("quadratic", None, 300, list(MORE_OPTIMIZERS))
     optviz.race("quadratic", None, 300, {"lion": None, "adam": {"learning_rate": cosine}})
     optviz.sweep("lion", "quadratic", None, 300, np.logspace(-3, 0, 8), np.linspace(0.1, 0.9, 8))
 

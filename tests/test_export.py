@@ -83,7 +83,7 @@ def test_html_is_a_standalone_page_holding_the_race(race, surface):
     assert frames == spec["frames"] and len(frames) == len(fig.spec["frames"]) > 10
     names = {trace.get("name") for trace in data}
     for name in SETTINGS:
-        assert optviz.OPTIMIZERS[name].display_name in names
+        assert optviz.ARTICLE_OPTIMIZERS[name].display_name in names
     # The line traces are the engine's paths (thinned as on the page), ending where the runs end.
     lines = path_traces(data)
     assert len(lines) == len(SETTINGS)
@@ -98,7 +98,7 @@ def test_html_takes_any_figure_or_dict(race):
     for figure in (fig, fig.to_dict(), pio.from_json(json.dumps(fig.to_dict(), cls=PlotlyJSONEncoder))):
         page = race_html(figure)
         (data,) = _call_arguments(page, "Plotly.newPlot", 1)
-        assert [t["name"] for t in data] == [optviz.OPTIMIZERS[n].display_name for n in SETTINGS]
+        assert [t["name"] for t in data] == [optviz.ARTICLE_OPTIMIZERS[n].display_name for n in SETTINGS]
 
 
 # --- CSV -------------------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_gif_opens_with_the_requested_frames_size_and_colours(race, surface):
     frames = _frames(data)
     first, last = frames[0], frames[-1]
     for name in SETTINGS:
-        colour = np.array(_rgb(figures.COLORS[name]))
+        colour = np.array(_rgb(figures.color(name)))
         at_start = np.all(first == colour, axis=2).sum()
         at_end = np.all(last == colour, axis=2).sum()
         assert at_end > 100 and at_end > at_start, name

@@ -9,7 +9,7 @@ from helpers import array, image_box, level_line_offsets, level_line_points, pat
 from optviz import figures, i18n
 from optviz.state import default_state
 
-ALL = list(optviz.OPTIMIZERS)
+ALL = list(optviz.ARTICLE_OPTIMIZERS)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_shown_state_keeps_every_point_and_the_last_frame_is_the_end(race):
     fig = figures.race_figure(optviz.get_surface("rosenbrock"), race)
     drawn = paths(fig.to_dict())
     for name, tr in race.items():
-        np.testing.assert_array_equal(drawn[optviz.OPTIMIZERS[name].display_name], tr.path)
+        np.testing.assert_array_equal(drawn[optviz.ARTICLE_OPTIMIZERS[name].short_name], tr.path)
     last = fig.to_dict()["frames"][-1]["data"][0]
     np.testing.assert_array_equal(array(last["x"]), race["sgd"].path[:, 0])
 
@@ -190,9 +190,9 @@ def test_each_optimizer_has_one_colour_and_dash_in_every_chart(race):
                   if t.get("mode") == "lines"}
     loss_lines = {t["name"]: t["line"] for t in figures.loss_figure(race, min_value=0).to_dict()["data"]}
     for name in ALL:
-        label = optviz.OPTIMIZERS[name].display_name
+        label = optviz.ARTICLE_OPTIMIZERS[name].short_name
         assert race_lines[label]["color"] == loss_lines[label]["color"] == figures.color(name)
-        assert race_lines[label]["dash"] == loss_lines[label]["dash"] == figures.DASHES[name]
+        assert race_lines[label]["dash"] == loss_lines[label]["dash"] == figures.style(name).dash
 
 
 def test_divergence_is_marked_with_its_step():

@@ -10,7 +10,7 @@ import pytest
 
 import optviz
 from keras_reference import compare_paths, keras_run
-from optviz.optimizers import NEW_OPTIMIZERS
+from optviz.optimizers import MORE_OPTIMIZERS
 
 STEPS = 250
 SURFACES = {"rosenbrock": None, "saddle": None, "quadratic": {"kappa": 25.0}}
@@ -42,11 +42,11 @@ def _run_both(optimizer, surface, steps=STEPS, start=None, **hp):
 
 
 def test_every_new_optimizer_has_a_setting():
-    assert set(NON_DEFAULT) == set(NEW_OPTIMIZERS) and len(optviz.optimizers.ALL_OPTIMIZERS) == 14
+    assert set(NON_DEFAULT) == set(MORE_OPTIMIZERS) and len(optviz.optimizers.ALL_OPTIMIZERS) == 14
 
 
 @pytest.mark.parametrize("surface", SURFACES)
-@pytest.mark.parametrize("optimizer", NEW_OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", MORE_OPTIMIZERS)
 @pytest.mark.parametrize("setting", ["default", "non_default"])
 def test_path_matches_keras(optimizer, surface, setting):
     hp = {} if setting == "default" else NON_DEFAULT[optimizer]
@@ -59,7 +59,7 @@ MOVING = {"adamw": 0.02, "nadam": 0.02, "adadelta": 3.0, "lion": 0.01, "ftrl": 1
           "adafactor": 0.2, "schedulefreeadamw": 0.05}
 
 
-@pytest.mark.parametrize("optimizer", NEW_OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", MORE_OPTIMIZERS)
 def test_moving_paths_match_keras_on_rosenbrock(optimizer):
     """Learning rates large enough that every optimizer travels far along the valley."""
     ours, theirs, rates = _run_both(optimizer, "rosenbrock", 400, (-1.5, 2.0), learning_rate=MOVING[optimizer])
@@ -141,7 +141,7 @@ _LINEAR = {
 
 @st.composite
 def _settings(draw):
-    name = draw(st.sampled_from(NEW_OPTIMIZERS))
+    name = draw(st.sampled_from(list(MORE_OPTIMIZERS)))
     hp = {}
     for h in optviz.get_optimizer(name).hparams:
         if h.kind == "bool":

@@ -28,7 +28,7 @@ def test_at_least_eight_lessons_cover_the_topics():
 
 def test_article_lesson_is_the_seeds_settings():
     state = LESSONS["article"].state()
-    code = {n: optviz.OPTIMIZERS[n].keras_code(state.hyperparameters(n)) for n in state.optimizers}
+    code = {n: optviz.ARTICLE_OPTIMIZERS[n].keras_code(state.hyperparameters(n)) for n in state.optimizers}
     assert code["sgd"] == "keras.optimizers.SGD(learning_rate=0.001, momentum=0.9)"
     assert code["nesterov"] == "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)"
     assert code["adagrad"] == "keras.optimizers.Adagrad(learning_rate=0.01)"

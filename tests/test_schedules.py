@@ -168,7 +168,7 @@ def test_keras_code_writes_required_fields_and_non_defaults_only():
                                                decay_rate=0.5, staircase=True), "momentum": 0.9, "clipnorm": 1.0})
     assert code == ("keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.ExponentialDecay("
                     "initial_learning_rate=0.1, decay_steps=100, decay_rate=0.5, staircase=True), momentum=0.9, "
-                    "clipnorm=1)")
+                    "clipnorm=1.0)")
     built = eval(code, {"keras": keras})  # noqa: S307
     assert built.clipnorm == 1 and isinstance(built.learning_rate, type(built.learning_rate))
 

@@ -23,7 +23,7 @@ RATES = np.logspace(-5, 0, 41)
 
 def tune(surface: optviz.Surface) -> dict:
     out = {}
-    for name, opt in optviz.OPTIMIZERS.items():
+    for name, opt in optviz.ARTICLE_OPTIMIZERS.items():
         fixed = {"momentum": TUNED_MOMENTUM if name != "rmsprop" else 0.0} if "momentum" in opt.defaults else {}
         best, best_score = None, np.inf
         for lr in RATES:
