@@ -305,8 +305,8 @@ def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
         return jax.lax.switch(jnp.minimum(i, len(classic) - 1), classic, g, w, slots, t, hp)
 
     if not others:
-        # A vmapped switch computes every rule in every lane and selects (~40 % of a race's
-        # program); a fixed rule a lane computes one. Lanes as 1-lane slices, as vmapped.
+        # A vmapped switch computes every rule in every lane and selects; a fixed rule a
+        # lane computes one. Lanes as 1-lane slices, as vmapped.
         lane = [jax.vmap(rule, in_axes=(0, 0, 0, None, 0))(
                     g[k:k + 1], w[k:k + 1], slots[k:k + 1], t, {name: v[k:k + 1] for name, v in hp.items()})
                 for k, rule in enumerate(classic)]
@@ -459,7 +459,7 @@ def _lane_arguments(padded) -> tuple:
     # The key: every lane's validated values as one string. A resolved dict lists its
     # optimizer's hyperparameters in a fixed order, so the values alone say it; `repr`
     # tells 1 from 1.0 from True and -0.0 from 0.0 and keeps every digit of a float, in one
-    # C-level call (walking the values in Python was ~30 us of a ~650 us race).
+    # C-level call (walking the values in Python was a visible share of a warm race).
     key = repr([(opt.name, *values.values()) for _, opt, values in padded])
     hit = _LANE_ARGUMENTS.get(key)
     if hit is not None:
@@ -593,7 +593,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     operation of a step runs along contiguous rows, which the compiled loop vectorises,
     and there is one carried buffer to copy per step. The program holds the loop twice:
     with clipping and weight decay (a branch each step, which keeps XLA from compiling
-    the loop as one kernel: 15-20 ms for 64 x 64 x 500) and without (one kernel, ~7 ms),
+    the loop as one kernel: about twice as slow) and without (one kernel),
     and runs the second when no lane clips or decays (a traced test: no recompile)."""
     # f and its gradient as x and y rows (a gradient taken through point[0], point[1] is
     # assembled by padding, which lays the two coordinates out interleaved again).
@@ -617,7 +617,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         used = len(opt.slot_names)
         # Every lane holds the same value of each hyperparameter that is not swept: the rule
         # reads it as one scalar, so what depends on it alone is computed once a step, not
-        # once a lane (Adam's `beta_2 ** t`: ~40 % of an adam sweep's time). The per-lane
+        # once a lane (Adam's `beta_2 ** t` is costly). The per-lane
         # columns stay for clipping, which reads them as columns.
         lane_axes = {name: 0 if name in swept else None for name in hp}
         rule_hp = {name: value if name in swept else value[0] for name, value in hp.items()}
@@ -643,8 +643,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             # non-finite loss), the first good step within tolerance (inf: none yet).
             # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too. Each step
             # is a minimum, not a test of "not diverged yet": the compiled loop computes every
-            # carried row on its own, and a row depending on fewer others costs less (~20 % of
-            # an sgd sweep). A step within tolerance after the first bad one does not count:
+            # carried row on its own, and a row depending on fewer others costs less. A step within tolerance after the first bad one does not count:
             # `summaries` drops it at the end.
             last_loss, diverged_at, reached_at = summary
             step = step.astype(jnp.float32)
@@ -668,7 +667,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
         def body(step, rows, clipped):
             # The loop carries ONE (5 + 2 * used, lanes) float32 array: the summaries, x, y
             # and the optimizer's state rows. Every array a loop carries costs its own pass
-            # and copy each step: as six arrays they were ~60 % of the sweep's loop time.
+            # and copy each step.
             summary, x, y, slots = rows[:3], rows[3], rows[4], rows[5:].reshape(used, 2, lanes)
             w = jnp.stack([x, y])
             step_noise = noise[step]
