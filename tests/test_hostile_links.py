@@ -21,7 +21,7 @@ from optviz.state import (
     KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, SCHEDULE_FIELDS, PageState, parse_query, to_query,
 )
 from helpers import charts
-from test_app import APP
+from helpers import APP
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
               "present", "f", "box", "sched", "view", "tab"] + [
