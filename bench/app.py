@@ -207,7 +207,7 @@ def bench_script(rows: list) -> None:
                  median * 1e3 <= TARGETS["rerun_median_ms"]))
     rows.append(("warm rerun, p90", fmt_ms(p90(runs)), "-", None))
     rows.append(("warm rerun, max", fmt_ms(max(runs)), "-", None))
-    rows.append(("cold first run (JAX import + compile)", fmt_s(cold), "-", None))
+    rows.append(("cold first run (JAX compile)", fmt_s(cold), "-", None))
 
     print("\n(b) race figure JSON as sent (len of the chart element's spec)")
     sizes = {}
