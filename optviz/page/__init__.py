@@ -8,4 +8,9 @@
     widgets.py     widgets <-> PageState, the choice widgets' labels, the callbacks
     sidebar.py, header.py, tabs/   what the page shows, each part a render() function
     charts.py      a chart at its reported width, or the page's own race chart element
+    context.py     RunContext: what one run hands each tab
+    markdown_text.py  a link's or a visitor's text, shown in Markdown as it is
+
+No module here is named like a package on PyPI: ``streamlit run optviz/page/app.py`` puts
+this folder first on sys.path.
 """

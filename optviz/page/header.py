@@ -8,7 +8,7 @@ import streamlit as st
 
 from optviz import i18n
 from optviz.page.caches import lessons
-from optviz.page.markdown import code_text, plain_text
+from optviz.page.markdown_text import code_text, plain_text
 
 ss = st.session_state
 

@@ -14,7 +14,7 @@ from optviz.page import components, header, sidebar, widgets
 from optviz.page.caches import run_race, runs_in_progress
 from optviz.page.charts import measure_widths, reported_widths
 from optviz.page.context import RunContext
-from optviz.page.markdown import plain_text
+from optviz.page.markdown_text import plain_text
 from optviz.page.setup import plotly_js_url, setup
 from optviz.page.tabs import race, rules, tuning, view3d
 from optviz.state import TABS, to_query

@@ -60,7 +60,7 @@ async function drain(chart) {
       chart.next = null;
       chart.base = null;
       await draw(Plotly, chart, next.spec, next.config);
-      chart.base = next.base;  // what this figure's previews were made from (RACE_PREVIEW_JS)
+      chart.base = next.base;  // what this figure's previews were made from (race_preview.js)
       if (!chart.events) {  // once: the chart's div is kept for the page's life
         chart.events = true;
         chart.div.on("plotly_click", (e) => {
@@ -83,7 +83,7 @@ async function drain(chart) {
 }
 
 export default function ({ data: sent, parentElement, setTriggerValue }) {
-  // One JSON text, sent as bytes (see live_chart): one parse, the figure's included.
+  // One JSON text, sent as bytes (see charts.py chart_message): one parse, the figure's included.
   const data = JSON.parse(new TextDecoder().decode(sent));
   window.optvizPlotly ??= new Promise((resolve, reject) => {
     const script = document.createElement("script");
