@@ -592,6 +592,23 @@ def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart
         {k: v.tolist() for k, v in paths(spec).items()}
 
 
+def test_the_packaged_script_runs_the_same_page_with_plotly_served_beside_it():
+    """optviz/page/app.py (what `optviz serve` runs from an installed package) is the same page;
+    Streamlit serves static/ beside the main script, so plotly.js is copied there."""
+    import plotly
+
+    script = Path(APP).parent / "optviz" / "page" / "app.py"
+    at = AppTest.from_file(str(script), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    race = charts(at)[0]
+    assert race.type == "bidi_component"
+    assert chart_message(race)["src"] == f"./app/static/plotly-{plotly.__version__}.min.js"
+    served = script.parent / "static" / f"plotly-{plotly.__version__}.min.js"
+    assert served.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    assert paths(chart_spec(at, 0)).keys() == paths(chart_spec(open_page(expanded=False), 0)).keys()
+
+
 def race_previews(at) -> dict:
     """What the race tab's preview element was sent (optviz/page/tabs/race.py show_previews)."""
     (element,) = elements(at, lambda node: component(node, "optviz_race_preview"))
