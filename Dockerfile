@@ -16,7 +16,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY --chown=optviz:optviz app.py ./
 COPY --chown=optviz:optviz optviz ./optviz
 COPY --chown=optviz:optviz .streamlit ./.streamlit
-# app.py copies plotly's own plotly.js here on its first run (the race chart loads it from there).
+# The page copies plotly's own plotly.js here on its first run (the race chart loads it from there;
+# optviz/page/setup.py plotly_js_url).
 RUN mkdir static && chown optviz:optviz static
 
 USER 10001

@@ -175,7 +175,7 @@ class Session:
             if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 element = fwd.delta.new_element
                 which = element.WhichOneof("type")
-                # The race chart: the page's own element (RACE_CHART_JS), or an st.plotly_chart
+                # The race chart: the page's own element (optviz/page/frontend/race_chart.js), or a plotly_chart
                 # where plotly.js is not served. Other components: the width probe, the previews.
                 component = element.bidi_component.component_name if which == "bidi_component" else ""
                 if chart_at is None and (which == "plotly_chart" or component.endswith("optviz_race_chart")):

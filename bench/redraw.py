@@ -57,7 +57,7 @@ for factor in (1.0, 1.2, 1.4, 1.6):
                               text=i18n.figure_text("en"), labels=i18n.OPTIMIZER_SHORT_NAMES["en"], height=640,
                               click_grid=41)
     fig = fig.freeze() if hasattr(fig, "freeze") else fig
-    # As st.plotly_chart writes it, with "/" unescaped as app.py has plotly.io write it.
+    # As st.plotly_chart writes it, "/" unescaped as the page has plotly.io write it (optviz/page/setup.py).
     specs.append(plotly.io.to_json(fig, validate=False).replace("\\u002f", "/"))
 json.dump(specs, open(sys.argv[1], "w"))
 """

@@ -1,14 +1,35 @@
-"""Reading Plotly specs back into NumPy (the page sends float32 typed arrays)."""
+"""Shared test set-up: the page as a link opens it (AppTest), and reading Plotly specs back
+into NumPy (the page sends float32 typed arrays)."""
 
 import base64
 import html
 import json
 import logging
 import re
+from pathlib import Path
 
 import jax
 
 import numpy as np
+from streamlit.testing.v1 import AppTest
+
+import optviz
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")  # the page's script, as Streamlit Community Cloud runs it
+
+
+def open_page(query: dict | None = None, expanded: bool = True) -> AppTest:
+    """The page as a link opens it; ``expanded`` opens every optimizer's settings expander
+    (they are lazy: a closed one draws no widgets)."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if expanded:
+        for name in [*optviz.ARTICLE_OPTIMIZERS, "export"]:
+            at.session_state[f"exp.{name}"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def array(value) -> np.ndarray:
@@ -22,7 +43,7 @@ def array(value) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-RACE_CHART_COMPONENT = "optviz_race_chart"  # app.py's own element for the race chart (RACE_CHART_JS)
+RACE_CHART_COMPONENT = "optviz_race_chart"  # the page's own element for the race chart (optviz/page/components.py)
 
 
 def elements(at, match) -> list:
@@ -62,7 +83,7 @@ def chart_spec(at, index: int = 0) -> dict:
 
 
 def chart_message(chart) -> dict:
-    """What the page's own chart element was sent: one JSON object as bytes (app.py chart_message)."""
+    """What the page's own chart element was sent: one JSON object as bytes (optviz/page/charts.py chart_message)."""
     return json.loads(chart.proto.bytes)
 
 

@@ -1,6 +1,5 @@
 """The page, headless (Streamlit's AppTest): what a user sees and what a link restores."""
 
-import gc
 import json
 import re
 from pathlib import Path
@@ -10,27 +9,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import (array, chart_message, chart_spec, charts, component, elements, image_box, level_line_offsets,
-                     level_lines_image, paths)
+from helpers import (APP, array, chart_message, chart_spec, charts, component, elements, image_box, level_line_offsets,
+                     level_lines_image, open_page, paths)
 from optviz import i18n
 from optviz.bounds import LEARNING_RATES, MOMENTA
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 EN = i18n.OPTIMIZER_NAMES["en"]
-
-
-def open_page(query: dict | None = None, expanded: bool = True) -> AppTest:
-    """The page as a link opens it; ``expanded`` opens every optimizer's settings expander
-    (they are lazy: a closed one draws no widgets)."""
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    if expanded:
-        for name in [*optviz.ARTICLE_OPTIMIZERS, "export"]:
-            at.session_state[f"exp.{name}"] = True
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture(scope="module")
@@ -610,8 +594,25 @@ def test_the_race_chart_is_its_own_element_with_plotly_served_and_a_plotly_chart
         {k: v.tolist() for k, v in paths(spec).items()}
 
 
+def test_the_packaged_script_runs_the_same_page_with_plotly_served_beside_it():
+    """optviz/page/app.py (what `optviz serve` runs from an installed package) is the same page;
+    Streamlit serves static/ beside the main script, so plotly.js is copied there."""
+    import plotly
+
+    script = Path(APP).parent / "optviz" / "page" / "app.py"
+    at = AppTest.from_file(str(script), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    race = charts(at)[0]
+    assert race.type == "bidi_component"
+    assert chart_message(race)["src"] == f"./app/static/plotly-{plotly.__version__}.min.js"
+    served = script.parent / "static" / f"plotly-{plotly.__version__}.min.js"
+    assert served.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    assert paths(chart_spec(at, 0)).keys() == paths(chart_spec(open_page(expanded=False), 0)).keys()
+
+
 def race_previews(at) -> dict:
-    """What the race tab's preview element was sent (app.py show_race_previews)."""
+    """What the race tab's preview element was sent (optviz/page/tabs/race.py show_previews)."""
     (element,) = elements(at, lambda node: component(node, "optviz_race_preview"))
     return json.loads(element.proto.bytes)
 
@@ -623,7 +624,7 @@ def race_previews(at) -> dict:
 ])
 def test_a_slider_preview_is_the_figure_the_page_draws_after_that_move(query, key, values):
     """The race chart moves its paths to the next notch's the moment a slider moves, before the
-    rerun (RACE_PREVIEW_JS): what it was sent for each notch either side must be exactly the
+    rerun (optviz/page/frontend/race_preview.js): what it was sent for each notch either side must be exactly the
     traces that the page's figure has once the slider is there, and the slider's own notch
     the traces it has now (the way back)."""
     at = open_page(query, expanded=False)
@@ -661,11 +662,55 @@ def test_no_previews_while_another_visitors_run_is_in_progress():
     rerun leaves them out rather than make everyone's later (bench/classroom.py)."""
     at = open_page({}, expanded=False)
     assert race_previews(at)["sliders"]
-    gc.unfreeze()  # (the page froze its heap: frozen objects are not in gc.get_objects())
-    (runs,) = [o for o in gc.get_objects() if type(o).__name__ == "RunsInProgress"]
+    from optviz.page.caches import runs_in_progress as runs  # (the one the page counts in: one per process)
     with runs:  # another visitor's run, in progress
         at.sidebar.select_slider(key="lr").set_value(LEARNING_RATES[0]).run()
         assert race_previews(at)["sliders"] == {}
     assert runs.count == 0
     at.sidebar.select_slider(key="lr").set_value(LEARNING_RATES[1]).run()
     assert "lr" in race_previews(at)["sliders"]
+
+
+ROOT = Path(APP).parent
+PY_SOURCES = [ROOT / "app.py", *sorted((ROOT / "optviz").rglob("*.py"))]
+# What JavaScript or CSS looks like inside a Python string: it belongs in optviz/page/frontend/.
+WEB_CODE = re.compile(r"<style|<script|export default function|addEventListener|document\.|window\.|"
+                      r"=>\s*\{|\{[^{}]*;\s*\}|!important|@media|@container|\[data-testid=")
+
+
+def test_no_javascript_or_css_in_python_strings():
+    """The page's scripts and styles are real .js and .css files (optviz/page/frontend/),
+    read from the package; no Python string literal holds one."""
+    import ast
+
+    found = []
+    for path in PY_SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and WEB_CODE.search(node.value):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:60]!r}")
+    assert not found, "\n".join(found)
+    frontend = ROOT / "optviz" / "page" / "frontend"
+    assert {p.name for p in frontend.iterdir()} >= {"chart_widths.js", "race_chart.js", "race_preview.js",
+                                                    "page.css", "presenter.css"}
+
+
+def test_the_page_keeps_to_its_package():
+    """``import optviz`` imports no Streamlit; only optviz/page/ (and the scripts) import the
+    page, and nothing rebinds a module's names through ``global``."""
+    import ast
+    import subprocess
+    import sys
+
+    code = "import sys, optviz, optviz.engine, optviz.figures; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.stdout.strip() == "False", out.stderr
+    for path in PY_SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert not [node for node in ast.walk(tree) if isinstance(node, ast.Global)], path
+        if path.parent == ROOT or "page" in path.relative_to(ROOT).parts:
+            continue
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     and node.module for alias in node.names}
+        assert not [m for m in imported if m.startswith(("optviz.page", "streamlit"))], path

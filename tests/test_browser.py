@@ -35,7 +35,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1400, "height": 900}
 START_TIMEOUT = 90.0  # seconds for the server to answer its health check
 
-RACE = ".st-key-race_chart .js-plotly-plot"  # the race chart (its own element, key="race_chart": app.py RACE_CHART_JS)
+RACE = ".st-key-race_chart .js-plotly-plot"  # the race chart: its own element (optviz/page/frontend/race_chart.js)
 # One per optimizer's path (the surface's bands and level lines are pictures: .imagelayer).
 PATH_LINES = f"{RACE} .scatterlayer .trace path.js-line"
 # The surface's pictures' sources, in drawing order: its bands (PNG), its level lines (SVG).
@@ -176,7 +176,7 @@ def wait_for_chart(page, timeout: float = 90_000) -> None:
                              f"server log:\n{log}")
     page.wait_for_function(f"() => document.querySelectorAll('{PATH_LINES}').length >= 1", timeout=timeout)
     wait_idle(page, timeout)
-    # The race and loss charts are the page's own elements (app.py RACE_CHART_JS), drawn by
+    # The race and loss charts are the page's own elements (optviz/page/frontend/race_chart.js), drawn by
     # plotly.js once it has loaded: until both have drawn, the page has not settled.
     page.wait_for_function("""() => ['race_chart', 'loss_chart'].every(
       key => document.querySelector(`.st-key-${key} [data-drawn]`))""", timeout=timeout)
@@ -202,7 +202,7 @@ def path_signature(page) -> str:
 
 def wait_for_new_paths(page, before: str, timeout: float = 30_000) -> None:
     """Wait until the drawn paths differ from ``before`` (a :func:`path_signature`) and are the
-    rerun's figure's, not a slider's preview of them (RACE_PREVIEW_JS; drawing the figure
+    rerun's figure's, not a slider's preview of them (frontend/race_preview.js; drawing the figure
     clears the chart's `previewed`)."""
     page.wait_for_function(
         f"""before => [...document.querySelectorAll('{PATH_LINES}')]
@@ -363,7 +363,7 @@ SETTLE_PATHS = """() => {
 
 def test_a_slider_notch_moves_the_paths_at_once_to_what_the_rerun_draws(web):
     """A key press on the learning-rate slider moves the paths to the next notch's before the
-    rerun's figure comes (RACE_PREVIEW_JS, from what the last run sent), and those are the
+    rerun's figure comes (frontend/race_preview.js, from what the last run sent), and those are the
     rerun's paths: they change once, not twice. Back a notch: the same."""
     page, open_app = web
     open_app()

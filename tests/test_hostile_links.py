@@ -15,13 +15,13 @@ from helpers import charts
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
-from test_app import APP
 
 import optviz
 from optviz.bounds import KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
 from optviz.lessons import load_lessons
 from optviz.state import SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
+from helpers import APP, charts
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
               "present", "f", "box", "sched", "view", "tab"] + [

@@ -8,7 +8,7 @@ import optviz
 from helpers import array, chart_spec, path_traces, paths
 from optviz import i18n
 from optviz.lessons import LESSONS_FILE, load_lessons, parse_lessons
-from test_app import open_page
+from helpers import open_page
 
 LESSONS = load_lessons()
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optviz
 from keras_reference import compare_paths, keras_run
 from optviz import schedules
-from test_engine import _count_compiles
+from helpers import count_compiles as _count_compiles
 
 
 def _s(class_name, **config):

@@ -1,0 +1,96 @@
+"""The page's computations behind Streamlit's caches, shared by every session of the process.
+
+Each cached function takes the state's key as one string (``key``: Streamlit hashes a tuple
+item by item) and the state itself unhashed (``_state``). cache_resource, where a result is
+never changed once made: one shared result, not a pickled copy per call.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+import optviz
+from optviz import figures, i18n
+from optviz.lessons import load_lessons
+from optviz.optimizers import ALL_OPTIMIZERS
+from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
+from optviz.state import PageState
+
+TOLERANCE = 1e-3  # "within tolerance" of a surface's minimum value: the results table and the tuning tab
+
+
+@st.cache_resource(show_spinner=False)
+def lessons() -> dict:
+    return load_lessons()
+
+
+def race_of(state: PageState) -> dict:
+    """The race for a state, computed (the slider previews' neighbours, not worth caching)."""
+    return optviz.race(state.surface_object(), state.start, state.steps, state.race_spec(), noise=state.noise,
+                       seed=state.seed, surface_params=state.surface_params(), compile_steps=MAX_PAGE_STEPS)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def run_race(key: str, _state: PageState) -> dict:
+    """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
+    return race_of(_state)
+
+
+def race_figure(state: PageState, race: dict, lang: str, presenter: bool, step: int | None,
+                frames: int = figures.MAX_FRAMES):
+    """The race chart's figure (``frames=0``: its traces alone, for a preview)."""
+    return figures.race_figure(state.viewed_surface(), race, surface_params=state.surface_params(),
+                               text=i18n.figure_text(lang), labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                               presenter=presenter, start_step=step, height=530 if presenter else 640,
+                               arrows=step is not None, click_grid=41, frames=frames)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: tuple | None, _state: PageState,
+                  _race: dict):
+    """The race and loss charts' figures, kept as JSON text (a few strings, not thousands of dicts)."""
+    surface = _state.surface_object()
+    race_fig = race_figure(_state, _race, lang, presenter, step)
+    loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=i18n.figure_text(lang),
+                                   labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter)
+    return race_fig.freeze(), loss_fig.freeze()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_sweep(key: str, optimizer: str, momenta: tuple | None, _state: PageState):
+    """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
+    fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
+             if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
+    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
+                        None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
+                        seed=_state.seed, surface_params=_state.surface_params(), **fixed)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def build_3d(key: str, lang: str, presenter: bool, _state: PageState, _race: dict):
+    return figures.surface_3d_figure(_state.surface_object(), _race,
+                                     surface_params=_state.surface_params(), text=i18n.figure_text(lang),
+                                     labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter,
+                                     height=560 if presenter else 620)  # (on a 720-line projector, all of it)
+
+
+class RunsInProgress:
+    """How many runs of the page's live part (any visitor's) this server process is in now:
+    the slider previews are extra work, left out when others wait for the CPU."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __enter__(self):
+        with self._lock:
+            self.count += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.count -= 1
+
+
+runs_in_progress = RunsInProgress()  # one per process: this module is imported once
