@@ -119,7 +119,8 @@ def race_spec(at) -> str:
     """The race chart's figure as sent: the spec of the page's own chart element
     (optviz/page/frontend/race_chart.js, key race_chart), or of the plotly_chart with animation frames."""
     for chart in at.get("bidi_component"):
-        text = chart.proto.bytes.decode()  # optviz/page/charts.py chart_message: {"key", "config", "src", "spec"}, the spec last
+        # optviz/page/charts.py chart_message: {"key", "config", "src", "spec"}, the spec last
+        text = chart.proto.bytes.decode()
         if json.loads(text).get("key") == "race_chart":
             return text[text.index('"spec": ') + len('"spec": '):-1]  # the figure's JSON text as sent
     for chart in at.get("plotly_chart"):
@@ -431,8 +432,9 @@ def bench_browser(rows: list) -> None:
                 print(f"    key -> new paths shown:          {spread(m['latency'])}  (in the DOM, their chart visible)")
                 print(f"    key -> new paths in the DOM:     {spread(m['drawn'])}  (drawn, maybe still hidden)")
                 print(f"    key -> next animation frame:     {spread(m['painted'])}  (the frame that paints it)")
-                print(f"    of which shown by a preview:     {sum(m['previewed']):.0f} of {len(m['previewed'])} presses "
-                      "(the paths one notch away, sent with the last run: optviz/page/frontend/race_preview.js)")
+                shown = f"{sum(m['previewed']):.0f} of {len(m['previewed'])} presses"
+                print(f"    of which shown by a preview:     {shown} "
+                      "(the paths one notch away, sent with the last run: frontend/race_preview.js)")
                 print(f"    key -> server's figure drawn:    {spread(m['figure'])}  (the chart element's own draw of "
                       "the rerun's figure: frames, layout, paths)")
                 if m["server"]:

@@ -233,7 +233,8 @@ def optax_race_program(steps: int = RACE_STEPS, traced: bool = False, race_outpu
             return (tuple(new_points), tuple(new_states), first_bad), block
 
         init = (points, states, jnp.full((len(transforms),), -1, jnp.int32))
-        (_, _, first_bad), block = jax.lax.scan(body, init, jnp.arange(steps + 1 if race_outputs else steps, dtype=jnp.int32))
+        count = steps + 1 if race_outputs else steps
+        (_, _, first_bad), block = jax.lax.scan(body, init, jnp.arange(count, dtype=jnp.int32))
         # path (steps, 6, 2), loss (steps, 6)[, the block of every recorded column, first bad step]
         path, loss = block[:, :, :2], block[:, :, 2]
         return (path, loss, block, first_bad) if race_outputs else (path, loss)

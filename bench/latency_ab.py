@@ -18,8 +18,8 @@ Servers stopped by their PIDs; loopback only; bounded loops.
 from __future__ import annotations
 
 import argparse
-import os
 import importlib.util
+import os
 import statistics
 import sys
 from pathlib import Path

@@ -116,8 +116,8 @@ def main() -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_content("<html><body>" + "".join(
-                f"<div id='chart{i}' style='width:900px;height:640px'></div>" for i in range(len(roots))) + "</body></html>")
+            divs = "".join(f"<div id='chart{i}' style='width:900px;height:640px'></div>" for i in range(len(roots)))
+            page.set_content(f"<html><body>{divs}</body></html>")
             page.add_script_tag(path=str(plotly_js))
             page.evaluate("([specs, fresh]) => { window.SPECS = specs; window.FRESH = fresh; }", [specs, args.fresh])
             version = page.evaluate("() => Plotly.version")

@@ -5,13 +5,13 @@ the optimizers in :data:`ALL_OPTIMIZERS` (the article's six: :data:`ARTICLE_OPTI
 the surfaces in :data:`SURFACES`.
 """
 
-from .engine import MAX_STEPS, NonFiniteStartError, SweepResult, Trajectory, race, simulate, sweep
 from . import schedules
+from .engine import MAX_STEPS, NonFiniteStartError, SweepResult, Trajectory, race, simulate, sweep
 from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, ARTICLE_SETTINGS, Optimizer, get_optimizer
 from .surfaces import SURFACES, Surface, get_surface
 
 __all__ = [
-    "ALL_OPTIMIZERS", "ARTICLE_OPTIMIZERS", "ARTICLE_SETTINGS", "MAX_STEPS", "NonFiniteStartError", "Optimizer", "SURFACES",
-    "Surface", "SweepResult",
+    "ALL_OPTIMIZERS", "ARTICLE_OPTIMIZERS", "ARTICLE_SETTINGS", "MAX_STEPS", "NonFiniteStartError", "Optimizer",
+    "SURFACES", "Surface", "SweepResult",
     "Trajectory", "get_optimizer", "get_surface", "race", "schedules", "simulate", "sweep",
 ]

@@ -222,7 +222,8 @@ def _sweep(args, out) -> None:
         out.write("\n")
     else:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["learning_rate", result.momentum_name or "momentum", "final_loss", "steps_to_tolerance", "diverged"])
+        writer.writerow(["learning_rate", result.momentum_name or "momentum", "final_loss", "steps_to_tolerance",
+                         "diverged"])
         for i, lr in enumerate(result.learning_rates):
             for j, m in enumerate(result.momenta):
                 writer.writerow([

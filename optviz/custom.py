@@ -64,8 +64,8 @@ from typing import Callable, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from .surfaces import Surface
 from .checks import NOT_A_NUMBER
+from .surfaces import Surface
 
 MAX_LENGTH = 300  # characters
 MAX_NODES = 200  # numbers, names, operators and calls

@@ -34,8 +34,15 @@ import numpy as np
 from . import schedules
 from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, fits_float32
 from .optimizers import (
-    ALL_FLOAT_HPARAMS, ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, COMPLEMENTS, MAX_SLOTS, Optimizer, clip_and_decay_lanes,
-    clips_or_decays, get_optimizer,
+    ALL_FLOAT_HPARAMS,
+    ALL_OPTIMIZERS,
+    ARTICLE_OPTIMIZERS,
+    COMPLEMENTS,
+    MAX_SLOTS,
+    Optimizer,
+    clip_and_decay_lanes,
+    clips_or_decays,
+    get_optimizer,
 )
 from .rounding import keras_rounded_jit
 from .surfaces import Surface, get_surface
@@ -643,8 +650,8 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
             # non-finite loss), the first good step within tolerance (inf: none yet).
             # `|x| <= BOUND` is False for NaN and inf, so it checks finiteness too. Each step
             # is a minimum, not a test of "not diverged yet": the compiled loop computes every
-            # carried row on its own, and a row depending on fewer others costs less. A step within tolerance after the first bad one does not count:
-            # `summaries` drops it at the end.
+            # carried row on its own, and a row depending on fewer others costs less. A step
+            # within tolerance after the first bad one does not count: `summaries` drops it.
             last_loss, diverged_at, reached_at = summary
             step = step.astype(jnp.float32)
             ok = (jnp.abs(w[0]) <= BOUND) & (jnp.abs(w[1]) <= BOUND) & jnp.isfinite(loss)

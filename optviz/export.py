@@ -26,8 +26,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .engine import Trajectory
 from .checks import NOT_A_NUMBER
+from .engine import Trajectory
 from .figures import DEFAULT_TEXT, MAX_TRAIL_POINTS, draw_contour, style
 from .optimizers import ALL_OPTIMIZERS
 from .surfaces import Surface, get_surface

@@ -538,7 +538,7 @@ def race_figure(
         traces.append(colour_bar(surface, surface_params, font_size=font))
     if surface.minima:
         mx, my = zip(*surface.minima)
-        traces.append(dict(type="scatter", 
+        traces.append(dict(type="scatter",
             # Not in the legend (the page's caption names the star): six optimizers and it made
             # three legend rows on a laptop-wide page, which plotly.js then fit by widening the
             # top margin and drawing the whole chart again on every rerun.
@@ -547,7 +547,7 @@ def race_figure(
             hovertemplate=t["minimum"] + " (%{x:.4g}, %{y:.4g})<extra></extra>",
         ))
     start = next(iter(trajectories.values())).path[0] if trajectories else np.array(surface.default_start)
-    traces.append(dict(type="scatter", 
+    traces.append(dict(type="scatter",
         x=[float(start[0])], y=[float(start[1])], mode="markers", name=t["start"], showlegend=False,
         marker=dict(symbol="circle-open", size=head_size + 4, color="black", line=dict(width=2.5)),
         hovertemplate=t["start"] + " (%{x:.4g}, %{y:.4g})<extra></extra>",
@@ -620,7 +620,7 @@ def race_figure(
     for name in names:
         tr = trajectories[name]
         trail = tr.path[: at(tr, shown) + 1]
-        traces.append(dict(type="scatter", 
+        traces.append(dict(type="scatter",
             x=_round(trail[:, 0]), y=_round(trail[:, 1]), mode="lines", name=_display(name, labels), legendgroup=name,
             line=dict(color=color(name), width=line_width, dash=style(name).dash),
             hoverinfo="skip",
@@ -628,7 +628,7 @@ def race_figure(
     for name in names:
         tr = trajectories[name]
         k = at(tr, shown)
-        traces.append(dict(type="scatter", 
+        traces.append(dict(type="scatter",
             x=_typed(tr.path[k:k + 1, 0]), y=_typed(tr.path[k:k + 1, 1]), customdata=_typed([[k, tr.loss[k]]]),
             mode="markers", name=_display(name, labels), legendgroup=name, showlegend=False,
             marker=dict(symbol=style(name).symbol, size=head_size, color=color(name),
@@ -645,7 +645,7 @@ def race_figure(
         if tr.diverged_at is None:
             continue
         last = tr.path[-1]
-        traces.append(dict(type="scatter", 
+        traces.append(dict(type="scatter",
             x=[float(np.clip(last[0], *surface.x_range))], y=[float(np.clip(last[1], *surface.y_range))],
             mode="markers", showlegend=False, legendgroup=name,
             marker=dict(symbol="x-thin", size=head_size + 10, color=color(name), line=dict(width=4, color=color(name))),
@@ -704,8 +704,8 @@ def race_figure(
         # The page zooms by a view box of its own instead (Surface.zoomed; ?view=).
         uirevision=f"{surface.key}{surface.x_range}{surface.y_range}",
         updatemenus=[
-            dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top", pad=dict(t=4, r=6),
-                 showactive=False, font=dict(size=font),
+            dict(type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left", yanchor="top",
+                 pad=dict(t=4, r=6), showactive=False, font=dict(size=font),
                  buttons=[
                      dict(label=t["play"], method="animate", args=[None, play(base_ms)]),
                      dict(label=t["pause"], method="animate",
@@ -950,8 +950,8 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
         ))
         traces.append(dict(
             type="scatter3d", x=_typed(x), y=_typed(y), z=_typed(np.where(gap, np.nan, z_floor)), mode="lines",
-            name=label, legendgroup=name, showlegend=False, line=dict(color=colour, width=shadow_width), connectgaps=False,
-            hoverinfo="skip",
+            name=label, legendgroup=name, showlegend=False, line=dict(color=colour, width=shadow_width),
+            connectgaps=False, hoverinfo="skip",
         ))
         last = np.flatnonzero(~gap)[-1]
         traces.append(dict(
@@ -965,8 +965,8 @@ def surface_3d_figure(surface: Surface, trajectories: Mapping[str, Trajectory], 
         legend=dict(orientation="h", y=1.0),
         scene=dict(xaxis=dict(title=dict(text=t["x"]), range=list(surface.x_range), **axis),
                    yaxis=dict(title=dict(text=t["y"]), range=list(surface.y_range), **axis),
-                   zaxis=dict(title=dict(text="log₁₀(f − min)" if log else t["f"]), range=[z_floor - 0.03 * span, z_high + lift],
-                              **axis),
+                   zaxis=dict(title=dict(text="log₁₀(f − min)" if log else t["f"]),
+                              range=[z_floor - 0.03 * span, z_high + lift], **axis),
                    aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.7),
                    camera=dict(eye=dict(x=-0.9, y=-1.6, z=1.7))),
         **_WHITE,
@@ -1083,7 +1083,8 @@ def schedule_figure(rates, *, text=None, height: int = 160) -> SpecFigure:
     t = _text(text)
     rates = np.asarray(rates, np.float64)
     traces = [dict(type="scatter", x=_typed(np.arange(len(rates))), y=_typed(rates), mode="lines",
-                   line=dict(color="#0072B2", width=2), hovertemplate=f"{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>")]
+                   line=dict(color="#0072B2", width=2),
+                   hovertemplate=f"{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>")]
     layout = dict(height=height, margin=dict(l=0, r=0, t=4, b=0), font=dict(size=10, color=_FONT_COLOR),
                   showlegend=False, xaxis=dict(**_AXIS), yaxis=dict(exponentformat="power", **_AXIS), **_WHITE)
     return SpecFigure({"data": traces, "layout": layout})

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import functools
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import tomllib
 
 from .bounds import (
     KAPPAS,

@@ -64,7 +64,10 @@ class Problem:
 
 Parser = Callable[[str, PageState], object]  # (text, the state read so far) -> value; ValueError says why
 
-_ALWAYS: Callable[[PageState], bool] = lambda state: True
+def _always(state: PageState) -> bool:
+    return True
+
+
 _NO_DEFAULT = object()
 
 
@@ -81,7 +84,7 @@ class Field:
     # out of the state (Keras's default), and the fallback a warning names.
     default: object = _NO_DEFAULT
     shown: str | Callable[[PageState], str] | None = None  # the fallback as a warning names it
-    applies: Callable[[PageState], bool] = _ALWAYS  # a key that does not apply is unknown
+    applies: Callable[[PageState], bool] = _always  # a key that does not apply is unknown
     writes: Callable[[PageState], bool] | None = None  # whether to_query writes it (default: applies)
     write: Callable[[PageState], str | None] | None = None  # the text to write, if not the value's
     resets: str = ""  # a PageState mapping a valid value empties (the shared rate replaces own rates)
@@ -210,7 +213,8 @@ def _is_custom(state: PageState) -> bool:
 SETUP_FIELDS = (
     Field("lang", "lang", _choice(LANGS)),
     Field("present", "presenter", _boolean, writes=lambda s: s.presenter),
-    Field("lesson", "lesson", _choice(lambda: tuple(load_lessons())), shown="no lesson", writes=lambda s: bool(s.lesson)),
+    Field("lesson", "lesson", _choice(lambda: tuple(load_lessons())), shown="no lesson",
+          writes=lambda s: bool(s.lesson)),
     Field("f", "formula", _formula, writes=_is_custom),  # a formula only travels with its surface
     Field("box", "box", _on_grid(BOXES), writes=_is_custom),
 )
@@ -406,7 +410,7 @@ def to_query(state: PageState) -> dict[str, str]:
     schedule fields that are set."""
     out: dict[str, str] = {}
     for field in FIELDS:
-        if not field.applies(state) or not (field.writes or _ALWAYS)(state):
+        if not field.applies(state) or not (field.writes or _always)(state):
             continue
         if field.write is not None:
             out[field.key] = field.write(state)

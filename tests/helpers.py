@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import jax
-
 import numpy as np
 from streamlit.testing.v1 import AppTest
 

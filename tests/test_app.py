@@ -6,11 +6,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import (
+    APP,
+    array,
+    chart_message,
+    chart_spec,
+    charts,
+    component,
+    elements,
+    image_box,
+    level_line_offsets,
+    level_lines_image,
+    open_page,
+    paths,
+)
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from helpers import (APP, array, chart_message, chart_spec, charts, component, elements, image_box, level_line_offsets,
-                     level_lines_image, open_page, paths)
 from optviz import i18n
 from optviz.bounds import LEARNING_RATES, MOMENTA
 
@@ -476,8 +488,9 @@ def test_exports_are_offered_and_the_gif_is_made_on_request():
 
 
 def test_the_gif_shows_the_zoomed_view_and_a_new_view_needs_a_new_gif():
-    from PIL import Image
     import io
+
+    from PIL import Image
     at = open_page({"opt": "adam,sgd", "steps": "100", "view": "0.3,1.3,0.1,1.4"})
     at.button(key="export_gif").click().run()
     (button,) = [b for b in at.get("download_button") if b.label == "Download the GIF"]

@@ -905,7 +905,8 @@ def test_presenter_mode_fits_the_chart_on_a_projector(web, tmp_path):
             page.wait_for_timeout(300)
             # The charts come as wide as presenter mode's columns (they size themselves).
             for key in ("race_chart", "loss_chart"):  # as wide as presenter mode's columns
-                sized = page.evaluate("""key => [document.querySelector(`.st-key-${key} .js-plotly-plot`)._fullLayout.width,
+                sized = page.evaluate("""key => [
+                  document.querySelector(`.st-key-${key} .js-plotly-plot`)._fullLayout.width,
                   document.querySelector(`.st-key-${key}`).getBoundingClientRect().width]""", key)
                 assert abs(sized[0] - sized[1]) < 1 and sized[1] > 100, (where, key, sized)
             slider = page.locator(f"{RACE} .slider-container").first.bounding_box()

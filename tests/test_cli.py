@@ -183,7 +183,8 @@ def test_real_process_exit_status_and_stderr():
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.strip().count("\n") == 0 and "rho" in bad.stderr
-    good = subprocess.run([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "nesterov", "--surface", "quadratic", "--steps", "5"],
+    good = subprocess.run([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "nesterov", "--surface",
+                           "quadratic", "--steps", "5"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert good.returncode == 0 and len(json.loads(good.stdout)["path"]) == 6
 

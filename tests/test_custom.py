@@ -14,11 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import count_compiles as _count_compiles
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import optviz
-from helpers import count_compiles as _count_compiles
 from optviz import figures
 from optviz.custom import FUNCTIONS, MAX_LENGTH, custom_surface, estimate_minima, parse_formula
 

@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import count_compiles as _count_compiles
 
 import optviz
-from helpers import count_compiles as _count_compiles
 from optviz.optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, MORE_OPTIMIZERS
 from optviz.surfaces import Surface
 

@@ -3,9 +3,9 @@
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from helpers import array, image_box, level_line_offsets, level_line_points, path_traces, paths, unescape
 
 import optviz
-from helpers import array, image_box, level_line_offsets, level_line_points, path_traces, paths, unescape
 from optviz import figures, i18n
 from optviz.state import default_state
 

@@ -11,7 +11,7 @@ import math
 import os
 
 import pytest
-from helpers import charts
+from helpers import APP, charts
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -21,7 +21,6 @@ from optviz.bounds import KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOM
 from optviz.lessons import load_lessons
 from optviz.state import SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
-from helpers import APP, charts
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
               "present", "f", "box", "sched", "view", "tab"] + [

@@ -10,13 +10,13 @@ default left out that is not Keras's (nesterov's momentum), a flag not written
 
 import ast
 
-import keras_reference  # noqa: F401  (first: KERAS_BACKEND=jax before keras is imported)
 import keras
+import keras_reference  # noqa: F401  (first: KERAS_BACKEND=jax before keras is imported)
 import numpy as np
 import pytest
+from keras_reference import _gradient, compare_paths
 
 import optviz
-from keras_reference import _gradient, compare_paths
 from optviz.optimizers import ALL_OPTIMIZERS
 
 STEPS = 120

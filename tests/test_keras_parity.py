@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from keras_reference import compare_paths as _compare
+from keras_reference import keras_path
 
 import optviz
-from keras_reference import compare_paths as _compare, keras_path
 
 STEPS = 250
 

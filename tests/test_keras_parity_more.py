@@ -7,9 +7,11 @@ against Keras's ``optimizer.learning_rate``.
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from keras_reference import compare_paths, keras_run
 
 import optviz
-from keras_reference import compare_paths, keras_run
 from optviz.optimizers import MORE_OPTIMIZERS
 
 STEPS = 250
@@ -126,8 +128,6 @@ def test_weight_decay_pulls_towards_the_origin_before_the_step():
 
 
 # --- any valid setting: a property test ------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 _LOG = {"learning_rate": (1e-4, 0.2), "epsilon": (1e-8, 1e-2), "epsilon_1": (1e-30, 1e-10)}
 _LINEAR = {

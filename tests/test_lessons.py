@@ -1,14 +1,14 @@
 """Guided lessons, presenter mode and step-through."""
 
 import html
+
 import numpy as np
 import pytest
+from helpers import array, chart_spec, open_page, path_traces, paths
 
 import optviz
-from helpers import array, chart_spec, path_traces, paths
 from optviz import i18n
 from optviz.lessons import LESSONS_FILE, load_lessons, parse_lessons
-from helpers import open_page
 
 LESSONS = load_lessons()
 
@@ -62,7 +62,8 @@ def test_lessons_show_what_they_say():
         (lambda t: t.replace('optimizers = ["sgd", "rmsprop", "adam"]', 'optimizers = ["sgd", "sophia"]'),
          "lesson 'saddle': `optimizers`"),
         (lambda t: t.replace("start = [-1.8, 0.001]", "start = [-1.8]"), "lesson 'saddle': `start`"),
-        (lambda t: t.replace("steps = 300\n[lesson.en]\ntitle = \"Escaping", "steps = 0\n[lesson.en]\ntitle = \"Escaping"),
+        (lambda t: t.replace("steps = 300\n[lesson.en]\ntitle = \"Escaping",
+                             "steps = 0\n[lesson.en]\ntitle = \"Escaping"),
          "lesson 'saddle': `steps`"),
         (lambda t: t.replace('title = "Escaping a saddle point"', 'title = ""'), "lesson 'saddle': `en.title`"),
         (lambda t: t.replace("[lesson.own.adam]\nlearning_rate = 0.05", "[lesson.own.adam]\nbeta_1 = 1.5"),

@@ -1,15 +1,15 @@
 """Learning-rate schedules: Keras's values step for step, paths under a schedule next to
 real Keras 3, Keras code that round-trips, bad input, and no recompiles."""
 
+import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
-import jax.numpy as jnp
+from helpers import count_compiles as _count_compiles
+from keras_reference import compare_paths, keras_run
 
 import optviz
-from keras_reference import compare_paths, keras_run
 from optviz import schedules
-from helpers import count_compiles as _count_compiles
 
 
 def _s(class_name, **config):

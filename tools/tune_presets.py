@@ -5,9 +5,9 @@
 For each surface and optimizer it sweeps 41 learning rates (1e-5 to 1, log) at the
 page's default steps with the preset's momentum, and keeps the one with the lowest
 |log(steps to reach the minimum / 200)| (it arrives, visibly, within the race), or
-failing that the lowest loss gap, among runs that stay inside the view box and never jump more than 8% of its diagonal; on a surface
-with no minimum (the saddle) it keeps the one that travels furthest while staying
-in view. Ties go to the smaller rate (a calmer path to watch).
+failing that the lowest loss gap, among runs that stay inside the view box and never
+jump more than 8% of its diagonal; on a surface with no minimum (the saddle) it keeps
+the one that travels furthest while staying in view. Ties go to the smaller rate (a calmer path to watch).
 """
 
 import json

@@ -322,7 +322,8 @@ class Optimizer:
         return pack_numpy(self.init(values, start))
 
     def keras_code(self, values: Mapping[str, object] | None = None, *, prefix: str = "keras.optimizers.") -> str:
-        """Keras code for these settings, e.g. ``keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)``.
+        """Keras code for these settings, e.g.
+        ``keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True)``.
 
         ``learning_rate`` is always written (a schedule as
         ``keras.optimizers.schedules.<Class>(...)``); other hyperparameters and options only

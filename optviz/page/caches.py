@@ -13,9 +13,9 @@ import streamlit as st
 
 import optviz
 from optviz import figures, i18n
+from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
 from optviz.lessons import load_lessons
 from optviz.optimizers import ALL_OPTIMIZERS
-from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
 from optviz.state import PageState
 
 TOLERANCE = 1e-3  # "within tolerance" of a surface's minimum value: the results table and the tuning tab

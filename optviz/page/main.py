@@ -10,6 +10,7 @@ import streamlit as st
 
 import optviz
 from optviz import i18n
+from optviz.bounds import TABS
 from optviz.page import components, header, sidebar, widgets
 from optviz.page.caches import run_race, runs_in_progress
 from optviz.page.charts import measure_widths, reported_widths
@@ -17,7 +18,6 @@ from optviz.page.context import RunContext
 from optviz.page.markdown_text import plain_text
 from optviz.page.setup import plotly_js_url, setup
 from optviz.page.tabs import race, rules, tuning, view3d
-from optviz.bounds import TABS
 from optviz.url import to_query
 
 TAB_PAGES = {"race": race, "tune": tuning, "3d": view3d, "rules": rules}

@@ -13,14 +13,23 @@ import streamlit as st
 import optviz
 from optviz import figures, i18n
 from optviz import schedules as lr_schedules
+from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.page.widgets import (
-    choice_labels, kept_value, label_of, on_lesson, on_lesson_step, on_preset, on_reset_optimizer, on_reset_start,
-    on_surface, read_widgets, widget,
+    choice_labels,
+    kept_value,
+    label_of,
+    on_lesson,
+    on_lesson_step,
+    on_preset,
+    on_reset_optimizer,
+    on_reset_start,
+    on_surface,
+    read_widgets,
+    widget,
 )
 from optviz.presets import PRESETS
-from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP
 from optviz.state import CUSTOM, EXTRA_HPARAMS, MOMENTUM_OPTIMIZERS, SCHEDULE_FIELDS, schedule_spec
 
 ss = st.session_state

@@ -11,11 +11,18 @@ from __future__ import annotations
 import streamlit as st
 
 from optviz import i18n
+from optviz.bounds import TABS
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
-from optviz.bounds import TABS
 from optviz.state import (
-    EXTRA_HPARAMS, MOMENTUM_OPTIMIZERS, SCHEDULE_FIELDS, PageState, with_cell, with_preset, with_surface, zoomed_view,
+    EXTRA_HPARAMS,
+    MOMENTUM_OPTIMIZERS,
+    SCHEDULE_FIELDS,
+    PageState,
+    with_cell,
+    with_preset,
+    with_surface,
+    zoomed_view,
 )
 from optviz.url import parse_query
 

@@ -13,13 +13,13 @@ import pyarrow as pa
 import streamlit as st
 
 from optviz import export, figures, i18n
+from optviz.bounds import LEARNING_RATES, MOMENTA
 from optviz.page.caches import TOLERANCE, build_figures, race_figure, race_of, runs_in_progress
 from optviz.page.charts import live_chart
 from optviz.page.components import race_preview
 from optviz.page.context import RunContext
 from optviz.page.header import show_lesson
 from optviz.page.widgets import on_chart_click, on_reset_view, on_view_step
-from optviz.bounds import LEARNING_RATES, MOMENTA
 
 ss = st.session_state
 

@@ -7,12 +7,12 @@ import streamlit as st
 
 from optviz import figures, i18n
 from optviz import schedules as lr_schedules
+from optviz.bounds import MOMENTA
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import run_sweep
 from optviz.page.charts import plot
 from optviz.page.context import RunContext
 from optviz.page.widgets import choice_labels, label_of, on_tune_click
-from optviz.bounds import MOMENTA
 
 ss = st.session_state
 
