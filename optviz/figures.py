@@ -85,7 +85,7 @@ class SpecFigure(go.Figure):
     def __init__(self, spec: dict | None = None, **_ignored):
         # The go.Figure part is an empty figure that nothing reads (the spec is what gets
         # drawn): made once, and its attributes shared, since building one (validators, the
-        # layout object) cost ~0.5 ms a figure, two figures a slider rerun. (No default
+        # layout object) is slow, and a slider rerun builds two. (No default
         # template: plotly.py would deep-copy it into every new figure.)
         if SpecFigure._empty_state is None:
             super().__init__(layout={"template": "none"})
@@ -183,8 +183,8 @@ RACE_MARGIN = dict(l=50, r=92, t=72, b=156)
 RACE_MARGIN_PRESENTER = dict(l=64, r=20, t=92, b=192)
 LOSS_MARGIN = dict(l=90, r=10, t=30, b=70)
 LEGEND_ROW, LEGEND_ROW_PRESENTER = 28, 32  # px a legend row takes (13 px and 20 px text)
-# The look of plotly's "plotly_white", written out: applying the template by name
-# costs plotly.py ~18 ms a figure.
+# The look of plotly's "plotly_white", written out: applying the template by name is
+# slow in plotly.py.
 _WHITE = dict(paper_bgcolor="white", plot_bgcolor="white", hovermode="closest", hoverlabel=dict(align="left"))
 _FONT_COLOR = "#2a3f5f"
 _AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", ticks="", automargin=True)
@@ -321,12 +321,10 @@ def contour_backdrop(surface: Surface, params: Mapping[str, float] | None = None
     picture: vectors).
 
     Not a contour trace: plotly.js computes a contour trace's bands and lines in the
-    browser on every redraw (~17 of a 46 ms redraw of the race chart, plotly.js 4.1 in
-    Chromium), and its redraw-free animation drops contour traces while Play runs
-    (plotly.js #4491). A picture is decoded once and stays."""
-    # (200 px: a 320 px picture, ~60 KB, put the browser's redraw after a slider move in
-    # its slow mode most of the time: bench/app.py key -> redrawn 330-350 ms median against
-    # 238 ms with this one. Bands are flat colour between sharp lines: they scale well.)
+    browser on every redraw (a third of the race chart's redraw), and its redraw-free
+    animation drops contour traces while Play runs (plotly.js #4491). A picture is decoded once and stays."""
+    # (200 px: a larger picture put the browser's redraw after a slider move in its slow
+    # mode most of the time. Bands are flat colour between sharp lines: they scale well.)
     box, params = _view_key(surface, params)
     if pixels is None:  # finer where the picture carries the lines too (Rastrigin: 50 -> 110 KB)
         pixels = 200 if _level_lines(surface, box, params, LINE_GRID) is not None else 300
@@ -671,8 +669,8 @@ def race_figure(
         gy = np.linspace(*surface.y_range, click_grid)
         xx, yy = np.meshgrid(gx, gy)
         traces.append(dict(type="scatter", x=_typed(xx.ravel()), y=_typed(yy.ravel()), mode="markers",
-                           # plotly.js draws one of these markers (each drawn one was ~0.04 ms
-                           # of every redraw), but hovers and clicks on all of them.
+                           # plotly.js draws one of these markers (each drawn one slows every
+                           # redraw), but hovers and clicks on all of them.
                            marker=dict(size=14, color="rgba(0,0,0,0)", maxdisplayed=1), showlegend=False, name="click",
                            hovertemplate=t["set_start"] + " (%{x:.2f}, %{y:.2f})<extra></extra>"))
 

@@ -417,6 +417,6 @@ def values(spec, steps: int) -> np.ndarray:
         raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
     rate = spec if not is_schedule(spec) else parse(spec)
     arrays = lane_arrays([rate], boundary_slots([rate]))
-    # One program for up to 2048 steps (0.3 ms a call): a steps slider never compiles again.
+    # One program for up to 2048 steps: a steps slider never compiles again.
     n = max(2048, 1 << (int(steps) - 1).bit_length())
     return np.asarray(_values_program(arrays, jnp.arange(n, dtype=jnp.int32), steps))[:steps]
