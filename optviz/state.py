@@ -187,7 +187,9 @@ def zoomed_view(surface: Surface, xs, ys) -> tuple[float, float, float, float] |
         if b - a < least:
             middle = min(max((a + b) / 2, low + least / 2), high - least / 2)
             a, b = middle - least / 2, middle + least / 2
-        digits = max(0, 3 - math.floor(math.log10(b - a)))
+        # (+1e-9: a size of 0.0099999... and of 0.01 round alike, so a view read back from
+        # its link rounds to itself.)
+        digits = max(0, 3 - math.floor(math.log10(b - a) + 1e-9))
         view += [max(round(a, digits), low), min(round(b, digits), high)]
     if view == [*surface.x_range, *surface.y_range]:
         return None
