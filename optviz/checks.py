@@ -9,6 +9,10 @@ import math
 import numpy as np
 
 MAX_STEPS = 100_000  # the most steps a run takes (the engine's, and a schedule's table)
+# The largest sweep: its cells (learning rates x momenta), and cells x steps, which its
+# memory grows with. The page's tuning map (121 x 100 cells, up to 2000 steps) fits.
+MAX_SWEEP_CELLS = 2**14
+MAX_SWEEP_CELL_STEPS = 2**25
 
 F32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: a larger number is inf in float32
 F32_RANGE = f"float32, the precision Keras computes in, holds magnitudes up to {F32_MAX:.2g}"

@@ -54,11 +54,32 @@ def _bool(text: str) -> bool:
         raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}") from None
 
 
+# A list of schedules nests four deep (list, schedule, config, boundaries); anything much
+# deeper is hostile, and Python's JSON parser and repr() recurse once per level.
+MAX_JSON_DEPTH = 10
+
+
+def _json_depth(value) -> int:
+    """How deep lists and objects nest in ``value`` (without recursion), stopping past MAX_JSON_DEPTH."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_JSON_DEPTH:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def _json(text: str):
     try:
-        return json.loads(text)
+        value = json.loads(text)
+    except RecursionError:  # not a ValueError: argparse would let it through as a traceback
+        raise argparse.ArgumentTypeError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+    if _json_depth(value) > MAX_JSON_DEPTH:
+        raise argparse.ArgumentTypeError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool) -> None:
@@ -288,6 +309,9 @@ def main(argv: Sequence[str] | None = None, out=None, err=None) -> int:
             _serve(args)
         buffer = io.StringIO()  # nothing reaches stdout unless the whole command succeeds
         {"trajectory": _trajectory, "sweep": _sweep, "list": _list}[args.command](args, buffer)
+    except RecursionError:  # a last guard, should some input still nest too deep for Python
+        err.write("optviz: error: the input nests too deeply\n")
+        return 2
     except (UsageError, ValueError) as exc:
         # One line, whatever the user typed into the message (a newline in a JSON key).
         message = str(exc).replace("\r", "\\r").replace("\n", "\\n")

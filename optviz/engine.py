@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import schedules
-from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, fits_float32
+from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32
 from .optimizers import (
     ALL_FLOAT_HPARAMS,
     ALL_OPTIMIZERS,
@@ -746,6 +746,10 @@ def sweep(
     takes ``momenta=None``: one column. An entry of ``learning_rates`` may be a Keras
     schedule (``{"class_name": ..., "config": {...}}``) instead of a number.
     Results have shape (len(learning_rates), len(momenta)).
+
+    A grid holds at most ``MAX_SWEEP_CELLS`` (16384) cells and ``MAX_SWEEP_CELL_STEPS``
+    (2**25, about 33.5 million) cells × steps (both in :mod:`optviz.checks`); a larger
+    one is a ValueError naming ``learning_rates`` × ``momenta``.
     """
     opt = get_optimizer(optimizer)
     surface = get_surface(surface)
@@ -767,6 +771,7 @@ def sweep(
             raise ValueError(f"`momenta` must be a non-empty list of numbers, got {momenta!r}") from None
         if momenta.size == 0 or momenta.ndim != 1:
             raise ValueError("`momenta` must be a non-empty list of numbers")
+    _check_grid_size(len(rates), momenta.size, steps)
     for key in ("learning_rate", axis):
         if key and key in fixed:
             raise ValueError(f"`{key}` is swept; do not also pass it as a fixed value")
@@ -835,6 +840,18 @@ def sweep(
     )
 
 
+def _check_grid_size(n_rates: int, n_momenta: int, steps: int) -> None:
+    """A sweep's memory grows with its cells and their steps: refuse a grid past the caps."""
+    cells = n_rates * n_momenta
+    if cells > MAX_SWEEP_CELLS:
+        raise ValueError(f"`learning_rates` × `momenta` may hold at most {MAX_SWEEP_CELLS} cells, "
+                         f"got {n_rates} × {n_momenta} = {cells}")
+    if cells * steps > MAX_SWEEP_CELL_STEPS:
+        raise ValueError(f"`learning_rates` × `momenta` × `steps` may be at most {MAX_SWEEP_CELL_STEPS}, "
+                         f"got {n_rates} × {n_momenta} × {steps} = {cells * steps}; "
+                         "take fewer cells or fewer steps")
+
+
 def _sweep_rates(learning_rates, opt: Optimizer) -> list:
     """The swept learning rates, validated: numbers, or Keras schedules (parsed)."""
     if isinstance(learning_rates, np.ndarray):
@@ -848,6 +865,8 @@ def _sweep_rates(learning_rates, opt: Optimizer) -> list:
         items = list(learning_rates)
     if not items:
         raise ValueError("`learning_rates` must be a non-empty list of numbers")
+    if len(items) > MAX_SWEEP_CELLS:  # before validating each: no grid may have more rows
+        _check_grid_size(len(items), 1, 1)
     out = []
     rate = opt.hparam("learning_rate")
     for value in items:

@@ -31,7 +31,6 @@ from .bounds import (
     TABS,
 )
 from .checks import NOT_A_NUMBER, parse_bool, parse_number, parse_number_list
-from .custom import custom_surface
 from .lessons import load_lessons
 from .optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
 from .presets import PRESETS
@@ -44,6 +43,7 @@ from .state import (
     default_state,
     schedule_spec,
     snap,
+    surface_of,
     with_surface,
     zoomed_view,
 )
@@ -117,7 +117,9 @@ def _boolean(text: str, state: PageState) -> bool:
 
 
 def _formula(text: str, state: PageState) -> str:
-    custom_surface(text)  # ValueError says what is wrong and where
+    # On the box the link asks for (read first): a formula finite on the default box may be
+    # finite nowhere on a smaller one. ValueError says what is wrong and where.
+    surface_of(CUSTOM, text, state.box)
     return text
 
 
@@ -215,8 +217,8 @@ SETUP_FIELDS = (
     Field("present", "presenter", _boolean, writes=lambda s: s.presenter),
     Field("lesson", "lesson", _choice(lambda: tuple(load_lessons())), shown="no lesson",
           writes=lambda s: bool(s.lesson)),
-    Field("f", "formula", _formula, writes=_is_custom),  # a formula only travels with its surface
     Field("box", "box", _on_grid(BOXES), writes=_is_custom),
+    Field("f", "formula", _formula, writes=_is_custom),  # a formula only travels with its surface
 )
 # Read against the lesson's state (or a blank one): the surface and the preset.
 START_FIELDS = (

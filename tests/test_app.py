@@ -20,11 +20,13 @@ from helpers import (
     open_page,
     paths,
 )
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 import optviz
 from optviz import i18n
 from optviz.bounds import LEARNING_RATES, MOMENTA
+from optviz.page.markdown_text import code_text, plain_text
 
 EN = i18n.OPTIMIZER_NAMES["en"]
 
@@ -203,6 +205,44 @@ def test_unknown_url_keys_are_ignored_with_a_note():
     at = open_page({"evil": "<script>", "surface": "saddle"})
     assert any("evil" in w.value for w in at.warning)
     assert at.sidebar.selectbox(key="surface").value == "saddle"
+
+
+def _block_markup(text: str) -> set[str]:
+    """The headings, links and images Markdown (CommonMark) makes of ``text``."""
+    tokens = MarkdownIt("commonmark").parse(text)
+    found = {t.type for t in tokens if t.type in ("heading_open", "lheading_open")}
+    for token in tokens:
+        found |= {c.type for c in token.children or () if c.type in ("link_open", "image")}
+    return found
+
+
+@pytest.mark.parametrize(
+    "query,escaped",
+    [
+        ({"x\n# Heading": "1"}, "`x\\n# Heading`"),
+        ({"surface": "saddle\n![img](http://x/y.png)"}, "=saddle\\n![img](http://x/y.png)`"),
+        ({"surface": "saddle\n\n![img](http://x/y.png)"}, "=saddle\\n\\n![img](http://x/y.png)`"),
+        ({"surface": "saddle\r\n\r\n[link](http://x/)"}, "=saddle\\r\\n\\r\\n[link](http://x/)`"),
+        ({"lesson": "a\u2028# Heading"}, "=a\\u2028# Heading`"),
+        ({"surface": "custom", "f": "x**2\n# Heading"}, "=x**2\\n# Heading`"),
+    ],
+    ids=["key", "value-image", "value-paragraph-image", "value-paragraph-link", "lesson-separator", "formula"],
+)
+def test_a_line_break_in_a_link_stays_inside_the_warning_s_code_span(query, escaped):
+    """A line break in the code span that quotes a link's key or value let the next line be
+    Markdown: a heading, or after a blank line a link or image of the link's choosing."""
+    at = open_page(query, expanded=False)
+    warnings = [w.value for w in at.warning]
+    assert any(escaped in w for w in warnings), warnings
+    for text in warnings:
+        assert not _block_markup(text), text
+
+
+def test_code_and_plain_text_write_every_control_character_out():
+    for char in ("\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\u2028", "\u2029"):
+        for quoted in (code_text(f"a{char}# b"), plain_text(f"a{char}# b")):
+            assert char not in quoted and "\\" in quoted
+    assert code_text("a\u2028b") == "a\\u2028b" and code_text("a`b") == "a'b"
 
 
 def _view(at) -> list:

@@ -178,6 +178,51 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
 
 
+def _nested_config(depth: int) -> str:
+    """A CosineDecay whose `alpha` is an object nested ``depth`` levels deep."""
+    deep = '{"a": ' * depth + "1" + "}" * depth
+    return '{"class_name": "CosineDecay", "config": {"initial_learning_rate": 0.1, "decay_steps": 5, "alpha": ' \
+        + deep + "}}"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # past Python's recursion limit: json.loads raises RecursionError
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trajectory", "--optimizer", "sgd", "--learning-rate-json", DEEP],
+        ["sweep", "--optimizer", "sgd", "--learning-rates-json", DEEP],
+        ["sweep", "--optimizer", "sgd", "--learning-rates-json", "[" + _nested_config(100_000) + "]"],
+        # deep enough to parse, but not to be quoted back by repr() in the schedule's error message
+        ["trajectory", "--optimizer", "sgd", "--learning-rate-json", _nested_config(980)],
+        ["trajectory", "--optimizer", "sgd", "--learning-rate-json", _nested_config(11)],
+    ],
+    ids=["list", "sweep-list", "sweep-schedule", "schedule-980", "schedule-11"],
+)
+def test_deeply_nested_json_exits_2_with_one_line(args):
+    code, out, err = run(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("optviz: error: ") and "nested" in err
+
+
+def test_the_deepest_json_a_schedule_needs_still_runs():
+    piecewise = '{"class_name": "PiecewiseConstantDecay", "config": {"boundaries": [3], "values": [0.1, 0.01]}}'
+    code, out, err = run("sweep", "--optimizer", "sgd", "--surface", "quadratic", "--steps", "5",
+                         "--learning-rates-json", f"[0.1, {piecewise}]", "--momenta", "0")
+    assert code == 0 and err == ""
+    assert np.array(json.loads(out)["final_loss"]).shape == (2, 1)
+
+
+def test_deeply_nested_json_in_a_real_process_prints_no_traceback():
+    deep = "[" * 50_000 + "]" * 50_000  # one argument may hold at most 128 KiB
+    proc = subprocess.run([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "sgd", "--learning-rate-json",
+                           deep], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("optviz: error: ")
+    assert "Traceback" not in proc.stderr
+
+
 def test_real_process_exit_status_and_stderr():
     bad = subprocess.run([sys.executable, "-m", "optviz", "trajectory", "--optimizer", "sgd", "--rho", "2"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -3,12 +3,16 @@ field (never an OverflowError, TypeError or KeyError), and a value that float32 
 precision) would turn into inf, 0 or 1 is refused rather than run into a NaN path."""
 
 import dataclasses
+import io
 
 import numpy as np
 import pytest
 
 import optviz
 from optviz import schedules
+from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MOMENTA
+from optviz.checks import MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS
+from optviz.cli import main
 from optviz.custom import custom_surface, parse_formula
 
 HUGE = 10**400  # a whole number float() cannot convert: OverflowError, not ValueError
@@ -141,3 +145,33 @@ def test_a_start_where_only_the_first_step_fails_still_gives_the_start():
 def test_a_formula_cut_short_says_so():
     with pytest.raises(ValueError, match="at the end"):
         parse_formula("x +")
+
+
+def test_a_sweep_past_the_cell_cap_is_refused_naming_the_grid():
+    # 4 million cells once took 2.7 GB; a grid one cell past the cap is refused before it runs.
+    rates = np.full(MAX_SWEEP_CELLS + 1, 0.01)
+    with pytest.raises(ValueError, match=f"`learning_rates` × `momenta` may hold at most {MAX_SWEEP_CELLS} cells"):
+        optviz.sweep("sgd", "quadratic", None, 1, rates, [0.0])
+    with pytest.raises(ValueError, match="`learning_rates` × `momenta`.*16386"):
+        optviz.sweep("sgd", "quadratic", None, 1, rates[: MAX_SWEEP_CELLS // 2 + 1], [0.0, 0.9])
+
+
+def test_a_sweep_past_the_cell_step_cap_is_refused_naming_steps():
+    side = 128  # 128 × 128 cells: at the cell cap, so only the steps can be too many
+    steps = MAX_SWEEP_CELL_STEPS // side**2 + 1
+    with pytest.raises(ValueError, match="`learning_rates` × `momenta` × `steps` may be at most"):
+        optviz.sweep("sgd", "quadratic", None, steps, np.logspace(-4, 0, side), np.linspace(0, 0.9, side))
+
+
+def test_the_page_s_tuning_map_fits_the_sweep_caps():
+    cells = len(LEARNING_RATES) * len(MOMENTA)
+    assert cells == 121 * 100 and cells <= MAX_SWEEP_CELLS
+    assert cells * MAX_PAGE_STEPS <= MAX_SWEEP_CELL_STEPS
+
+
+def test_the_cli_sweep_has_the_same_cap():
+    out, err = io.StringIO(), io.StringIO()
+    rates = ["0.01"] * (MAX_SWEEP_CELLS // 8 + 1)  # with the default 8 momenta: one row too many
+    assert main(["sweep", "--optimizer", "sgd", "--steps", "1", "--learning-rates", *rates], out, err) == 2
+    assert out.getvalue() == "" and err.getvalue().count("\n") == 1
+    assert f"`learning_rates` × `momenta` may hold at most {MAX_SWEEP_CELLS} cells" in err.getvalue()

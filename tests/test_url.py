@@ -25,6 +25,7 @@ from optviz.optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
 from optviz.presets import PRESETS
 from optviz.state import (
     CUSTOM,
+    DEFAULT_FORMULA,
     EXTRA_HPARAMS,
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
@@ -173,3 +174,48 @@ def test_a_bad_value_names_its_fallback_and_an_unknown_key_is_reported():
     assert problems[1].key == "sgd.lr" and problems[1].default == "the shared learning rate"
     assert problems[2].key == "adam.beta_1" and "beta_1" in problems[2].reason and problems[2].default == "0.9"
     assert problems[3:] == [Problem("kappa", "3", "unknown", ""), Problem("zzz", "1", "unknown", "")]
+
+
+# Finite on the default box (±3) but nowhere on a smaller one the link may ask for.
+NARROW_DOMAIN = ("log(x**2 - 4) + y**2", "sqrt(x - 2.5) + y**2")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"surface": "custom", "f": NARROW_DOMAIN[0], "box": "1"},
+        {"surface": "custom", "f": NARROW_DOMAIN[1], "box": "2", "x": "1", "y": "1", "view": "-1,1,-1,1"},
+        {"lesson": next(iter(LESSONS)), "surface": "custom", "f": NARROW_DOMAIN[0], "box": "1"},
+    ],
+    ids=["box", "box-start-view", "lesson"],
+)
+def test_a_formula_finite_nowhere_on_the_link_s_box_falls_back_with_a_warning(query):
+    state, problems = parse_query(query)
+    assert state.surface == CUSTOM and state.formula == DEFAULT_FORMULA and state.box == float(query["box"])
+    assert problems[0].key == "f" and "not finite anywhere" in problems[0].reason
+    assert problems[0].default == DEFAULT_FORMULA
+    state.surface_object()  # the page can draw what the link settled on
+    _round_trip(state)
+
+
+# Formulas defined everywhere, and ones defined only on part of the plane.
+ANY_FORMULAS = (*FORMULAS, "log(x) + y**2", "sqrt(y) + x**2", "1/x + y**2", "log(y - 1) + x**2",
+                "sqrt(1 - x**2 - y**2)", *NARROW_DOMAIN)
+COORDINATES = st.floats(-12, 12, allow_nan=False).map(repr)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formula=st.sampled_from(ANY_FORMULAS), box=st.sampled_from(["1", "2", "3", "5", "10", "0.5", "7"]),
+       view=st.one_of(st.none(), st.just("all"), st.lists(COORDINATES, min_size=4, max_size=4).map(",".join)),
+       start=st.one_of(st.none(), st.tuples(COORDINATES, COORDINATES)))
+def test_any_formula_box_view_and_start_settle_on_a_state_that_reads_back(formula, box, view, start):
+    query = {"surface": "custom", "f": formula, "box": box}
+    if view is not None:
+        query["view"] = view
+    if start is not None:
+        query["x"], query["y"] = start
+    state, problems = parse_query(query)
+    assert isinstance(state, PageState) and state.surface == CUSTOM
+    assert {p.key for p in problems} <= {"f", "box", "view", "x", "y"}
+    state.surface_object()
+    _round_trip(state)
