@@ -16,6 +16,7 @@ from optviz import schedules as lr_schedules
 from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
+from optviz.page.markdown_text import plain_text
 from optviz.page.widgets import (
     choice_labels,
     kept_value,
@@ -175,5 +176,5 @@ def show_schedule_settings(lang: str) -> None:
         st.plotly_chart(figures.schedule_figure(rates, text=i18n.figure_text(lang)), key="schedule_chart",
                         width="stretch", config={"displayModeBar": False})
         st.code(lr_schedules.keras_code(spec), language="python")
-    except ValueError as exc:
-        st.error(t["bad_input"].format(reason=exc))
+    except ValueError as exc:  # (the reason may quote typed text: shown as text, not Markdown)
+        st.error(t["bad_input"].format(reason=plain_text(str(exc))))
