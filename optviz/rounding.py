@@ -104,9 +104,9 @@ def _eval_closed(closed, *args, zero):
 
 
 def keras_rounding(fn, zero):
-    """``fn`` (pure; its loops and conds are rewritten too) with every float32 product rounded as Keras's eager
-    operations round it; ``zero`` from :func:`opaque_zero`. Same results on a CPU without
-    FMA; call it inside the jitted program, where ``zero`` is traced."""
+    """``fn`` (pure; its loops and conds are rewritten too) with every float32 product
+    rounded as Keras's eager operations round it; ``zero`` from :func:`opaque_zero`. Same
+    results on a CPU without FMA; call it inside the jitted program, where ``zero`` is traced."""
 
     def rounded(*args):
         closed, shape = jax.make_jaxpr(fn, return_shape=True)(*args)
