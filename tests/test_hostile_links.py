@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 import optviz
 from optviz.bounds import KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
 from optviz.lessons import load_lessons
+from optviz.page.markdown_text import code_text
 from optviz.state import SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
 
@@ -120,8 +121,8 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
         assert charts(at), query
         state, problems = parse_query(query)
         shown = " ".join(w.value for w in at.warning)
-        for problem in problems:  # every bad value is named on the page (in a code span: ` as ')
-            assert f"`{problem.key.replace('`', chr(39))}" in shown, (problem, shown[:500])
+        for problem in problems:  # every bad value is named on the page, in a code span on one line
+            assert f"`{code_text(problem.key)}" in shown, (problem, shown[:500])
         assert at.sidebar.select_slider(key="lr").value in LEARNING_RATES
         assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
 
