@@ -13,7 +13,19 @@ import streamlit as st
 import optviz
 from optviz import figures, i18n
 from optviz import schedules as lr_schedules
-from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_NOISE, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA, STEP_STEP
+from optviz.bounds import (
+    BOXES,
+    KAPPAS,
+    LEARNING_RATES,
+    MAX_COORDINATE,
+    MAX_NOISE,
+    MAX_PAGE_STEPS,
+    MAX_SCHEDULE_VALUE,
+    MAX_SEED,
+    MIN_STEPS,
+    MOMENTA,
+    STEP_STEP,
+)
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.page.markdown_text import plain_text
@@ -108,11 +120,13 @@ def render_live(chosen, lang: str) -> None:
 def show_start_controls(t: dict) -> None:
     """The noise's seed and the start point: typed, not slid, so outside the live part (a change
     reruns the whole page). Every element in the live part is sent again on every slider move."""
-    st.number_input(t["seed"], min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    st.number_input(t["seed"], min_value=0, max_value=MAX_SEED, step=1, key="seed")
     st.markdown(f"**{t['start']}**")
     col_x, col_y = st.columns(2)
-    col_x.number_input(t["start_x"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
-    col_y.number_input(t["start_y"], min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
+    col_x.number_input(t["start_x"], min_value=-MAX_COORDINATE, max_value=MAX_COORDINATE, step=0.1, format="%.3f",
+                       key="x0")
+    col_y.number_input(t["start_y"], min_value=-MAX_COORDINATE, max_value=MAX_COORDINATE, step=0.1, format="%.3f",
+                       key="y0")
     st.button(t["reset_start"], on_click=on_reset_start, key="reset_start", width="stretch")
 
 
@@ -167,7 +181,8 @@ def show_schedule_settings(lang: str) -> None:
             widget(st.number_input, key, widget_key, min_value=0 if "warmup" in key else 1, max_value=100_000,
                    step=10)
         else:
-            widget(st.number_input, key, widget_key, min_value=0.0, max_value=1e6, step=0.05, format="%.4g")
+            widget(st.number_input, key, widget_key, min_value=0.0, max_value=MAX_SCHEDULE_VALUE, step=0.05,
+                   format="%.4g")
     st.caption(t["schedule_help"])
     try:
         chosen = read_widgets()

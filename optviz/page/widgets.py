@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from optviz import i18n
-from optviz.bounds import TABS
+from optviz.bounds import MAX_COORDINATE, TABS
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.state import (
@@ -258,7 +258,7 @@ def on_chart_click() -> None:
     if point is None:
         return
     x, y = float(point["x"]), float(point["y"])
-    if all(abs(v) <= 1e4 for v in (x, y)):
+    if all(abs(v) <= MAX_COORDINATE for v in (x, y)):
         ss.x0, ss.y0 = round(x, 3), round(y, 3)
         ss.view_step = None
         ss.started_at = (ss.x0, ss.y0)
