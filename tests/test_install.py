@@ -3,9 +3,11 @@ into a process whose JAX is already running, with no side effects on that proces
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import site
+import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
+# One worker for the module under `pytest -n auto --dist loadgroup`: one venv, and one
+# `pip install .` at a time (pip builds in the checkout's build/ folder).
+pytestmark = pytest.mark.xdist_group(name="install")
 
 
 def _clean_env(**extra) -> dict:
@@ -50,8 +55,6 @@ def test_the_installed_command_lists_the_fourteen_optimizers_from_any_directory(
     assert help_text.returncode == 0 and "serve" in help_text.stdout and "trajectory" in help_text.stdout
     listed = _run([str(installed / "optviz"), "list", "--format", "json"], tmp_path)
     assert listed.returncode == 0, listed.stderr
-    import json
-
     assert len(json.loads(listed.stdout)["optimizers"]) == 14
     where = _run([str(installed / "python"), "-c", "import optviz; print(optviz.__file__)"], tmp_path)
     assert Path(where.stdout.strip()).is_relative_to(installed.parent), where.stdout  # the installed copy
@@ -75,8 +78,6 @@ def test_import_optviz_leaves_the_environment_and_other_libraries_alone(installe
 
 
 def test_the_installed_optviz_serve_serves_the_page(installed, tmp_path):
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -146,7 +147,7 @@ def test_paths_are_keras_exact_when_jax_started_before_optviz(tmp_path):
     """)
     result = _run([sys.executable, "-c", script], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    has_fma = " fma " in f" {Path('/proc/cpuinfo').read_text().replace(chr(10), ' ')} " if Path(
-        "/proc/cpuinfo").exists() else False
-    if has_fma:  # the user's own program still fuses (it would not under an ISA cap)
+    cpuinfo = Path("/proc/cpuinfo")
+    # The user's own program still fuses (it would not under an ISA cap).
+    if cpuinfo.exists() and "fma" in cpuinfo.read_text().split():
         assert int(result.stdout.split()[-1]) > 0

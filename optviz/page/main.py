@@ -11,6 +11,7 @@ import streamlit as st
 import optviz
 from optviz import i18n
 from optviz.bounds import TABS
+from optviz.checks import TRUE_WORDS
 from optviz.page import components, header, sidebar, widgets
 from optviz.page.caches import run_race, runs_in_progress
 from optviz.page.charts import measure_widths, reported_widths
@@ -27,7 +28,8 @@ ss = st.session_state
 
 def run() -> None:
     """One run of the page's script."""
-    presenting = ss.get("presenter", st.query_params.get("present") in ("1", "true"))
+    # (Before the link is read into the widgets: the sidebar's first state is set here.)
+    presenting = ss.get("presenter", str(st.query_params.get("present", "")).strip().lower() in TRUE_WORDS)
     st.set_page_config(page_title="optviz: Keras optimizers", page_icon="📉", layout="wide",
                        initial_sidebar_state="collapsed" if presenting else "auto")
     components.page_styles(presenting)
