@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import schedules
+from . import schedules, theory
 from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32
 from .optimizers import (
     ALL_FLOAT_HPARAMS,
@@ -82,6 +82,8 @@ class Trajectory:
     noise: float = 0.0
     seed: int = 0
     learning_rate: np.ndarray | None = None
+    # sharpness[k]: the largest eigenvalue of the Hessian at path[k] (jax.hessian, float32).
+    sharpness: np.ndarray | None = None
 
     @property
     def final_loss(self) -> float:
@@ -351,8 +353,8 @@ def _learning_rates(rates, steps, scheduled: bool):
     return jnp.broadcast_to(rates["lr"], (steps, rates["lr"].shape[0]))
 
 
-# Columns of the block that a race program returns, per step and lane.
-_PATH, _LOSS, _GRAD, _LR, _STATE = slice(0, 2), 2, slice(3, 5), 5, 6
+# Columns of the block that a race program returns, per step and lane (the sharpness last).
+_PATH, _LOSS, _GRAD, _LR, _STATE, _SHARPNESS = slice(0, 2), 2, slice(3, 5), 5, 6, -1
 
 
 @functools.lru_cache(maxsize=64)
@@ -360,6 +362,7 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
                   others: bool = True):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
+    sharpness = jax.vmap(theory.sharpness_fn(surface), in_axes=(0, None))
 
     @keras_rounded_jit
     def run(index, start, slots, packed_hp, rates, params, noise_std, seed, n_steps):
@@ -407,6 +410,11 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
         packed = jnp.zeros((steps + 2, lanes, 6 + slots[0].size), jnp.float32)
         _, _, first_bad, packed = jax.lax.fori_loop(0, jnp.minimum(n_steps, steps) + 1, body,
                                                     (w0, slots, no_bad, packed))
+        # The sharpness of every point, after the loop: the loop's arithmetic (the paths)
+        # stays as it was, and all points' Hessians go in one vectorised call.
+        points = packed[:, :, _PATH].reshape(-1, 2)
+        sharp = sharpness(points, params).reshape(steps + 2, lanes, 1)
+        packed = jnp.concatenate([packed, sharp], axis=2)
         # One float32 block (steps + 2, lanes, columns): rows 0..steps the steps, each
         # Trajectory's arrays views into them; the last row's first column each lane's first
         # bad step (exact in float32). One output, one device-to-host copy.
@@ -561,6 +569,7 @@ def race(
             noise=noise,
             seed=seed,
             learning_rate=rows[:, _LR],
+            sharpness=rows[:, _SHARPNESS],
         )
     return results
 
