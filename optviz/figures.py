@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
 from .engine import Trajectory
 from .optimizers import ALL_OPTIMIZERS, Style
 from .surfaces import Surface
+from .theory import Quadratic, optimal_setting, predicted_rate, sharpness_limit, stability_limit
 
 # Each optimizer's colour, dash and marker live in its definition (optviz.optimizers):
 # Okabe & Ito (2008) for the article's six, Paul Tol's "muted" scheme for the rest, both
@@ -44,6 +45,9 @@ DEFAULT_TEXT = {
     "minimum": "minimum", "diverged_at": "{name} diverged at step {step}", "loss": "loss",
     "loss_gap": "loss − minimum", "x": "x", "y": "y", "f": "f(x, y)", "steps_to_tol": "steps to tolerance",
     "diverged": "diverged", "set_start": "click: start here",
+    "boundary": "divergence starts here (theory)", "best": "best (theory): learning_rate {lr:.3g}, {axis} {mu:.2f}",
+    "best_gd": "best at {axis} 0 (theory): learning_rate {lr:.3g}", "rate": "predicted rate ρ = {rate:.4f}",
+    "sharpness": "sharpness (largest Hessian eigenvalue)", "limit": "{name}: stable below {value:.4g}",
 }
 
 
@@ -834,6 +838,8 @@ def inspector_rows(trajectories: Mapping[str, Trajectory], step: int, labels=Non
             with np.errstate(divide="ignore", invalid="ignore"):
                 effective = np.where(grad != 0, np.abs(delta) / np.abs(grad), np.nan)
             row.update(step_size_x=float(effective[0]), step_size_y=float(effective[1]))
+        if tr.sharpness is not None and step < len(tr.sharpness) and np.isfinite(tr.sharpness[step]):
+            row["sharpness"] = float(tr.sharpness[step])
         for key, values in tr.state.items():
             row[f"{key} (x)"] = float(values[min(step + 1, len(values) - 1), 0])
             row[f"{key} (y)"] = float(values[min(step + 1, len(values) - 1), 1])
@@ -1086,3 +1092,147 @@ def schedule_figure(rates, *, text=None, height: int = 160) -> SpecFigure:
     layout = dict(height=height, margin=dict(l=0, r=0, t=4, b=0), font=dict(size=10, color=_FONT_COLOR),
                   showlegend=False, xaxis=dict(**_AXIS), yaxis=dict(exponentformat="power", **_AXIS), **_WHITE)
     return SpecFigure({"data": traces, "layout": layout})
+
+
+# --- theory overlays (optviz.theory): drawn only where the linear theory holds -------------------
+
+
+def _appended(fig: SpecFigure, traces: list[dict], layout: Mapping | None = None) -> SpecFigure:
+    spec = fig.spec
+    return SpecFigure({**spec, "data": [*spec.get("data", []), *traces],
+                       "layout": {**spec.get("layout", {}), **(layout or {})}})
+
+
+def stability_traces(quadratic: Quadratic, rule: str, learning_rates, momenta, *, text=None,
+                     presenter: bool = False) -> list[dict]:
+    """The tuning map's theory: the learning rate past which ``rule`` diverges, for each
+    momentum (a line), and the best settings (stars), in the map's coordinates (x: log10 of
+    the learning rate). Only the part inside the map's learning rates is drawn."""
+    t = _text(text)
+    lrs = np.asarray(learning_rates, np.float64)
+    low, high = float(np.log10(lrs.min())), float(np.log10(lrs.max()))
+    mu = np.linspace(float(np.min(momenta)), float(np.max(momenta)), 200)
+    x = np.log10(stability_limit(rule, mu, quadratic.eigenvalues[1]))
+    x = np.where((x >= low) & (x <= high), x, np.nan)
+    traces = []
+    if np.isfinite(x).any():
+        traces.append(dict(type="scatter", x=_typed(x), y=_typed(mu), mode="lines", name="boundary",
+                           line=dict(color="white", width=5 if presenter else 3.5), hoverinfo="skip",
+                           showlegend=False))
+        traces.append(dict(type="scatter", x=_typed(x), y=_typed(mu), mode="lines", name="boundary",
+                           line=dict(color="#D55E00", width=3 if presenter else 2, dash="dash"), showlegend=False,
+                           hovertemplate=f"{t['boundary']}<br>learning_rate %{{customdata:.3g}}<extra></extra>",
+                           customdata=_typed(10 ** x)))
+    if not quadratic.positive_definite:
+        return traces
+    settings = [(optimal_setting(rule, quadratic.eigenvalues, momentum=False), "best_gd"),
+                (optimal_setting(rule, quadratic.eigenvalues), "best")]
+    for best, label in settings:
+        if not low <= math.log10(best.learning_rate) <= high:
+            continue
+        words = t[label].format(lr=best.learning_rate, mu=best.momentum, axis="momentum")
+        traces.append(dict(type="scatter", x=[math.log10(best.learning_rate)], y=[best.momentum], mode="markers",
+                           name=label, showlegend=False,
+                           marker=dict(symbol="star", size=22 if presenter else 16, color="#F0E442",
+                                       line=dict(color="black", width=1.5)),
+                           hovertemplate=f"{words}<br>{t['rate'].format(rate=best.rate)}<extra></extra>"))
+    return traces
+
+
+def add_stability_boundary(fig: SpecFigure, result, quadratic: Quadratic | None, *, text=None,
+                           presenter: bool = False) -> SpecFigure:
+    """The tuning map ``fig`` of sweep ``result`` with :func:`stability_traces` drawn on it:
+    only for SGD (momentum) and Nesterov on a quadratic; ``fig`` itself otherwise."""
+    if quadratic is None or result.optimizer not in ("sgd", "nesterov") or result.momentum_name != "momentum":
+        return fig
+    traces = stability_traces(quadratic, result.optimizer, result.learning_rates, result.momenta, text=text,
+                              presenter=presenter)
+    # The map's axes stay the map's: the boundary is cut to them.
+    layout = fig.spec.get("layout", {})
+    x = np.log10(np.asarray(result.learning_rates, np.float64))
+    half = 0.5 * (float(np.min(np.diff(np.sort(x)))) if len(x) > 1 else 0.5)  # the edge cells' outer halves
+    extra = {"xaxis": {**layout.get("xaxis", {}), "range": [float(x.min()) - half, float(x.max()) + half]}}
+    return _appended(fig, traces, extra) if traces else fig
+
+
+def add_predicted_rates(fig: SpecFigure, trajectories: Mapping[str, Trajectory], quadratic: Quadratic | None, *,
+                        text=None, labels=None, presenter: bool = False) -> SpecFigure:
+    """The loss chart ``fig`` with each SGD / Nesterov run's predicted linear rate beside it:
+    a dashed line (loss − min at the start) · ρ^(2k), ρ the iteration's spectral radius.
+    ``fig`` itself where there is no quadratic or no such run."""
+    t = _text(text)
+    if quadratic is None or quadratic.min_value is None:
+        return fig
+    layout = fig.spec.get("layout", {})
+    floor = 10 ** layout.get("yaxis", {}).get("range", [-12])[0]
+    traces = []
+    for name, tr in trajectories.items():
+        rate = predicted_rate(tr, quadratic)
+        first = float(tr.loss[0]) - quadratic.min_value
+        if rate is None or not first > 0:
+            continue
+        steps = np.arange(tr.steps + 1)
+        with np.errstate(under="ignore", over="ignore"):
+            gap = first * np.power(rate, 2.0 * steps)
+        # Drawn down to the axis's floor (below it, plotly.js would get zeros on a log axis).
+        below = np.flatnonzero(gap < floor)
+        if below.size:
+            steps, gap = steps[:below[0] + 1], np.maximum(gap[:below[0] + 1], floor)
+        gap = np.minimum(gap, 1e30)
+        label = _display(name, labels)
+        traces.append(dict(type="scatter", x=_typed(steps), y=_typed(gap), mode="lines", name=f"{label} ρ",
+                           line=dict(color=color(name), dash="dot", width=3 if presenter else 1.5), opacity=0.8,
+                           hovertemplate=f"{label}: {t['rate'].format(rate=rate)}<br>{t['step']}%{{x}}"
+                                         "<br>%{y:.3g}<extra></extra>"))
+    return _appended(fig, traces) if traces else fig
+
+
+def sharpness_figure(trajectories: Mapping[str, Trajectory], *, text=None, labels=None, presenter: bool = False,
+                     height: int = 300, max_points: int = 800) -> SpecFigure:
+    """Sharpness (the Hessian's largest eigenvalue at each point of each path) against step,
+    with each SGD / Nesterov run's stability limit (2/η; with momentum 2(1 + μ)/η, Nesterov
+    2(1 + μ)/((1 + 2μ)η)) as a dashed line: gradient descent at the edge of stability
+    hovers at its line."""
+    t = _text(text)
+    traces, limits = [], []
+    low, high = np.inf, -np.inf
+    for name, tr in trajectories.items():
+        if tr.sharpness is None or not len(tr.sharpness):
+            continue
+        stride = max(1, math.ceil(len(tr.sharpness) / max_points))
+        steps = np.arange(len(tr.sharpness))[::stride]
+        sharp = tr.sharpness[::stride].astype(np.float64)
+        finite = np.isfinite(sharp)
+        if finite.any():
+            low, high = min(low, float(sharp[finite].min())), max(high, float(sharp[finite].max()))
+        label = _display(name, labels)
+        traces.append(dict(type="scatter", x=_typed(steps), y=_typed(np.where(finite, sharp, np.nan)), mode="lines",
+                           name=label, connectgaps=False,
+                           line=dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2),
+                           hovertemplate=f"{label}<br>{t['step']}%{{x}}<br>%{{y:.4g}}<extra></extra>"))
+        rule = tr.optimizer if tr.optimizer in ("sgd", "nesterov") else None
+        rate = tr.hyperparameters.get("learning_rate")
+        if rule and isinstance(rate, (int, float)) and rate > 0:
+            limit = sharpness_limit(rule, float(rate), float(tr.hyperparameters.get("momentum", 0.0)))
+            limits.append((name, label, limit, tr.steps))
+    for name, label, limit, steps in limits:
+        words = t["limit"].format(name=label, value=limit)
+        traces.append(dict(type="scatter", x=[0, steps], y=[limit, limit], mode="lines", name=words,
+                           line=dict(color=color(name), dash="dot", width=3 if presenter else 1.5),
+                           hovertemplate=f"{words}<extra></extra>"))
+    if limits and np.isfinite(high):
+        # The limit in view when it is near the paths' sharpness (an edge of stability),
+        # not when it is far above them (a small learning rate: a flat line at 2e5).
+        near = [v for _, _, v, _ in limits if v <= 3 * max(high, 1e-9)]
+        if near:
+            high = max(high, max(near))
+    layout = dict(
+        height=height, margin=LOSS_MARGIN, font=dict(size=PRESENTER_FONT if presenter else 12, color=_FONT_COLOR),
+        showlegend=False, xaxis=dict(title=dict(text=t["step"].strip()), **_AXIS),
+        yaxis=dict(title=dict(text=t["sharpness"]), **_AXIS), **_WHITE,
+    )
+    if np.isfinite(low) and np.isfinite(high):
+        longest = max(len(tr.sharpness) for tr in trajectories.values() if tr.sharpness is not None)
+        layout["xaxis"]["range"] = [0, max(longest - 1, 1)]
+        layout["yaxis"]["range"] = _padded_range(low, high, False)
+    return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})

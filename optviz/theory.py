@@ -213,3 +213,33 @@ def optimal_setting(rule: str, eigenvalues, *, momentum: bool = True) -> Setting
 def predicted_gap(rate: float, first_gap: float, steps: int) -> np.ndarray:
     """The loss gap the linear rate predicts after 0..steps steps, from ``first_gap`` at step 0."""
     return first_gap * np.power(float(rate), 2.0 * np.arange(steps + 1))
+
+
+def sharpness_limit(rule: str, learning_rate: float, momentum: float) -> float:
+    """The sharpness past which a step of this size is unstable: 2/η for gradient descent,
+    2(1 + μ)/η for heavy ball, 2(1 + μ)/((1 + 2μ) η) for Nesterov (the stability limit,
+    read for λ instead of η)."""
+    return float(stability_limit(rule, momentum, learning_rate))
+
+
+def linear_rule(trajectory) -> str | None:
+    """The rule whose linear theory describes this run (``optviz.Trajectory``): "sgd" or
+    "nesterov" with a constant learning rate, no noise, clipping or weight decay; else None."""
+    hp = trajectory.hyperparameters
+    if trajectory.optimizer not in RULES or trajectory.noise:
+        return None
+    if not isinstance(hp.get("learning_rate"), (int, float)):  # a schedule
+        return None
+    if any(hp.get(name) for name in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")):
+        return None
+    return trajectory.optimizer
+
+
+def predicted_rate(trajectory, quadratic_: Quadratic | None) -> float | None:
+    """The spectral radius for this run on this quadratic, or None where the theory says
+    nothing (no positive definite quadratic, another rule, see :func:`linear_rule`)."""
+    rule = linear_rule(trajectory)
+    if rule is None or quadratic_ is None or not quadratic_.positive_definite:
+        return None
+    hp = trajectory.hyperparameters
+    return float(spectral_radius(rule, float(hp["learning_rate"]), float(hp["momentum"]), quadratic_.eigenvalues))

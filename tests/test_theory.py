@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
-from helpers import count_compiles
+from helpers import array, count_compiles
 
 import optviz
-from optviz import custom, theory
+from optviz import custom, figures, theory
 
 QUADRATIC = "quadratic"
 
@@ -174,3 +174,78 @@ def test_sharpness_does_not_compile_again_when_a_value_changes():
     assert count_compiles(lambda: moved.append(run(0.02, 30.0))) == []
     # On f = x² + κy² the sharpness is 2κ everywhere.
     np.testing.assert_allclose(moved[0].sharpness, 60.0, rtol=1e-6)
+
+
+# --- the overlays on the charts ------------------------------------------------------------
+
+
+def _named(fig, name):
+    return [trace for trace in fig.traces if trace.get("name") == name]
+
+
+@pytest.mark.parametrize("rule", ["sgd", "nesterov"])
+def test_tuning_map_draws_the_boundary_and_the_best_setting_on_a_quadratic(rule):
+    kappa = 10.0
+    rates = np.geomspace(1e-3, 1.0, 25)
+    momenta = np.linspace(0.0, 0.95, 20)
+    result = optviz.sweep(rule, QUADRATIC, None, 100, rates, momenta, surface_params={"kappa": kappa})
+    q = theory.quadratic(QUADRATIC, {"kappa": kappa})
+    fig = figures.add_stability_boundary(figures.sweep_figure(result, 0.0), result, q)
+    line = _named(fig, "boundary")[-1]
+    x, mu = array(line["x"]).astype(np.float64), array(line["y"]).astype(np.float64)
+    drawn = np.isfinite(x)
+    assert drawn.sum() > 100
+    # Worked by hand from Keras's rules (see optviz.theory): λmax = 2κ = 20.
+    limit = 2 * (1 + mu) / 20 if rule == "sgd" else 2 * (1 + mu) / ((1 + 2 * mu) * 20)
+    np.testing.assert_allclose(10 ** x[drawn], limit[drawn], rtol=1e-5)
+    # The best settings' stars: momentum's classic pair, and gradient descent's 2/(λmax + λmin).
+    best = _named(fig, "best")[0]
+    if rule == "sgd":
+        assert 10 ** best["x"][0] == pytest.approx(4 / (math.sqrt(20) + math.sqrt(2)) ** 2)
+        assert best["y"][0] == pytest.approx(((math.sqrt(10) - 1) / (math.sqrt(10) + 1)) ** 2)
+    assert 10 ** _named(fig, "best_gd")[0]["x"][0] == pytest.approx(2 / 22) and _named(fig, "best_gd")[0]["y"][0] == 0
+    # And the map's cells agree: the measured divergence lies on the far side of the line.
+    lr, mm = np.meshgrid(result.learning_rates, result.momenta, indexing="ij")
+    far = np.abs(lr / theory.stability_limit(rule, mm, 20.0) - 1) > 0.1
+    assert np.array_equal(result.diverged[far], (lr > theory.stability_limit(rule, mm, 20.0))[far])
+
+
+def test_no_boundary_off_a_quadratic_or_for_another_optimizer():
+    rates, momenta = np.geomspace(1e-3, 0.1, 5), [0.0, 0.5, 0.9]
+    rastrigin = optviz.sweep("sgd", "rastrigin", None, 50, rates, momenta)
+    plain = figures.sweep_figure(rastrigin, 0.0)
+    assert figures.add_stability_boundary(plain, rastrigin, theory.quadratic("rastrigin")) is plain
+    adam = optviz.sweep("adam", QUADRATIC, None, 50, rates, momenta)
+    plain = figures.sweep_figure(adam, 0.0)
+    assert figures.add_stability_boundary(plain, adam, theory.quadratic(QUADRATIC)) is plain
+
+
+def test_loss_chart_predicted_rate_line_follows_the_measured_loss():
+    kappa, lr, mu = 100.0, 0.002, 0.5
+    race = optviz.race(QUADRATIC, None, 300, {"sgd": {"learning_rate": lr, "momentum": mu},
+                                              "adam": {"learning_rate": 0.05}}, surface_params={"kappa": kappa})
+    q = theory.quadratic(QUADRATIC, {"kappa": kappa})
+    fig = figures.add_predicted_rates(figures.loss_figure(race, min_value=0.0), race, q)
+    lines = [t for t in fig.traces if t["line"].get("dash") == "dot"]
+    assert len(lines) == 1  # SGD's; Adam has no linear theory
+    steps, predicted = array(lines[0]["x"]), array(lines[0]["y"]).astype(np.float64)
+    slope = np.polyfit(steps[50:300], np.log(predicted[50:300]), 1)[0]
+    measured = np.polyfit(np.arange(50, 300), np.log(race["sgd"].loss[50:300].astype(np.float64)), 1)[0]
+    assert slope == pytest.approx(measured, rel=0.05)
+    noisy = optviz.race(QUADRATIC, None, 50, ["sgd"], noise=0.1)
+    plain = figures.loss_figure(noisy, min_value=0.0)
+    assert figures.add_predicted_rates(plain, noisy, q) is plain  # the theory is for the noiseless rule
+
+
+def test_sharpness_chart_draws_each_path_and_the_two_over_eta_line():
+    race = optviz.race("rosenbrock", None, 200, {"sgd": {"learning_rate": 2e-3, "momentum": 0.0},
+                                                 "nesterov": {"learning_rate": 1e-3, "momentum": 0.5},
+                                                 "adam": {"learning_rate": 0.01}})
+    fig = figures.sharpness_figure(race)
+    for name, tr in race.items():
+        line = _named(fig, figures._display(name))[0]
+        np.testing.assert_array_equal(array(line["y"]), tr.sharpness)
+    limits = {trace["name"]: trace["y"][0] for trace in fig.traces if "stable below" in trace["name"]}
+    assert limits == {"SGD: stable below 1000": pytest.approx(2 / 2e-3),
+                      "SGD + Nesterov: stable below 1500": pytest.approx(2 * 1.5 / (2 * 1e-3))}
+    assert figures.inspector_rows(race, 10)[0]["sharpness"] == pytest.approx(float(race["sgd"].sharpness[10]))
