@@ -9,6 +9,18 @@ TABS = ("race", "tune", "3d", "rules")  # the page's views: the race, the tuning
 # The learning-rate slider: 24 values a decade from 1e-5 to 1 (every tuned rate is on it).
 LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))
 MOMENTA = tuple(round(k / 100, 2) for k in range(100))  # 0 .. 0.99
+# The tuning map's second axis, by hyperparameter: the values it tries (each optimizer keeps
+# those its own bounds allow: Lion's beta_1 > 0 starts at 0.01). Log-spaced where the
+# value spans decades; the map draws those on a log axis.
+TUNING_GRIDS = {
+    "momentum": MOMENTA,
+    "beta_1": MOMENTA,
+    "rho": MOMENTA,
+    "initial_accumulator_value": tuple(float(f"{10 ** (k / 10):.3g}") for k in range(-40, 11)),  # 1e-4 .. 10
+    "learning_rate_power": tuple(round(k / 50, 2) for k in range(-50, 1)),  # -1 .. 0
+    "beta_2_decay": tuple(round(k / 50, 2) for k in range(-50, 1)),  # -1 .. 0
+}
+LOG_TUNING_GRIDS = ("initial_accumulator_value",)
 MIN_STEPS, MAX_PAGE_STEPS, STEP_STEP = 10, 2000, 10
 MAX_NOISE = 50.0
 MAX_SEED = 2**31 - 1

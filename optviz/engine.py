@@ -602,7 +602,7 @@ def simulate(
 
 @functools.lru_cache(maxsize=64)
 def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
-                   scheduled: bool = False):
+                   scheduled: bool = False, axis: str | None = None):
     """Jitted grid run for one optimizer; keeps only running summaries, not paths.
 
     Lanes are the LAST axis inside, and the loop carries one (rows, lanes) array: every
@@ -615,7 +615,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     # assembled by padding, which lays the two coordinates out interleaved again).
     opt = ALL_OPTIMIZERS[optimizer_name]
     # What a sweep varies from lane to lane (`sweep` fills every other column with one value).
-    swept = {"learning_rate", opt.momentum_like, f"1-{opt.momentum_like}"}
+    swept = {"learning_rate", axis, f"1-{axis}"}
     xy_value_and_grad = jax.vmap(jax.value_and_grad(lambda x, y, params: surface.fn(x, y, params), argnums=(0, 1)),
                                  in_axes=(0, 0, None))
 
@@ -740,6 +740,7 @@ def sweep(
     learning_rates: Sequence[float],
     momenta: Sequence[float] | None = None,
     *,
+    axis: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     noise: float = 0.0,
     seed: int = 0,
@@ -752,7 +753,9 @@ def sweep(
     The "momentum" axis is the optimizer's ``momentum_like`` hyperparameter: momentum
     for sgd, nesterov and rmsprop, ``beta_1`` for adam, adamax, adamw, nadam, lion, lamb
     and schedulefreeadamw. An optimizer without one (adagrad, adadelta, ftrl, adafactor)
-    takes ``momenta=None``: one column. An entry of ``learning_rates`` may be a Keras
+    takes ``momenta=None``: one column. ``axis`` names another hyperparameter for that axis
+    (any float one: Adagrad's ``initial_accumulator_value``, Adadelta's ``rho``, ...; its
+    values in ``momenta``). An entry of ``learning_rates`` may be a Keras
     schedule (``{"class_name": ..., "config": {...}}``) instead of a number.
     Results have shape (len(learning_rates), len(momenta)).
 
@@ -767,13 +770,14 @@ def sweep(
     steps = _check_steps(steps)
     noise, seed = _check_noise(noise, seed)
     tolerance = _check_tolerance(tolerance)
-    axis = opt.momentum_like
+    axis = _sweep_axis(opt, axis)
     rates = _sweep_rates(learning_rates, opt)
     if momenta is None:
         momenta = np.array([opt.resolve(fixed).get(axis, np.nan)] if axis else [np.nan])
     else:
         if axis is None:
-            raise ValueError(f"`momenta`: {opt.name} has no momentum-like hyperparameter; pass momenta=None")
+            raise ValueError(f"`momenta`: {opt.name} has no momentum-like hyperparameter; pass momenta=None "
+                             "or name one in `axis`")
         try:
             momenta = np.atleast_1d(np.asarray(momenta, dtype=np.float64))
         except NOT_A_NUMBER:
@@ -802,7 +806,15 @@ def sweep(
     columns["learning_rate"][:] = rate_values[rate_of]
     if axis:
         columns[axis][:count] = np.tile(momenta, len(rates))
-    slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
+    # The state before the first step may depend on the swept value (Adagrad's accumulator
+    # starts at initial_accumulator_value): one start per value, each lane its column's.
+    if axis and opt.init is not None:
+        starts = np.stack([opt.init_slots(dict(base, **{axis: float(value)}), start) for value in momenta])
+        column_of = np.arange(lanes) % momenta.size
+        column_of[count:] = 0
+        slots = starts[column_of]
+    else:
+        slots = np.broadcast_to(opt.init_slots(base, start), (lanes, MAX_SLOTS, 2))
     n_boundaries = schedules.boundary_slots(rates)
     scheduled = any(schedules.is_schedule(rate) for rate in rates)
     lane_rates = [rates[i] for i in rate_of] if scheduled else columns["learning_rate"]
@@ -811,7 +823,7 @@ def sweep(
     # call without holding the GIL, so the parts run side by side in a few threads.
     parts = _sweep_parts(lanes)
     size = lanes // parts
-    program = _sweep_program(opt.name, surface, size, _bucket(steps, 64), n_boundaries, scheduled)
+    program = _sweep_program(opt.name, surface, size, _bucket(steps, 64), n_boundaries, scheduled, axis)
     min_value = -np.inf if surface.min_value is None else surface.min_value
     packed_hp = _pack(_hp_columns(columns), _HP_NAMES)  # (names, lanes)
     lane_arrays = _rate_arrays(lane_rates, n_boundaries)  # name -> (lanes, ...)
@@ -847,6 +859,18 @@ def sweep(
         fixed=dict(fixed),
         learning_rate_schedules=tuple(r if schedules.is_schedule(r) else None for r in rates),
     )
+
+
+def _sweep_axis(opt: Optimizer, axis: str | None) -> str | None:
+    """The hyperparameter on a sweep's second axis: ``axis`` (a float one of ``opt``'s own,
+    not the learning rate) or, by default, the optimizer's momentum-like one."""
+    if axis is None:
+        return opt.momentum_like
+    own = [h.name for h in opt.hparams if h.kind == "float" and h.name != "learning_rate"]
+    if axis not in own:
+        raise ValueError(f"`axis`: {opt.name} has no float hyperparameter {str(axis)[:40]!r} to sweep; "
+                         f"it has {', '.join(own)}")
+    return axis
 
 
 def _check_grid_size(n_rates: int, n_momenta: int, steps: int) -> None:

@@ -1002,8 +1002,9 @@ def figure_json_size(fig: go.Figure) -> int:
 
 def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
                  current: tuple[float, float] | None = None, height: int = 520,
-                 presenter: bool = False) -> SpecFigure:
-    """The tuning heat map: log10 of the final loss gap over learning rate (x, log) × momentum (y).
+                 presenter: bool = False, log_y: bool = False) -> SpecFigure:
+    """The tuning heat map: log10 of the final loss gap over learning rate (x, log) × the
+    sweep's second hyperparameter (y, named on its axis; ``log_y``: drawn as log10, like x).
 
     Diverged cells are grey with a ✖; a transparent marker on every cell carries the
     hover text and takes the click (Plotly heat maps send Streamlit no selection).
@@ -1016,9 +1017,12 @@ def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
     z = np.log10(np.maximum(gap, 1e-12)) if min_value is not None else np.asarray(result.final_loss)
     z = np.where(result.diverged, np.nan, z).T  # rows: momenta (y), columns: learning rates (x)
     x = np.log10(lrs)
-    y = ms if result.momentum_name else np.zeros(1)
+    y = (np.log10(ms) if log_y else ms) if result.momentum_name else np.zeros(1)
     axis_name = result.momentum_name or "—"
     ticks = list(range(int(np.floor(x.min())), int(np.ceil(x.max())) + 1))
+    y_ticks = (dict(tickvals=list(range(int(np.floor(y.min())), int(np.ceil(y.max())) + 1)),
+                    ticktext=[f"1e{k}" for k in range(int(np.floor(y.min())), int(np.ceil(y.max())) + 1)])
+               if log_y else {})
     traces = [dict(
         type="heatmap", x=_typed(x), y=_typed(y), z=_typed(z), colorscale="Viridis", reversescale=False,
         hoverinfo="skip", zsmooth=False,
@@ -1034,24 +1038,26 @@ def sweep_figure(result, min_value: float | None, *, text=None, labels=None,
                            marker=dict(symbol="x-thin", size=5, line=dict(width=1, color="#666")),
                            hoverinfo="skip", showlegend=False, name="diverged"))
     steps = result.steps_to_tolerance.T.astype(np.float32)
-    custom = np.stack([10 ** xx, yy, np.where(np.isfinite(result.final_loss.T), result.final_loss.T, np.nan),
-                       steps, diverged.astype(np.float32)], axis=-1).reshape(-1, 5)
+    final_loss = np.where(np.isfinite(result.final_loss.T), result.final_loss.T, np.nan)
+    custom = np.stack([10 ** xx, 10 ** yy if log_y else yy, final_loss, steps, diverged.astype(np.float32)],
+                      axis=-1).reshape(-1, 5)
     traces.append(dict(
         type="scatter", x=_typed(xx.ravel()), y=_typed(yy.ravel()), customdata=_typed(custom), mode="markers",
         marker=dict(size=9, opacity=0.01, color="black", symbol="square"), showlegend=False, name="cells",
-        hovertemplate=(f"learning_rate %{{customdata[0]:.3g}}<br>{axis_name} %{{customdata[1]:.2f}}<br>"
+        hovertemplate=(f"learning_rate %{{customdata[0]:.3g}}<br>{axis_name} %{{customdata[1]:.3g}}<br>"
                        f"{t['loss']} %{{customdata[2]:.4g}}<br>{t['steps_to_tol']} %{{customdata[3]:.0f}}"
                        f"<br>{t['diverged']} %{{customdata[4]:.0f}}<extra></extra>"),
     ))
-    if current is not None:
-        traces.append(dict(type="scatter", x=[float(np.log10(current[0]))], y=[float(current[1])], mode="markers",
+    if current is not None and not (log_y and current[1] <= 0):  # (0 has no place on a log axis)
+        traces.append(dict(type="scatter", x=[float(np.log10(current[0]))],
+                           y=[float(np.log10(current[1]) if log_y else current[1])], mode="markers",
                            marker=dict(symbol="circle-open", size=24 if presenter else 16, color="red",
                                        line=dict(width=4 if presenter else 3)),
                            hoverinfo="skip", showlegend=False, name="current"))
     layout = dict(
         height=height, margin=dict(l=10, r=10, t=30, b=10), font=dict(color=_FONT_COLOR),
         xaxis=dict(title=dict(text="learning_rate"), tickvals=ticks, ticktext=[f"1e{k}" for k in ticks], **_AXIS),
-        yaxis=dict(title=dict(text=axis_name), **_AXIS), clickmode="event+select", dragmode=False,
+        yaxis=dict(title=dict(text=axis_name), **y_ticks, **_AXIS), clickmode="event+select", dragmode=False,
         **_WHITE,
     )
     return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})

@@ -298,9 +298,10 @@ TEXT = {
         "tune_help": "Each cell is a whole run ({steps} steps from the start point): colour is the final loss gap "
                      "(darker is better), ✖ marks divergence. Click a cell to load its learning rate and {axis} "
                      "into the race.",
-        "tune_loaded": "Loaded learning_rate={lr:.3g} and {axis}={value:.2f} into {name}.",
-        "lr_curve": "Final loss by learning rate, each optimizer at its current momentum",
-        "tune_none": "None of the chosen optimizers has a momentum-like hyperparameter (Adagrad has none).",
+        "tune_loaded": "Loaded learning_rate={lr:.3g} and {axis}={value:.3g} into {name}.",
+        "lr_curve": "Final loss by learning rate, each optimizer with its other settings as they are",
+        "tune_error": "This map cannot be drawn: {reason}",
+        "curve_error": "No learning-rate curve for {name}: {reason}",
     },
     "ko": {
         "title": "optviz: 손실 표면 위를 달리는 케라스 최적화 알고리즘",
@@ -394,9 +395,10 @@ TEXT = {
         "tune_optimizer": "튜닝할 최적화 알고리즘",
         "tune_help": "칸 하나가 시작점에서 {steps} 스텝을 끝까지 달린 결과입니다: 색은 최종 손실 차이(어두울수록 좋음), "
                      "✖는 발산. 칸을 누르면 그 학습률과 {axis} 값이 경주에 들어갑니다.",
-        "tune_loaded": "{name}에 learning_rate={lr:.3g}, {axis}={value:.2f}를 넣었습니다.",
-        "lr_curve": "학습률별 최종 손실 (각 알고리즘의 현재 모멘텀)",
-        "tune_none": "고른 알고리즘 중 모멘텀 성격의 하이퍼파라미터가 있는 것이 없습니다 (아다그라드에는 없음).",
+        "tune_loaded": "{name}에 learning_rate={lr:.3g}, {axis}={value:.3g}를 넣었습니다.",
+        "lr_curve": "학습률별 최종 손실 (각 알고리즘의 다른 설정은 지금 그대로)",
+        "tune_error": "이 지도를 그릴 수 없습니다: {reason}",
+        "curve_error": "{name}의 학습률 곡선을 그릴 수 없습니다: {reason}",
     },
 }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import schedules as schedule_lib
-from .bounds import LEARNING_RATES, MIN_VIEW, MOMENTA, TABS
+from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MIN_VIEW, MOMENTA, TABS, TUNING_GRIDS
 from .checks import parse_number_list
 from .custom import custom_surface
 from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
@@ -154,17 +154,27 @@ def with_surface(state: PageState, surface: str) -> PageState:
     return with_preset(new, new.preset) if new.preset == "tuned" else new
 
 
+def tuning_axis(optimizer: str) -> tuple[str, tuple[float, ...], bool]:
+    """The tuning map's second axis for ``optimizer``: the hyperparameter's name, the values
+    tried (its grid in bounds.py, within the optimizer's own bounds) and whether the map
+    draws them on a log scale."""
+    opt = ALL_OPTIMIZERS[optimizer]
+    name = opt.tuning_axis
+    values = tuple(v for v in TUNING_GRIDS[name] if opt.hparam(name).allows(v))
+    return name, values, name in LOG_TUNING_GRIDS
+
+
 def with_cell(state: PageState, optimizer: str, learning_rate: float, value: float | None) -> PageState:
     """``state`` with a tuning-map cell loaded: ``optimizer`` gets that learning rate and
-    momentum-like value as its own, and joins the race if it was not in it."""
+    value of its map's second axis as its own, and joins the race if it was not in it."""
     opt = ALL_OPTIMIZERS[optimizer]
     own_lr = {**state.own_learning_rate, optimizer: snap(learning_rate, LEARNING_RATES, log=True)}
     own_mom, hparams = dict(state.own_momentum), {k: dict(v) for k, v in state.hparams.items()}
-    axis = opt.momentum_like
+    axis, grid, log = tuning_axis(optimizer)
     if axis == "momentum" and value is not None:
         own_mom[optimizer] = snap(value, MOMENTA)
-    elif axis and value is not None:
-        hparams.setdefault(optimizer, {})[axis] = opt.hparam(axis).validate(snap(value, MOMENTA), optimizer)
+    elif value is not None and (not log or value > 0):
+        hparams.setdefault(optimizer, {})[axis] = opt.hparam(axis).validate(snap(value, grid, log=log), optimizer)
     optimizers = state.optimizers if optimizer in state.optimizers else (*state.optimizers, optimizer)
     return replace(state, optimizers=optimizers, own_learning_rate=own_lr, own_momentum=own_mom, hparams=hparams)
 

@@ -452,6 +452,33 @@ def test_tuning_tab_heat_map_is_the_engines_sweep():
     assert [d["name"] for d in curve["data"]] == ["SGD", "Adam"]
 
 
+@pytest.mark.parametrize("name", list(optviz.ALL_OPTIMIZERS))
+def test_every_optimizer_alone_on_the_tuning_tab_draws_a_map_and_a_curve(name):
+    """Each optimizer's map spans its own second hyperparameter, named on the axis and
+    inside its bounds (Lion's beta_1 > 0), and the learning-rate curve is drawn; the map's
+    cells are the engine's runs."""
+    from optviz.bounds import LEARNING_RATES, TUNING_GRIDS
+    opt = optviz.ALL_OPTIMIZERS[name]
+    at = open_page({"opt": name, "steps": "20", "tab": "tune"}, expanded=False)
+    assert not at.error, [e.value for e in at.error]
+    heat_map, curve = chart_spec(at, 0), chart_spec(at, 1)
+    axis = opt.tuning_axis
+    assert heat_map["layout"]["yaxis"]["title"]["text"] == axis
+    values = [v for v in TUNING_GRIDS[axis] if opt.hparam(axis).allows(v)]
+    assert len(values) >= 50 and all(opt.hparam(axis).allows(v) for v in values)
+    z = array(heat_map["data"][0]["z"])
+    assert z.shape == (len(values), len(LEARNING_RATES))
+    from optviz.url import parse_query
+    state, _ = parse_query({"opt": name, "steps": "20"})
+    fixed = {k: v for k, v in state.hyperparameters(name).items() if k not in ("learning_rate", axis)}
+    check = optviz.sweep(name, "rosenbrock", state.start, 20, LEARNING_RATES[::40], values[::25], axis=axis,
+                         tolerance=1e-3, **fixed)
+    gap = np.where(check.diverged, np.nan, np.log10(np.maximum(check.final_loss, 1e-12))).T
+    np.testing.assert_allclose(z[::25, ::40], gap.astype(np.float32), rtol=1e-5, equal_nan=True)
+    assert [d["name"] for d in curve["data"]] == [i18n.OPTIMIZER_SHORT_NAMES["en"][name]]
+    assert np.isfinite(array(curve["data"][0]["y"])).any()
+
+
 def test_a_clicked_cell_reaches_the_race():
     from optviz.state import with_cell
     from optviz.url import parse_query
@@ -461,6 +488,12 @@ def test_a_clicked_cell_reaches_the_race():
     assert clicked.hyperparameters("adam")["beta_1"] == 0.5
     clicked = with_cell(clicked, "nesterov", 0.001, 0.97)
     assert "nesterov" in clicked.optimizers and clicked.hyperparameters("nesterov")["momentum"] == 0.97
+    # Other axes: the nearest value on that optimizer's own grid (Adagrad's is log-spaced;
+    # Lion's beta_1 must stay above 0)
+    assert with_cell(state, "adagrad", 0.01, 0.0013).hyperparameters("adagrad")["initial_accumulator_value"] \
+        == 0.00126
+    assert with_cell(state, "lion", 0.01, 0.0).hyperparameters("lion")["beta_1"] == 0.01
+    assert with_cell(state, "ftrl", 0.01, -0.305).hyperparameters("ftrl")["learning_rate_power"] == -0.3
     # and the page draws the race with it: open its link
     from optviz.url import to_query
     at = open_page(to_query(clicked))

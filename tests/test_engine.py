@@ -248,6 +248,27 @@ def test_sweep_equals_simulate_cell_by_cell(name, momenta):
         assert result.diverged.any()  # lr 0.3 on Rosenbrock blows up
 
 
+@pytest.mark.parametrize("name,axis,values", [("adagrad", "initial_accumulator_value", [1e-3, 1.0]),
+                                               ("adadelta", "rho", [0.0, 0.5]),
+                                               ("ftrl", "learning_rate_power", [-1.0, 0.0]),
+                                               ("adafactor", "beta_2_decay", [-0.3, 0.0])])
+def test_sweep_over_another_axis_equals_simulate(name, axis, values):
+    """A map over another hyperparameter than the momentum-like one (the tuning tab's for
+    Adagrad, Adadelta, FTRL, Adafactor): each cell is that run, the state before the first
+    step included (Adagrad's accumulator starts at initial_accumulator_value)."""
+    lrs = [3e-3, 0.03, 0.3]
+    result = optviz.sweep(name, "himmelblau", None, 120, lrs, values, axis=axis)
+    assert result.momentum_name == axis and result.final_loss.shape == (3, 2)
+    for i, lr in enumerate(lrs):
+        for j, value in enumerate(values):
+            tr = optviz.simulate(name, "himmelblau", None, 120, learning_rate=lr, **{axis: value})
+            assert result.final_loss[i, j] == pytest.approx(tr.final_loss, rel=1e-5), (lr, value)
+            assert result.diverged[i, j] == (tr.diverged_at is not None)
+    assert not np.array_equal(result.final_loss[:, 0], result.final_loss[:, 1])  # the axis changes the runs
+    with pytest.raises(ValueError, match="`axis`"):
+        optviz.sweep(name, "himmelblau", None, 120, lrs, values, axis="learning_rate")
+
+
 @pytest.mark.parametrize("name,fixed", [("adam", {"beta_2": 0.9, "epsilon": 1e-3, "amsgrad": True}),
                                         ("rmsprop", {"rho": 0.5, "centered": True, "epsilon": 1e-4}),
                                         ("nadam", {"beta_2": 0.95}), ("adagrad", {"initial_accumulator_value": 0.5})])

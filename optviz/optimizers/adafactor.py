@@ -43,7 +43,7 @@ ADAFACTOR = Optimizer(
         HParam("clip_threshold", 1.0, low=0.0, low_open=True, help="clips the update's RMS"),
         HParam("relative_step", True, kind="bool", help="cap the learning rate at 1/sqrt(t)"),
     ),
-    state=AdafactorState, rule=adafactor_rule,
+    state=AdafactorState, rule=adafactor_rule, tuning_axis="beta_2_decay",
     style=Style("#117733", "longdashdot", "star-diamond"),  # Paul Tol muted green
     latex=r"v \leftarrow \hat\beta_{2,t} v + (1-\hat\beta_{2,t})(g^2 + \epsilon_1),\quad "
           r"u = \frac{g}{\sqrt{v}} \big/ \max\!\big(1, \tfrac{\mathrm{RMS}(u)}{d}\big),\quad "

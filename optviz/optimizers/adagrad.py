@@ -35,7 +35,7 @@ ADAGRAD = Optimizer(
         HParam("initial_accumulator_value", 0.1, low=0.0, help=INITIAL_ACCUMULATOR_HELP),
         epsilon(),
     ),
-    state=AdagradState, rule=adagrad_rule, init=_adagrad_init, article=True,
+    state=AdagradState, rule=adagrad_rule, init=_adagrad_init, article=True, tuning_axis="initial_accumulator_value",
     style=Style("#009E73", "dot", "square"),  # Okabe & Ito bluish green
     latex=r"a \leftarrow a + g^2,\qquad w \leftarrow w - \frac{\eta\,g}{\sqrt{a + \epsilon}}",
 )
@@ -59,7 +59,7 @@ def adadelta_rule(g, w, state: AdadeltaState, t, hp):
 ADADELTA = Optimizer(
     name="adadelta", display_name="Adadelta", keras_class="Adadelta",
     hparams=(learning_rate(0.001), beta("rho", 0.95, "decay of both running averages"), epsilon()),
-    state=AdadeltaState, rule=adadelta_rule,
+    state=AdadeltaState, rule=adadelta_rule, tuning_axis="rho",
     style=Style("#44AA99", "dash", "cross"),  # Paul Tol muted teal
     latex=r"a \leftarrow \rho a + (1-\rho)g^2,\quad \Delta = -\frac{\sqrt{d + \epsilon}}{\sqrt{a + \epsilon}}\,g,"
           r"\quad d \leftarrow \rho d + (1-\rho)\Delta^2,\quad w \leftarrow w + \eta\,\Delta",

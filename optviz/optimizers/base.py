@@ -76,6 +76,14 @@ class HParam:
             ok &= number < self.high if self.high_open else number <= self.high
         return ok
 
+    def allows(self, value) -> bool:
+        """True if :meth:`validate` takes ``value``."""
+        try:
+            self.validate(value, "")
+        except ValueError:
+            return False
+        return True
+
     def validate(self, value, optimizer: str):
         """Return the value as float (or bool); raise ValueError naming the field."""
         where = f"{optimizer}: `{self.name}`"
@@ -239,6 +247,9 @@ class Optimizer:
     # only when Keras would take it by default).
     keras_defaults: Mapping[str, object] = field(default_factory=dict)
     momentum_like: str | None = None  # the parameter on a sweep's "momentum" axis
+    # The tuning map's second axis (after the learning rate): the momentum-like parameter,
+    # or for an optimizer without one its most telling other (Adagrad's initial accumulator).
+    tuning_axis: str | None = None
     # (values, start) -> the state before the first step; None: zeros.
     init: Callable | None = field(default=None, repr=False, compare=False)
     article: bool = False  # one of the article's six
@@ -246,6 +257,8 @@ class Optimizer:
     def __post_init__(self):
         if not self.short_name:
             object.__setattr__(self, "short_name", self.display_name)
+        if self.tuning_axis is None:
+            object.__setattr__(self, "tuning_axis", self.momentum_like)
 
     @property
     def slot_names(self) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ FTRL = Optimizer(
         HParam("l2_shrinkage_regularization_strength", 0.0, low=0.0, help="L2 penalty added to the gradient"),
         HParam("beta", 0.0, low=0.0, help="beta of the paper's per-coordinate rate"),
     ),
-    state=FtrlState, rule=ftrl_rule, init=_ftrl_init,
+    state=FtrlState, rule=ftrl_rule, init=_ftrl_init, tuning_axis="learning_rate_power",
     style=Style("#999933", "longdash", "triangle-left"),  # Paul Tol muted olive
     latex=r"n \leftarrow n + g^2,\quad z \leftarrow z + g - \frac{\sqrt{n}-\sqrt{n_{\text{old}}}}{\eta}w,\quad "
           r"w = \frac{\operatorname{clip}(z, \lambda_1) - z}{\sqrt{n}/\eta + 2\lambda_2}",

@@ -15,7 +15,6 @@ import optviz
 from optviz import figures, i18n
 from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
 from optviz.lessons import load_lessons
-from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.state import PageState
 
 TOLERANCE = 1e-3  # "within tolerance" of a surface's minimum value: the results table and the tuning tab
@@ -59,12 +58,12 @@ def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: 
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def run_sweep(key: str, optimizer: str, momenta: tuple | None, _state: PageState):
-    """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
-    fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
-             if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
+def run_sweep(key: str, optimizer: str, axis: str, values: tuple, _state: PageState):
+    """A learning rate × ``axis`` grid on the page's own slider values (a click lands on
+    them); ``values`` the axis's (one value: a learning-rate curve)."""
+    fixed = {k: v for k, v in _state.hyperparameters(optimizer).items() if k not in ("learning_rate", axis)}
     return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
-                        None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
+                        list(values), axis=axis, tolerance=TOLERANCE, noise=_state.noise,
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 
 

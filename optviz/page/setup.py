@@ -20,9 +20,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 import optviz
 import optviz.xla
 from optviz import figures
-from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
+from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS
 from optviz.optimizers import ARTICLE_OPTIMIZERS
-from optviz.state import PageState
+from optviz.state import PageState, tuning_axis
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,15 +79,14 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
                 return
             optviz.race(name, None, MIN_STEPS, optimizers, compile_steps=MAX_PAGE_STEPS)
         figures.contour_backdrop(optviz.get_surface(name))  # the race chart's picture of it
-    # The tuning tab's grids on the default surface and step count: the heat map for each
-    # optimizer with a momentum-like axis, and the learning-rate curves.
+    # The tuning tab's grids on the default surface and step count: each optimizer's heat
+    # map and its learning-rate curve.
     for name, opt in ARTICLE_OPTIMIZERS.items():
         if stop.is_set():
             return
-        if opt.momentum_like:
-            optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, MOMENTA)
-        optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES,
-                     [opt.defaults[opt.momentum_like]] if opt.momentum_like else None)
+        axis, values, _ = tuning_axis(name)
+        optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, values, axis=axis)
+        optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, [opt.defaults[axis]], axis=axis)
     _freeze_heap()  # and what the warm-up built
 
 

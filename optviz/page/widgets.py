@@ -19,6 +19,7 @@ from optviz.state import (
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
     PageState,
+    tuning_axis,
     with_cell,
     with_preset,
     with_surface,
@@ -233,14 +234,19 @@ def selected_boxes(chart_key: str) -> list:
 
 
 def on_tune_click() -> None:
-    """A heat-map cell was clicked: load its learning rate and momentum into the race."""
+    """A heat-map cell was clicked: load its learning rate and second axis's value into the race."""
     point = clicked_point("tune_chart")
     name = ss.get("tune_optimizer")
     if point is None or name not in ALL_OPTIMIZERS:
         return
+    axis, _, log_axis = tuning_axis(name)
     learning_rate, value = 10 ** float(point["x"]), float(point["y"])
-    write_widgets(with_cell(read_widgets(), name, learning_rate, value))
-    ss.tune_loaded = (name, learning_rate, value)
+    value = 10 ** value if log_axis else value
+    try:
+        write_widgets(with_cell(read_widgets(), name, learning_rate, value))
+    except ValueError:  # (not a cell of the map: a forged event)
+        return
+    ss.tune_loaded = (name, learning_rate, value, axis)
     ss._full_rerun = True  # the optimizer list and its own settings are outside live()
 
 

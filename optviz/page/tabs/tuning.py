@@ -1,5 +1,7 @@
-"""The tuning tab: a learning rate × momentum heat map for one optimizer (a click loads its
-cell into the race), and each optimizer's loss against the learning rate."""
+"""The tuning tab: a heat map of the learning rate × one other hyperparameter for one
+optimizer (its momentum-like one, or its own most telling other: Adagrad's initial
+accumulator, Adadelta's rho, FTRL's learning_rate_power, Adafactor's beta_2_decay; a click
+loads its cell into the race), and each optimizer's loss against the learning rate."""
 
 from __future__ import annotations
 
@@ -7,44 +9,50 @@ import streamlit as st
 
 from optviz import figures, i18n
 from optviz import schedules as lr_schedules
-from optviz.bounds import MOMENTA
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import run_sweep
 from optviz.page.charts import plot
 from optviz.page.context import RunContext
+from optviz.page.markdown_text import plain_text
 from optviz.page.widgets import choice_labels, label_of, on_tune_click
+from optviz.state import tuning_axis
 
 ss = st.session_state
 
 
 def render(ctx: RunContext) -> None:
     state, t, lang = ctx.state, ctx.text, ctx.lang
-    tunable = [n for n in state.optimizers if ALL_OPTIMIZERS[n].momentum_like]
-    if not tunable:
-        st.info(t["tune_none"])
-        return
-    if ss.get("tune_optimizer") not in tunable:
-        ss.tune_optimizer = tunable[0]
-    name = st.selectbox(t["tune_optimizer"], tunable, format_func=label_of(choice_labels("tune_optimizer", lang)),
-                        key="tune_optimizer")
-    axis = ALL_OPTIMIZERS[name].momentum_like
+    if ss.get("tune_optimizer") not in state.optimizers:
+        ss.tune_optimizer = state.optimizers[0]
+    name = st.selectbox(t["tune_optimizer"], state.optimizers,
+                        format_func=label_of(choice_labels("tune_optimizer", lang)), key="tune_optimizer")
+    axis, values, log_axis = tuning_axis(name)
     loaded = ss.pop("tune_loaded", None)
     if loaded:
-        st.success(t["tune_loaded"].format(name=ctx.names[loaded[0]], lr=loaded[1], axis=axis, value=loaded[2]))
-    result = run_sweep(ctx.state_key, name, MOMENTA, state)
-    hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
+        st.success(t["tune_loaded"].format(name=ctx.names[loaded[0]], lr=loaded[1], axis=loaded[3], value=loaded[2]))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
-    plot(ctx, figures.sweep_figure(result, ctx.surface.min_value, text=i18n.figure_text(lang),
-                                   current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
-                                   presenter=state.presenter, height=440 if state.presenter else 520),
-         "tune_chart", on_select=on_tune_click, selection_mode="points", config={"displaylogo": False})
+    # What the engine refuses (a setting, a start where a grid's run cannot begin) is said
+    # here, as the race says it; the learning-rate curve below is drawn either way.
+    try:
+        result = run_sweep(ctx.state_key, name, axis, values, state)
+    except ValueError as exc:
+        st.error(t["tune_error"].format(reason=plain_text(exc)))
+    else:
+        hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
+        plot(ctx, figures.sweep_figure(result, ctx.surface.min_value, text=i18n.figure_text(lang),
+                                       current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+                                       presenter=state.presenter, height=440 if state.presenter else 520,
+                                       log_y=log_axis),
+             "tune_chart", on_select=on_tune_click, selection_mode="points", config={"displaylogo": False})
     st.markdown(f"**{t['lr_curve']}**")
     curves = {}
     for other in state.optimizers:
-        axis_other = ALL_OPTIMIZERS[other].momentum_like
-        fixed_value = None if axis_other is None else \
-            (ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[axis_other],)
-        curves[other] = run_sweep(ctx.state_key, other, fixed_value, state)
+        other_axis = ALL_OPTIMIZERS[other].tuning_axis
+        try:
+            value = ALL_OPTIMIZERS[other].resolve(state.hyperparameters(other))[other_axis]
+            curves[other] = run_sweep(ctx.state_key, other, other_axis, (value,), state)
+        except ValueError as exc:
+            st.error(t["curve_error"].format(name=ctx.names[other], reason=plain_text(exc)))
     plot(ctx, figures.learning_rate_curve_figure(curves, ctx.surface.min_value, text=i18n.figure_text(lang),
                                                  labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=state.presenter),
          "lr_curve")
