@@ -168,7 +168,8 @@ def compose_nginx_config() -> str:
     header = ["# Generated from optviz/nginx.conf.in by optviz.serving.compose_nginx_config() (a test keeps",
               "# them equal): python -c 'import optviz.serving as s; print(s.compose_nginx_config(), end=\"\")'",
               "#   > deploy/nginx.conf",
-              "worker_processes auto;", "pid /tmp/nginx.pid;", "error_log /dev/stderr warn;"]
+              # (the image's own user, who owns its temp folders under /var/cache/nginx)
+              "user nginx;", "worker_processes auto;", "pid /tmp/nginx.pid;", "error_log /dev/stderr warn;"]
     return render_nginx_config([f"app:8501 {SERVER_OPTIONS}"], "8080", header,
                                [LOG_FORMAT, "access_log /dev/stdout optviz;"])
 

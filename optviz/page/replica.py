@@ -19,6 +19,7 @@ def main() -> None:
 
     optviz.xla.configure()  # before anything starts JAX, as the page's own set-up would
     if os.environ.get("OPTVIZ_WARM_UP", "1") != "0":
+        from optviz.page import main as page  # noqa: F401  (the page's imports: a first visit's second)
         from optviz.page import setup
 
         setup._warm_all_surfaces(threading.Event())
