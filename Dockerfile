@@ -23,9 +23,12 @@ RUN mkdir static && chown optviz:optviz static
 USER 10001
 EXPOSE 8501
 
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('STREAMLIT_SERVER_PORT', '8501') + '/_stcore/health', timeout=4)"]
 
 # Streamlit reads its port from $STREAMLIT_SERVER_PORT (default 8501 above):
 #   docker run -e STREAMLIT_SERVER_PORT=9000 -p 9000:9000 optviz
-CMD ["streamlit", "run", "app.py", "--server.address=0.0.0.0"]
+# optviz.page.replica warms the process up (every surface compiled) and then runs `streamlit run`
+# in it: the health check answers only once the container is warm, so a balancer in front
+# (deploy/) gives it students only then. OPTVIZ_WARM_UP=0 skips the warm-up.
+CMD ["python", "-m", "optviz.page.replica", "run", "app.py", "--server.address=0.0.0.0"]

@@ -2,6 +2,8 @@
 
     python bench/classroom.py            # N = 1, 10, 30 and the 500-rerun memory figure
     python bench/classroom.py --quick    # N = 1, 5 and 50 reruns (a smoke run)
+    python bench/classroom.py --lecture  # N = 30, 60, 100: one process, then `optviz serve --replicas 2`
+    python bench/classroom.py --url http://127.0.0.1:8501 [--pid PID ...]   # a server already running
 
 It starts `streamlit run app.py` on a free loopback port, then plays N browser
 sessions at once with a small client that speaks Streamlit's own websocket protocol
@@ -22,8 +24,16 @@ Measured for each N:
   (each to a different value, so nothing is shared by luck); time from sending the
   widget change to the end of that session's run (p95);
 - server RSS (VmRSS of the server process) before the first session and after.
+- server CPU per rerun: the CPU time (user + system, /proc) of every server process
+  (nginx and the replicas too) while the reruns ran, over the reruns answered.
 Then one session reruns 500 times (learning rate and momentum moved in turn) and the
 server's RSS growth is printed against its RSS after that session's first render.
+
+``--lecture`` runs a lecture hall instead: N = 30, 60 and 100 against one `streamlit run`
+process, then against `optviz serve --replicas 2` (nginx in front; each session a new
+browser to it, so the cookie-less hash spreads them); one table, then the targets.
+``--url`` plays the class against a server already running (the proxy, for example), its
+CPU counted from the ``--pid`` processes given (and their children).
 
 Everything is on 127.0.0.1, loops are bounded, and the server is stopped by its PID.
 """
@@ -39,6 +49,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -47,6 +58,9 @@ from pathlib import Path
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine  # noqa: E402  (bench/machine.py: the cores other work keeps busy)
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -77,10 +91,39 @@ def wait_until_idle(pid: int, quiet: float = 2.0, limit: float = 120.0) -> float
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
+
+
+def family(pids: list[int]) -> list[int]:
+    """``pids`` and all their descendants, now (the replicas and nginx under `optviz serve`)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, frontier = set(pids), set(pids)
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return sorted(found)
+
+
+def total_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:  # gone
+            pass
+    return total
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -209,24 +252,29 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def classroom(url: str, n: int, pid: int) -> dict:
-    rss_before = rss_mb(pid)
+async def classroom(url: str, n: int, pid: int | list[int]) -> dict:
+    """N sessions at once; ``pid``: the server process, or all of them (RSS is the largest one's)."""
+    pids = family(pid if isinstance(pid, list) else [pid]) if pid else []
+    rss_before = max((rss_mb(p) for p in pids), default=float("nan"))
     sessions = [Session(url) for _ in range(n)]
     firsts = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
     ok = [t for s, t in zip(sessions, firsts) if isinstance(t, float) and not s.exception]
     # Everyone moves the learning-rate slider at the same moment, each to another value.
     movers = [s for s in sessions if s.lr_id]
+    cpu_before = total_cpu(pids)
     reruns = await asyncio.gather(*(
         s.rerun(s.lr_id, s.lr_options[(40 + 3 * i) % len(s.lr_options)]) for i, s in enumerate(movers)
     ), return_exceptions=True)
     rerun_times = [t for t in reruns if isinstance(t, float)]
+    cpu_ms = 1000 * (total_cpu(pids) - cpu_before) / len(rerun_times) if pids and rerun_times else float("nan")
     await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
     return {
         "n": n, "rendered": len(ok), "errors": sum(1 for s in sessions if s.exception) + (n - len(ok)),
         "first_p50": statistics.median(ok) if ok else float("nan"), "first_p95": pct(ok, 0.95) if ok else float("nan"),
         "rerun_p50": statistics.median(rerun_times) if rerun_times else float("nan"),
         "rerun_p95": pct(rerun_times, 0.95) if rerun_times else float("nan"),
-        "reruns_done": len(rerun_times), "rss_before": rss_before, "rss_after": rss_mb(pid),
+        "reruns_done": len(rerun_times), "rss_before": rss_before,
+        "rss_after": max((rss_mb(p) for p in pids), default=float("nan")), "cpu_ms": cpu_ms,
         "exception_text": next((s.exception_text for s in sessions if s.exception_text), ""),
     }
 
@@ -250,10 +298,92 @@ async def memory_run(url: str, pid: int, reruns: int) -> dict:
             "rerun_p50": statistics.median(times), "rerun_p95": pct(times, 0.95)}
 
 
+def start_replicas(port: int, replicas: int = 2, log_path: Path | None = None) -> subprocess.Popen:
+    """`optviz serve --replicas N` on 127.0.0.1:port (nginx in front); returns once every replica
+    has warmed up and joined."""
+    log_path = log_path or Path(tempfile.mkstemp(prefix="optviz-serve-", suffix=".log")[1])
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", str(replicas),
+                                 "--server.port", str(port), "--server.address", "127.0.0.1"],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 600
+    while log_path.read_text().count(") ready") < replicas:
+        if proc.poll() is not None or time.time() > deadline:
+            stop_server(proc)
+            raise RuntimeError(f"optviz serve did not get ready:\n{log_path.read_text()[-2000:]}")
+        time.sleep(0.5)
+    return proc
+
+
+def print_row(label: str, row: dict) -> None:
+    print(f"  {label:<12} N={row['n']:>3}: rendered {row['rendered']:>3}/{row['n']:<3} errors {row['errors']:>2}; "
+          f"first chart p50 {row['first_p50']:5.2f} s p95 {row['first_p95']:5.2f} s; "
+          f"rerun p50 {row['rerun_p50']:5.2f} s p95 {row['rerun_p95']:5.2f} s; "
+          f"server CPU {row['cpu_ms']:5.1f} ms/rerun; RSS (largest process) {row['rss_after']:.0f} MB", flush=True)
+    if row["exception_text"]:
+        print(f"    an exception: {row['exception_text'][:300]}")
+
+
+def lecture(sizes: tuple[int, ...]) -> int:
+    """N = 30, 60, 100 against one process and against `optviz serve --replicas 2`."""
+    results = {}
+    for label in ("1 process", "--replicas 2"):
+        port = free_port()
+        busy = machine.busy_cores()
+        print(f"{label}: starting on 127.0.0.1:{port} (other work keeps {busy:.1f} of {os.cpu_count()} cores busy)",
+              flush=True)
+        proc = start_server(port) if label == "1 process" else start_replicas(port)
+        url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        try:
+            asyncio.run(classroom(url, 1, proc.pid))  # the teacher's visit (one process: starts its warm-up)
+            for pid in family([proc.pid]):
+                wait_until_idle(pid)
+            results[label] = []
+            for n in sizes:
+                row = asyncio.run(classroom(url, n, proc.pid))
+                results[label].append(row)
+                print_row(label, row)
+                time.sleep(2)
+        finally:
+            stop_server(proc)
+    print(f"\nTargets (2 cores, other helpers' work on them: {machine.busy_cores():.1f} cores busy now)")
+    failures = 0
+    for label, rows in results.items():
+        by_n = {row["n"]: row for row in rows}
+        checks = []
+        if 60 in by_n:
+            checks.append(("N=60 rerun p95", f"{by_n[60]['rerun_p95']:.2f} s", "<= 1 s", by_n[60]["rerun_p95"] <= 1))
+        if 100 in by_n:
+            r = by_n[100]
+            checks.append(("N=100 rendered, no error", f"{r['rendered']}/100, {r['errors']}", "all, 0",
+                           r["rendered"] == 100 and r["errors"] == 0))
+            checks.append(("N=100 first chart p95", f"{r['first_p95']:.2f} s", "<= 5 s", r["first_p95"] <= 5))
+        for name, value, target, passed in checks:
+            failures += not passed
+            print(f"  {label:<12} {name:<26} {value:>12} {target:>8}   {'PASS' if passed else 'FAIL'}")
+    return 1 if failures else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1, 5 and 50 reruns")
+    parser.add_argument("--lecture", action="store_true",
+                        help="N = 30, 60, 100 against one process and against optviz serve --replicas 2")
+    parser.add_argument("--url", help="a server already running, e.g. http://127.0.0.1:8501 (the proxy)")
+    parser.add_argument("--pid", type=int, action="append", default=[],
+                        help="with --url: a server process whose CPU and RSS to count (and its children)")
+    parser.add_argument("--sizes", type=int, nargs="+", help="class sizes (default: per mode)")
     args = parser.parse_args()
+    if args.lecture:
+        return lecture(tuple(args.sizes or (30, 60, 100)))
+    if args.url:
+        url = args.url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/") + "/_stcore/stream"
+        print(f"optviz classroom benchmark against {args.url}, {os.cpu_count()} cores here, "
+              f"{machine.busy_cores():.1f} busy")
+        for n in args.sizes or (30, 60, 100):
+            print_row("--url", asyncio.run(classroom(url, n, args.pid)))
+            time.sleep(2)
+        return 0
     sizes, reruns = ((1, 5), 50) if args.quick else ((1, 10, 30), 500)
 
     port = free_port()

@@ -5,8 +5,9 @@ optimizer takes (weight decay, clipping), is a flag: ``--beta-1``, ``--weight-de
 ``--learning-rate-power``... A learning-rate schedule is given in Keras's serialized
 form: ``--learning-rate-json '{"class_name": "CosineDecay", "config": {...}}'``.
 Bad input exits with status 2 and one line on stderr (never a traceback).
-``optviz serve [streamlit options]`` starts the page (``--server.port 8502`` and the like
-pass through to ``streamlit run``).
+``optviz serve [--replicas N] [streamlit options]`` starts the page (``--server.port 8502`` and
+the like pass through to ``streamlit run``); with N > 1, N page processes behind nginx
+(optviz/serving.py).
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ import io
 import json
 import os
 import sys
-import tomllib
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from . import schedules, xla
+from . import schedules, serving, xla
 from .checks import parse_bool
 from .engine import DEFAULT_TOLERANCE, MAX_STEPS, simulate, sweep
 from .optimizers import ALL_OPTIMIZERS, COMMON_OPTIONS, get_optimizer
@@ -119,30 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
     ls = sub.add_parser("list", help="optimizers, options, schedules and surfaces with their defaults")
     ls.add_argument("--format", choices=("text", "json"), default="text")
-    serve = sub.add_parser("serve", help="start the page (Streamlit); options such as --server.port 8502 pass through",
+    serve = sub.add_parser("serve", help="start the page: --replicas N Streamlit processes (default one per core) "
+                                         "behind nginx; Streamlit's options such as --server.port 8502 pass through",
                            prefix_chars="\0")  # (every option is Streamlit's, none is ours)
     serve.add_argument("streamlit_options", nargs=argparse.REMAINDER)
     return parser
 
 
-PAGE_SCRIPT = Path(__file__).resolve().parent / "page" / "app.py"
-STREAMLIT_CONFIG = Path(__file__).resolve().parent / "page" / "streamlit.toml"
-
-
-def streamlit_command(options: Sequence[str]) -> list[str]:
-    """``streamlit run`` of the page with the page's own settings (:data:`STREAMLIT_CONFIG`,
-    the file ``streamlit run app.py`` reads from the checkout) as options, then ``options``
-    (which win: Streamlit takes an option's last value)."""
-    config = tomllib.loads(STREAMLIT_CONFIG.read_text())
-    settings = [f"--{section}.{key}={json.dumps(value) if isinstance(value, bool) else value}"
-                for section, values in config.items() for key, value in values.items()]
-    return [sys.executable, "-m", "streamlit", "run", str(PAGE_SCRIPT), *settings, *options]
-
-
-def _serve(args) -> None:
-    command = streamlit_command(args.streamlit_options)
-    # Replaces this process: Ctrl-C and SIGTERM reach Streamlit itself.
-    os.execv(command[0], command)
+def _serve(args) -> int:
+    return serving.serve(args.streamlit_options)
 
 
 def _hyperparameters(args, optimizer) -> dict:
@@ -306,7 +290,7 @@ def main(argv: Sequence[str] | None = None, out=None, err=None) -> int:
         args = build_parser().parse_args(argv)
         xla.configure()  # before the first computation starts JAX's backend
         if args.command == "serve":
-            _serve(args)
+            return _serve(args)
         buffer = io.StringIO()  # nothing reaches stdout unless the whole command succeeds
         {"trajectory": _trajectory, "sweep": _sweep, "list": _list}[args.command](args, buffer)
     except RecursionError:  # a last guard, should some input still nest too deep for Python
