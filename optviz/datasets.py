@@ -16,6 +16,8 @@ import numbers
 from dataclasses import dataclass
 from importlib import resources
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .checks import MAX_FIT_POINTS, NOT_A_NUMBER
@@ -147,3 +149,39 @@ def standardized(data: DataSet) -> DataSet:
     x = (data.x - mean) / np.where(std > 0, std, 1.0)
     return DataSet(data.name, data.model, x, data.y, data.description, data.source, data.feature_names,
                    data.target_name, standardized=True)
+
+
+# --- the order of the points in each epoch ----------------------------------------------
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which ``fit(shuffle=True, seed=seed)`` visits the ``n`` points in
+    ``epoch`` (0-based): a permutation of 0..n-1, the same on every machine (JAX's
+    counter-based random bits, one per point, independent of any padding)."""
+    positions = np.asarray(epoch_positions(np.uint32(seed), np.int32(epoch), np.int32(n), padded_size(n), True))
+    order = np.empty(n, np.int64)
+    order[positions[:n]] = np.arange(n)
+    return order
+
+
+def padded_size(n: int) -> int:
+    """The points a fit program holds for ``n`` (a power of two, at least 16): data sets of
+    nearby sizes share one program."""
+    return max(16, 1 << (int(n) - 1).bit_length())
+
+
+def epoch_positions(seed, epoch, n, n_pad: int, shuffle):
+    """Each (padded) point's position in the epoch's order: the identity without shuffling;
+    with it, the rank of the point's random bits (padding always last)."""
+    index = jnp.arange(n_pad, dtype=jnp.int32)
+
+    def shuffled():
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
+        bits = jax.vmap(lambda i: jax.random.bits(jax.random.fold_in(key, i), dtype=jnp.uint32))(index)
+        order = jnp.argsort(jnp.where(index < n, bits, jnp.uint32(2**32 - 1)), stable=True)
+        return jnp.zeros(n_pad, jnp.int32).at[order].set(index)
+
+    return jax.lax.cond(shuffle, shuffled, lambda: index)
+
+
+epoch_positions = jax.jit(epoch_positions, static_argnums=3)

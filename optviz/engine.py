@@ -33,6 +33,7 @@ import numpy as np
 
 from . import schedules
 from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32
+from .datasets import epoch_order, epoch_positions, padded_size  # noqa: F401  (epoch_order: optviz.engine's too)
 from .models import Model, check_data, get_model, loss_at, minimum
 from .optimizers import (
     ALL_FLOAT_HPARAMS,
@@ -598,32 +599,6 @@ def simulate(
 # --- fit: a two-weight Keras model on a data set, batch by batch -------------------------
 
 
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The order in which ``fit(shuffle=True, seed=seed)`` visits the ``n`` points in
-    ``epoch`` (0-based): a permutation of 0..n-1, the same on every machine (JAX's
-    counter-based random bits, one per point, independent of any padding)."""
-    positions = np.asarray(_epoch_positions(np.uint32(seed), np.int32(epoch), np.int32(n), _bucket(n, 16), True))
-    order = np.empty(n, np.int64)
-    order[positions[:n]] = np.arange(n)
-    return order
-
-
-def _epoch_positions(seed, epoch, n, n_pad: int, shuffle):
-    """Each (padded) point's position in the epoch's order: the identity without shuffling;
-    with it, the rank of the point's random bits (padding always last)."""
-    index = jnp.arange(n_pad, dtype=jnp.int32)
-
-    def shuffled():
-        key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
-        bits = jax.vmap(lambda i: jax.random.bits(jax.random.fold_in(key, i), dtype=jnp.uint32))(index)
-        order = jnp.argsort(jnp.where(index < n, bits, jnp.uint32(2**32 - 1)), stable=True)
-        return jnp.zeros(n_pad, jnp.int32).at[order].set(index)
-
-    return jax.lax.cond(shuffle, shuffled, lambda: index)
-
-
-_epoch_positions = jax.jit(_epoch_positions, static_argnums=3)
-
 # Columns of a fit program's block: a race's, then the batch's own loss, then the state.
 _BATCH_LOSS, _FIT_STATE = 6, 7
 
@@ -678,7 +653,7 @@ def _fit_program(model_name: str, lanes: int, steps: int, n_pad: int, n_boundari
         def body(step, carry):
             w, slots, first_bad, positions, packed = carry
             epoch, batch = step // per_epoch, step % per_epoch
-            positions = jax.lax.cond(batch == 0, lambda: _epoch_positions(seed, epoch, n, x.shape[0], shuffle),
+            positions = jax.lax.cond(batch == 0, lambda: epoch_positions(seed, epoch, n, x.shape[0], shuffle),
                                      lambda: positions)
             begin = batch * batch_size
             end = jnp.minimum(begin + batch_size, n)
@@ -752,7 +727,7 @@ def fit_race(
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
-    n_pad = _bucket(n, 16)
+    n_pad = padded_size(n)
     program = _fit_program(model.name, len(padded), _bucket(length, 64), n_pad, n_boundaries, scheduled)
     x_pad = np.zeros((n_pad, model.features), np.float32)
     x_pad[:n] = x32

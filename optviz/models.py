@@ -180,3 +180,67 @@ def minimum(model: Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float] |
         if np.max(np.abs(step)) < 1e-12:
             return float(w[0]), float(w[1])
     return None
+
+
+def _rows(values: np.ndarray) -> str:
+    """A float32 array as a Python list literal, exact (shortest text per float32)."""
+    if values.ndim == 1:
+        return "[" + ", ".join(_exact(v) for v in values) + "]"
+    return "[" + ", ".join(_rows(row) for row in values) + "]"
+
+
+def keras_program(optimizer, hyperparameters, model: str | Model, x, y, *, batch_size: int, epochs: int,
+                  start, shuffle: bool = False, seed: int = 0, about: str = "") -> str:
+    """The whole runnable Keras program for this fit: the data, the model, its starting
+    weights (``set_weights``), ``compile`` and ``fit`` with the same batches, and a callback
+    that keeps the weights after every batch (the path optviz draws). With ``shuffle``, the
+    points go to Keras in optviz's order for each epoch (Keras's own shuffle is another)."""
+    from .datasets import epoch_order
+    from .optimizers import get_optimizer
+
+    model = get_model(model)
+    opt = get_optimizer(optimizer)
+    xs, ys = check_data(model, x, y)
+    n = xs.shape[0]
+    lines = [
+        "import os",
+        "",
+        'os.environ["KERAS_BACKEND"] = "jax"',
+        "",
+        "import keras",
+        "import numpy as np",
+        "",
+        f"# The data{': ' + about if about else ''} ({n} points, float32 as Keras reads them)",
+        f"x = np.array({_rows(xs)}, 'float32')",
+        f"y = np.array({_rows(ys)}, 'float32')",
+        "",
+        f"model = keras.Sequential([keras.Input(({model.features},)), {model.layer}])",
+        f"model.set_weights({model.keras_weights(start)})",
+        f'model.compile(optimizer={opt.keras_code(hyperparameters)}, loss="{model.loss}")',
+        "",
+        "",
+        "class KeepWeights(keras.callbacks.Callback):",
+        '    """The weights after every batch: the path optviz draws."""',
+        "",
+        "    def on_train_batch_end(self, batch, logs=None):",
+        "        # (self.model, not the global: on JAX it brings the weights back from the train step)",
+        "        path.append(np.concatenate([w.ravel() for w in self.model.get_weights()]))",
+        "",
+        "",
+        "path = [np.concatenate([w.ravel() for w in model.get_weights()])]",
+        "keep = KeepWeights()",
+    ]
+    if shuffle:
+        orders = ",\n    ".join(str(epoch_order(seed, epoch, n).tolist()) for epoch in range(epochs))
+        lines += [
+            f"# optviz's shuffled order of the points in each epoch (shuffle, seed {seed})",
+            f"orders = [\n    {orders},\n]",
+            "for order in orders:",
+            f"    model.fit(x[order], y[order], batch_size={batch_size}, epochs=1, shuffle=False, verbose=0,",
+            "              callbacks=[keep])",
+        ]
+    else:
+        lines.append(f"model.fit(x, y, batch_size={batch_size}, epochs={epochs}, shuffle=False, verbose=0, "
+                     "callbacks=[keep])")
+    lines.append("print(np.array(path).tolist())")
+    return "\n".join(lines) + "\n"

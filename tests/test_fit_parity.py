@@ -1,9 +1,16 @@
-"""optviz.fit against real Keras 3's ``model.fit``: the weights after every batch.
+"""optviz.fit against real Keras 3's ``model.fit``: the weights after every batch; and the
+Keras program optviz prints for a fit, run as a user would run it.
 
 Keras's side is a real ``keras.Sequential`` model, ``compile``d with the optimizer and the
 loss by name, fitted with ``model.fit(x, y, batch_size=B, epochs=E, shuffle=False)``; a
 callback reads the weights after each batch (``on_train_batch_end``).
 """
+
+import ast
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +19,7 @@ from keras_reference import keras_fit_path
 import optviz
 from optviz import datasets
 from optviz.engine import epoch_order
+from optviz.models import keras_program
 
 N = 24  # small data: Keras's model.fit takes about a second per run here
 
@@ -117,3 +125,40 @@ def test_divergence_matches_keras():
     inside = np.all(np.isfinite(theirs) & (np.abs(theirs) <= 1e6), axis=1)
     assert ours.diverged_at == int(np.argmin(inside))
     np.testing.assert_allclose(ours.path, theirs[: len(ours.path)], rtol=1e-4)
+
+
+# --- the printed Keras program ------------------------------------------------------------
+
+PROGRAM_CASES = [
+    ("adam", {"learning_rate": 0.05, "clipnorm": 0.5}, "linear", "line", 5, 6, False),
+    ("sgd", {"learning_rate": {"class_name": "ExponentialDecay", "config": {
+        "initial_learning_rate": 0.02, "decay_steps": 10, "decay_rate": 0.5}}, "momentum": 0.9},
+     "plane", "correlated", 7, 5, False),
+    ("rmsprop", {"learning_rate": 0.05}, "logistic", "classes", 5, 4, True),
+]
+
+
+def _allowed(tree: ast.Module) -> None:
+    """The program is imports, assignments of literals and arrays, one callback class, calls
+    and a loop: nothing read from outside, nothing evaluated."""
+    for node in tree.body:
+        assert isinstance(node, (ast.Import, ast.Assign, ast.Expr, ast.ClassDef, ast.For)), ast.dump(node)
+        if isinstance(node, ast.Import):
+            assert {alias.name for alias in node.names} <= {"os", "keras", "numpy"}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not names & {"eval", "exec", "open", "__import__", "compile"}
+
+
+@pytest.mark.parametrize("optimizer, hp, model, dataset, batch_size, epochs, shuffle", PROGRAM_CASES)
+def test_printed_keras_program_takes_optviz_path(optimizer, hp, model, dataset, batch_size, epochs, shuffle):
+    x, y = data(dataset)
+    kw = dict(batch_size=batch_size, epochs=epochs, start=(0.5, -1.0), shuffle=shuffle, seed=7)
+    program = keras_program(optimizer, hp, model, x, y, about=dataset, **kw)
+    _allowed(ast.parse(program))
+    assert f"batch_size={batch_size}" in program and "set_weights" in program and "compile(" in program
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    theirs = np.array(json.loads(run.stdout.strip().splitlines()[-1]), np.float32)
+    ours = optviz.fit(optimizer, model, x, y, **kw, **hp)
+    compare(ours, theirs)
