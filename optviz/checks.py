@@ -13,6 +13,8 @@ MAX_STEPS = 100_000  # the most steps a run takes (the engine's, and a schedule'
 # memory grows with. The page's tuning map (121 x 100 cells, up to 2000 steps) fits.
 MAX_SWEEP_CELLS = 2**14
 MAX_SWEEP_CELL_STEPS = 2**25
+# The most points a data set may hold for a fit (each step reads every point through a mask).
+MAX_FIT_POINTS = 4096
 
 F32_MAX = float(np.finfo(np.float32).max)  # 3.4e38: a larger number is inf in float32
 F32_RANGE = f"float32, the precision Keras computes in, holds magnitudes up to {F32_MAX:.2g}"

@@ -1,9 +1,12 @@
-"""Command line: ``optviz trajectory|sweep|list|serve`` (or ``python -m optviz ...``).
+"""Command line: ``optviz trajectory|sweep|fit|list|serve`` (or ``python -m optviz ...``).
 
 Every Keras hyperparameter of the fourteen optimizers, and the options every Keras
 optimizer takes (weight decay, clipping), is a flag: ``--beta-1``, ``--weight-decay``,
 ``--learning-rate-power``... A learning-rate schedule is given in Keras's serialized
 form: ``--learning-rate-json '{"class_name": "CosineDecay", "config": {...}}'``.
+``optviz fit`` trains a two-weight Keras model (linear, logistic, plane) on a named data
+set (``--dataset anscombe``) or a CSV file (``--csv data.csv --x col --y col``), batch by
+batch as ``model.fit`` does; ``--format keras`` prints the runnable Keras program.
 Bad input exits with status 2 and one line on stderr (never a traceback).
 ``optviz serve [--replicas N] [streamlit options]`` starts the page (``--server.port 8502`` and
 the like pass through to ``streamlit run``); with N > 1, N page processes behind nginx
@@ -22,9 +25,10 @@ from typing import Sequence
 
 import numpy as np
 
-from . import schedules, serving, xla
+from . import datasets, schedules, serving, xla
 from .checks import parse_bool
-from .engine import DEFAULT_TOLERANCE, MAX_STEPS, simulate, sweep
+from .engine import DEFAULT_TOLERANCE, MAX_STEPS, fit, simulate, sweep
+from .models import MODELS, keras_program
 from .optimizers import ALL_OPTIMIZERS, COMMON_OPTIONS, get_optimizer
 from .surfaces import SURFACES
 
@@ -81,14 +85,31 @@ def _json(text: str):
     return value
 
 
-def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool) -> None:
+def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool, fit_mode: bool = False) -> None:
     p.add_argument("--optimizer", required=True, help=", ".join(ALL_OPTIMIZERS))
-    p.add_argument("--surface", default="rosenbrock", help=", ".join(SURFACES))
-    p.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="default: the surface's start")
-    p.add_argument("--steps", type=int, default=200, help=f"1 to {MAX_STEPS}")
-    p.add_argument("--noise", type=float, default=0.0, help="std of Gaussian noise added to each gradient")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--kappa", type=float, help="the quadratic surface's condition number")
+    if fit_mode:
+        p.add_argument("--model", help=f"{', '.join(MODELS)} (default: the data set's)")
+        data = p.add_mutually_exclusive_group(required=True)
+        data.add_argument("--dataset", help=", ".join(datasets.DATASETS))
+        data.add_argument("--csv", type=Path, metavar="PATH", help="a CSV file with a header row")
+        p.add_argument("--x", nargs="+", metavar="COLUMN", help="--csv's input column(s) (default: the first)")
+        p.add_argument("--y", metavar="COLUMN", help="--csv's target column (default: the last)")
+        p.add_argument("--n", type=int, help="a synthetic data set's size")
+        p.add_argument("--data-noise", type=float, help="a synthetic data set's noise")
+        p.add_argument("--data-seed", type=int, default=0, help="a synthetic data set's seed")
+        p.add_argument("--standardize", action="store_true", help="centre and scale each input column")
+        p.add_argument("--batch-size", type=int, default=32)
+        p.add_argument("--epochs", type=int, default=1)
+        p.add_argument("--shuffle", action="store_true", help="optviz's seeded order each epoch (--seed)")
+        p.add_argument("--start", nargs=2, type=float, metavar=("W0", "W1"), help="the two weights (default 0 0)")
+        p.add_argument("--seed", type=int, default=0)
+    else:
+        p.add_argument("--surface", default="rosenbrock", help=", ".join(SURFACES))
+        p.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="default: the surface's start")
+        p.add_argument("--steps", type=int, default=200, help=f"1 to {MAX_STEPS}")
+        p.add_argument("--noise", type=float, default=0.0, help="std of Gaussian noise added to each gradient")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--kappa", type=float, help="the quadratic surface's condition number")
     if not sweep_mode:
         rate = p.add_mutually_exclusive_group()
         rate.add_argument("--learning-rate", type=float)
@@ -98,7 +119,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool) -> None:
     for name in _HPARAM_FLAGS:
         kind = {"bool": _bool, "int": int}.get(_HPARAMS[name].kind, float)
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=f"Keras's `{name}`")
-    p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument("--format", choices=("json", "csv", "keras") if fit_mode else ("json", "csv"), default="json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the momentum-like hyperparameter (momentum for sgd, nesterov, rmsprop; beta_1 for the "
                         "Adam family, lion, lamb, schedulefreeadamw); default: 8 values from 0 (or 0.05) to 0.95")
     s.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
+    f = sub.add_parser("fit", help="a two-weight Keras model's model.fit on a data set, batch by batch")
+    _add_run_options(f, sweep_mode=False, fit_mode=True)
     ls = sub.add_parser("list", help="optimizers, options, schedules and surfaces with their defaults")
     ls.add_argument("--format", choices=("text", "json"), default="text")
     serve = sub.add_parser("serve", help="start the page: --replicas N Streamlit processes (default one per core) "
@@ -237,6 +260,75 @@ def _sweep(args, out) -> None:
                 ])
 
 
+MAX_CSV_BYTES = 1_000_000  # a data set for a two-weight model is small; refuse a large file unread
+
+
+def _read_csv_columns(path: Path, x_columns, y_column) -> tuple[np.ndarray, np.ndarray, str]:
+    """x (n, k) and y (n,) from a CSV file with a header row; ValueError naming --csv,
+    --x or --y."""
+    try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise ValueError(f"--csv: {path} is larger than {MAX_CSV_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--csv: cannot read {path} ({exc.__class__.__name__})") from None
+    rows = list(csv.reader(line for line in text.splitlines() if line.strip() and not line.startswith("#")))
+    if len(rows) < 2:
+        raise ValueError(f"--csv: {path} needs a header row and at least one row of numbers")
+    header = [name.strip() for name in rows[0]]
+    x_columns = list(x_columns or header[:1])
+    y_column = y_column or header[-1]
+    for flag, name in [*(("--x", c) for c in x_columns), ("--y", y_column)]:
+        if name not in header:
+            raise ValueError(f"{flag}: no column {name!r} in {path} (it has {', '.join(header)})")
+    picked = [header.index(c) for c in x_columns] + [header.index(y_column)]
+    try:
+        table = np.array([[float(row[i]) for i in picked] for row in rows[1:]], np.float64)
+    except (ValueError, IndexError):
+        raise ValueError(f"--csv: every row of {path} must hold a number in columns "
+                         f"{', '.join(x_columns + [y_column])}") from None
+    return table[:, :-1], table[:, -1], f"{path.name}: {', '.join(x_columns)} -> {y_column}"
+
+
+def _fit(args, out) -> None:
+    optimizer = get_optimizer(args.optimizer)
+    if args.dataset is not None:
+        data = datasets.load(args.dataset, n=args.n, noise=args.data_noise, seed=args.data_seed,
+                             standardize=args.standardize)
+        x, y, model, about = data.x, data.y, args.model or data.model, data.name
+    else:
+        if args.model is None:
+            raise ValueError("--model: give the model (linear, logistic or plane) for a --csv file")
+        x, y, about = _read_csv_columns(args.csv, args.x, args.y)
+        if args.standardize:
+            x = datasets.standardized(datasets.DataSet("csv", args.model, x, y, about)).x
+        model = args.model
+    hyperparameters = _hyperparameters(args, optimizer)
+    kw = dict(batch_size=args.batch_size, epochs=args.epochs, start=args.start or (0.0, 0.0), shuffle=args.shuffle,
+              seed=args.seed)
+    tr = fit(optimizer, model, x, y, **kw, **hyperparameters)
+    if args.format == "keras":
+        out.write(keras_program(optimizer, hyperparameters, model, x, y, about=about, **kw))
+    elif args.format == "json":
+        _dump_json(
+            {
+                "optimizer": tr.optimizer, "model": tr.surface, "data": about, "hyperparameters": tr.hyperparameters,
+                "keras": optimizer.keras_code(tr.hyperparameters), "batch_size": tr.batch_size,
+                "epochs": tr.epochs, "shuffle": tr.shuffle, "steps": tr.steps, "diverged_at": tr.diverged_at,
+                "minimum": [list(m) for m in tr.minima], "path": tr.path.astype(float).tolist(),
+                "loss": tr.loss.astype(float).tolist(), "batch_loss": tr.batch_loss.astype(float).tolist(),
+            },
+            out,
+        )
+        out.write("\n")
+    else:
+        w0, w1 = MODELS[tr.surface].coordinates
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["step", w0, w1, "loss", "batch_loss"])
+        for k, ((a, b), loss, batch) in enumerate(zip(tr.path.tolist(), tr.loss.tolist(), tr.batch_loss.tolist())):
+            writer.writerow([k, repr(a), repr(b), repr(loss), repr(batch)])
+
+
 def _list(args, out) -> None:
     optimizers = {
         o.name: {
@@ -260,9 +352,13 @@ def _list(args, out) -> None:
         }
         for s in SURFACES.values()
     }
+    models = {m.name: {"name": m.display_name, "keras": m.layer, "loss": m.loss, "weights": list(m.coordinates)}
+              for m in MODELS.values()}
+    data_sets = {name: {"model": spec.model, "about": spec.description, "synthetic": spec.synthetic}
+                 for name, spec in datasets.DATASETS.items()}
     if args.format == "json":
-        json.dump({"optimizers": optimizers, "options": options, "schedules": schedule_info, "surfaces": surfaces},
-                  out, indent=1)
+        json.dump({"optimizers": optimizers, "options": options, "schedules": schedule_info, "surfaces": surfaces,
+                   "models": models, "datasets": data_sets}, out, indent=1)
         out.write("\n")
         return
     out.write("Optimizers (Keras 3 defaults):\n")
@@ -281,6 +377,12 @@ def _list(args, out) -> None:
     for name, info in surfaces.items():
         extra = "".join(f", {k}={v:g}" for k, v in info["parameters"].items())
         out.write(f"  {name:<16} {info['name']:<26} start={tuple(info['start'])}{extra}\n")
+    out.write("Models (optviz fit --model):\n")
+    for name, info in models.items():
+        out.write(f"  {name:<16} {info['keras']:<45} loss={info['loss']}, weights {', '.join(info['weights'])}\n")
+    out.write("Data sets (optviz fit --dataset; synthetic ones take --n, --data-noise, --data-seed):\n")
+    for name, info in data_sets.items():
+        out.write(f"  {name:<16} {info['model']:<9} {info['about']}\n")
 
 
 def main(argv: Sequence[str] | None = None, out=None, err=None) -> int:
@@ -292,7 +394,7 @@ def main(argv: Sequence[str] | None = None, out=None, err=None) -> int:
         if args.command == "serve":
             return _serve(args)
         buffer = io.StringIO()  # nothing reaches stdout unless the whole command succeeds
-        {"trajectory": _trajectory, "sweep": _sweep, "list": _list}[args.command](args, buffer)
+        {"trajectory": _trajectory, "sweep": _sweep, "fit": _fit, "list": _list}[args.command](args, buffer)
     except RecursionError:  # a last guard, should some input still nest too deep for Python
         err.write("optviz: error: the input nests too deeply\n")
         return 2

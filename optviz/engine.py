@@ -33,6 +33,8 @@ import numpy as np
 
 from . import schedules, theory
 from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32
+from .datasets import epoch_order, epoch_positions, padded_size  # noqa: F401  (epoch_order: optviz.engine's too)
+from .models import Model, check_data, get_model, loss_at, minimum
 from .optimizers import (
     ALL_FLOAT_HPARAMS,
     ALL_OPTIMIZERS,
@@ -44,6 +46,7 @@ from .optimizers import (
     clips_or_decays,
     get_optimizer,
 )
+from .optimizers.base import clip_by_norm
 from .rounding import keras_rounded_jit
 from .surfaces import Surface, get_surface
 
@@ -84,6 +87,11 @@ class Trajectory:
     learning_rate: np.ndarray | None = None
     # sharpness[k]: the largest eigenvalue of the Hessian at path[k] (jax.hessian, float32).
     sharpness: np.ndarray | None = None
+    # A fit's (optviz.fit): each step's own batch loss, and how the data was batched.
+    batch_loss: np.ndarray | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    shuffle: bool = False
 
     @property
     def final_loss(self) -> float:
@@ -595,6 +603,206 @@ def simulate(
         surface, start, steps, {name: hyperparameters}, noise=noise, seed=seed,
         surface_params=surface_params,
     )[name]
+
+
+# --- fit: a two-weight Keras model on a data set, batch by batch -------------------------
+
+
+# Columns of a fit program's block: a race's, then the batch's own loss, then the state.
+_BATCH_LOSS, _FIT_STATE = 6, 7
+
+
+@functools.lru_cache(maxsize=32)
+def _fit_program(model_name: str, lanes: int, steps: int, n_pad: int, n_boundaries: int = 4,
+                 scheduled: bool = False):
+    """One jitted program: ``lanes`` optimizers fit ``model`` side by side for ``steps``
+    batches. The data (padded to ``n_pad`` points), its size, the batch size, the number of
+    steps, shuffling and its seed are all traced: changing any of them runs this program
+    again. Each step weighs every point by whether it is in the step's batch, so the batch
+    size changes no shape."""
+    model = get_model(model_name)
+
+    def mean_loss(w, x, y, weight, count):
+        # Keras's sum_over_batch_size: the batch's sum over its size (points outside: 0).
+        return jnp.sum(jnp.where(weight, model.losses(w, x, y), 0.0)) / count
+
+    value_and_grad = jax.vmap(jax.value_and_grad(mean_loss), in_axes=(0, None, None, None, None))
+    full_loss = jax.vmap(mean_loss, in_axes=(0, None, None, None, None))
+
+    def rules(index, g, w, slots, t, hp):
+        if not model.split:
+            return _update_lanes(_BRANCH_RULES, index, g, w, slots, t, hp)
+        # Kernel and bias are two Keras variables, each with its own state and norms (LAMB's
+        # trust ratio, Adafactor's RMS): each runs as its own lane, shown to the rule as
+        # (v, v), whose norm ratios and RMS are those of v alone.
+        def twice(a, c):
+            return jnp.repeat(a[..., c:c + 1], 2, axis=-1)
+
+        both = [jnp.concatenate([twice(a, 0), twice(a, 1)]) for a in (g, w, slots)]
+        hp2 = {name: jnp.concatenate([value, value]) for name, value in hp.items()}
+        w2, slots2 = _update_lanes(_BRANCH_RULES, jnp.concatenate([index, index]), *both, t, hp2)
+        return (jnp.stack([w2[:lanes, 0], w2[lanes:, 0]], axis=-1),
+                jnp.stack([slots2[:lanes, :, 0], slots2[lanes:, :, 0]], axis=-1))
+
+    @jax.jit
+    def run(index, start, slots, packed_hp, rates, x, y, n, batch_size, shuffle, seed, n_steps):
+        rates = _unpack_rates(rates)
+        hp = _unpack(packed_hp, _HP_NAMES)
+        if model.split:
+            # clipnorm clips each variable by its own norm (here one number each); the
+            # global norm and everything else clip_and_decay_lanes does as for one variable.
+            per_variable = jax.vmap(jax.vmap(lambda g, c: clip_by_norm(g[None], c)[0], in_axes=(0, None)))
+            clipnorm, hp = hp["clipnorm"], dict(hp, clipnorm=jnp.zeros_like(hp["clipnorm"]))
+        lr = _learning_rates(rates, steps + 1, scheduled) if scheduled else None
+        per_epoch = (n + batch_size - 1) // batch_size
+        index_pad = jnp.arange(x.shape[0], dtype=jnp.int32)
+        valid = index_pad < n
+        w0 = jnp.broadcast_to(start, (lanes, 2))
+
+        def body(step, carry):
+            w, slots, first_bad, positions, packed = carry
+            epoch, batch = step // per_epoch, step % per_epoch
+            positions = jax.lax.cond(batch == 0, lambda: epoch_positions(seed, epoch, n, x.shape[0], shuffle),
+                                     lambda: positions)
+            begin = batch * batch_size
+            end = jnp.minimum(begin + batch_size, n)
+            in_batch = (positions >= begin) & (positions < end)
+            loss = full_loss(w, x, y, valid, n.astype(jnp.float32))
+            batch_loss, g = value_and_grad(w, x, y, in_batch, (end - begin).astype(jnp.float32))
+            step_lr = rates["lr"] if lr is None else lr[step]
+            bad = ~jnp.isfinite(loss) | ~jnp.all(jnp.abs(w) <= BOUND, axis=1)
+            first_bad = jnp.where((first_bad < 0) & bad, step, first_bad)
+            t = (step + 1).astype(jnp.float32)
+            step_hp = dict(hp, learning_rate=step_lr)
+            g_used = g
+            if model.split:
+                g_used = jnp.where((clipnorm > 0)[:, None], per_variable(g, clipnorm), g)
+            g_used, w_used = clip_and_decay_lanes(g_used, w, step_hp)
+            w_next, slots_next = rules(index, g_used, w_used, slots, t, step_hp)
+            row = jnp.concatenate([w, loss[:, None], g, step_lr[:, None], batch_loss[:, None],
+                                   slots.reshape(lanes, -1)], axis=1)
+            packed = jax.lax.dynamic_update_index_in_dim(packed, row, step, 0)
+            return w_next, slots_next, first_bad, positions, packed
+
+        no_bad = jnp.full(lanes, -1, jnp.int32)
+        packed = jnp.zeros((steps + 2, lanes, _FIT_STATE + slots[0].size), jnp.float32)
+        _, _, first_bad, _, packed = jax.lax.fori_loop(
+            0, jnp.minimum(n_steps, steps) + 1, body, (w0, slots, no_bad, index_pad, packed))
+        return packed.at[steps + 1, :, 0].set(first_bad.astype(jnp.float32))
+
+    return run
+
+
+def _check_count(value, name: str, low: int = 1) -> int:
+    message = f"`{name}` must be a whole number >= {low}, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if not (isinstance(value, float) and value.is_integer()):
+            raise ValueError(message)
+    if not low <= value <= MAX_STEPS:
+        raise ValueError(f"`{name}` must be a whole number from {low} to {MAX_STEPS}, got {value!r}")
+    return int(value)
+
+
+def fit_race(
+    model: str | Model,
+    x,
+    y,
+    optimizers: Iterable[str] | Mapping[str, Mapping[str, object] | None],
+    *,
+    batch_size: int = 32,
+    epochs: int = 1,
+    start: Sequence[float] | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    compile_steps: int | None = None,
+) -> dict[str, Trajectory]:
+    """Several optimizers fit ``model`` on (x, y) from one start, on the same batches, in
+    ONE compiled call: name -> :class:`Trajectory` (see :func:`fit`)."""
+    model = get_model(model)
+    x32, y32 = check_data(model, x, y)
+    n = x32.shape[0]
+    batch_size = _check_count(batch_size, "batch_size")
+    epochs = _check_count(epochs, "epochs")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"`shuffle` must be True or False, got {shuffle!r}")
+    _, seed = _check_noise(0.0, seed)
+    per_epoch = -(-n // batch_size)
+    steps = epochs * per_epoch
+    if steps > MAX_STEPS:
+        raise ValueError(f"`epochs` x batches per epoch ({epochs} x {per_epoch}) may be at most {MAX_STEPS} steps")
+    start = _check_start((0.0, 0.0) if start is None else start)
+    entries = _normalise_optimizers(optimizers)
+    padded = entries + [entries[0]] * (_bucket(len(entries), 8) - len(entries))
+    slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
+    index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
+    length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
+    n_pad = padded_size(n)
+    program = _fit_program(model.name, len(padded), _bucket(length, 64), n_pad, n_boundaries, scheduled)
+    x_pad = np.zeros((n_pad, model.features), np.float32)
+    x_pad[:n] = x32
+    y_pad = np.zeros(n_pad, np.float32)
+    y_pad[:n] = y32
+    block = jax.device_get(program(
+        index, np.asarray(start, np.float32), slots, hp, rates, x_pad, y_pad, np.int32(n), np.int32(batch_size),
+        np.bool_(shuffle), np.uint32(seed), np.int32(steps)))
+    first_bad = block[-1, : len(entries), 0].astype(np.int64)
+    if first_bad[0] == 0:
+        raise NonFiniteStartError(f"`start` ({start[0]:g}, {start[1]:g}): the loss of {model.name} is "
+                                  f"{float(block[0, 0, _LOSS])} there, not a finite number; pick another start", start)
+    best = minimum(model, x32, y32)
+    min_value = None if best is None else loss_at(model, x32, y32, best)
+    packed = block[: steps + 1, : len(entries)]
+    results = {}
+    for lane, (label, optimizer, values) in enumerate(entries):
+        end = None if first_bad[lane] < 0 else int(first_bad[lane])
+        rows = packed[: steps + 1 if end is None else end, lane]
+        results[label] = Trajectory(
+            optimizer=optimizer.name, surface=model.name, hyperparameters=dict(values),
+            path=rows[:, _PATH], loss=rows[:, _LOSS], gradient=rows[:, _GRAD],
+            state={name: rows[:, _FIT_STATE + 2 * i: _FIT_STATE + 2 * i + 2]
+                   for i, name in enumerate(optimizer.slot_names)},
+            steps=steps, diverged_at=end, min_value=min_value, minima=() if best is None else (best,),
+            seed=seed, learning_rate=rows[:, _LR], batch_loss=rows[:, _BATCH_LOSS],
+            batch_size=batch_size, epochs=epochs, shuffle=bool(shuffle),
+        )
+    return results
+
+
+def fit(
+    optimizer: str | Optimizer,
+    model: str | Model,
+    x,
+    y,
+    *,
+    batch_size: int = 32,
+    epochs: int = 1,
+    start: Sequence[float] | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    **hyperparameters,
+) -> Trajectory:
+    """The steps of Keras's ``model.fit(x, y, batch_size=..., epochs=..., shuffle=False)``
+    for a model with two weights, exactly as Keras takes them.
+
+    ``model`` is ``"linear"`` (``Dense(1)``, loss ``"mse"``; the weights are (kernel,
+    bias)), ``"logistic"`` (``Dense(1, activation="sigmoid")``, ``"binary_crossentropy"``;
+    (kernel, bias)) or ``"plane"`` (``Dense(1, use_bias=False)`` on two features, ``"mse"``;
+    (w1, w2)). ``x`` has shape (n,) or (n, 1), or (n, 2) for ``plane``; ``y`` (n,), labels
+    in [0, 1] for ``logistic``. One step per batch, in order, the last one partial; the
+    loss of a step is the mean over its batch. ``shuffle=True`` visits the points in
+    optviz's own seeded order each epoch (:func:`epoch_order`), not Keras's.
+
+    The result is a :class:`Trajectory` with ``path[0] == start`` (default (0, 0)) and one
+    row after each batch; ``loss`` is the loss over the whole data set at each point,
+    ``batch_loss`` the loss of the batch the next step uses, ``gradient`` that batch's
+    gradient. Bad input is a ValueError naming the field.
+
+    >>> fit("sgd", "linear", [0, 1, 2], [1, 3, 5], batch_size=2, epochs=2).path.shape
+    (5, 2)
+    """
+    name = get_optimizer(optimizer).name
+    return fit_race(model, x, y, {name: hyperparameters}, batch_size=batch_size, epochs=epochs, start=start,
+                    shuffle=shuffle, seed=seed)[name]
 
 
 # --- sweep ------------------------------------------------------------------------------

@@ -61,8 +61,10 @@ class _OncePerIteration(keras.optimizers.schedules.LearningRateSchedule):
         return self.cache[key]
 
 
-def keras_optimizer(optimizer: str, **hyperparameters):
-    """The Keras optimizer object for optviz's name and hyperparameters."""
+def keras_optimizer(optimizer: str, *, eager: bool = True, **hyperparameters):
+    """The Keras optimizer object for optviz's name and hyperparameters (``eager``: stepped
+    op by op, its schedule called once per iteration; else Keras's schedule as it is, for
+    model.fit's compiled train step)."""
     class_name, fixed = KERAS_CLASS[optimizer]
     kwargs = dict(OPTVIZ_DEFAULTS_NOT_IN_KERAS.get(optimizer, {}))
     kwargs.update(fixed)
@@ -70,7 +72,8 @@ def keras_optimizer(optimizer: str, **hyperparameters):
     if "momentum" in kwargs:
         kwargs["momentum"] = float(kwargs["momentum"])
     if isinstance(kwargs.get("learning_rate"), dict):
-        kwargs["learning_rate"] = _OncePerIteration(keras.optimizers.schedules.deserialize(kwargs["learning_rate"]))
+        schedule = keras.optimizers.schedules.deserialize(kwargs["learning_rate"])
+        kwargs["learning_rate"] = _OncePerIteration(schedule) if eager else schedule
     return getattr(keras.optimizers, class_name)(**kwargs)
 
 
@@ -121,3 +124,44 @@ def compare_paths(ours, theirs: np.ndarray, keras_rates: np.ndarray | None = Non
     if keras_rates is not None:
         m = min(n, len(keras_rates))
         np.testing.assert_allclose(ours.learning_rate[:m], keras_rates[:m], rtol=1e-6, atol=0)
+
+
+# --- model.fit: a real Keras model with two weights ------------------------------------
+
+KERAS_MODELS = {
+    "linear": (1, lambda: keras.layers.Dense(1), "mse"),
+    "logistic": (1, lambda: keras.layers.Dense(1, activation="sigmoid"), "binary_crossentropy"),
+    "plane": (2, lambda: keras.layers.Dense(1, use_bias=False), "mse"),
+}
+
+
+class _WeightsAfterEachBatch(keras.callbacks.Callback):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.path.append(np.concatenate([np.ravel(w) for w in self.model.get_weights()]))
+
+
+def keras_fit_path(optimizer: str, model: str, x, y, *, batch_size: int, epochs: int, start, orders=None,
+                   **hyperparameters):
+    """The weights before and after each batch of Keras's own ``model.fit(x, y,
+    batch_size=..., epochs=..., shuffle=False)`` (float32, (steps + 1, 2)); ``orders``:
+    one permutation per epoch, each epoch then a ``fit`` of the data in that order."""
+    features, layer, loss = KERAS_MODELS[model]
+    net = keras.Sequential([keras.Input((features,)), layer()])
+    x = np.asarray(x, np.float32).reshape(-1, features)
+    y = np.asarray(y, np.float32)
+    a, b = np.float32(start[0]), np.float32(start[1])
+    net.set_weights([np.array([[a]]), np.array([b])] if features == 1 else [np.array([[a], [b]])])
+    net.compile(optimizer=keras_optimizer(optimizer, eager=False, **hyperparameters), loss=loss)
+    path = [np.concatenate([np.ravel(w) for w in net.get_weights()])]
+    callback = _WeightsAfterEachBatch(path)
+    if orders is None:
+        net.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0, callbacks=[callback])
+    else:
+        for order in orders:
+            net.fit(x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                    callbacks=[callback])
+    return np.array(path, np.float32)

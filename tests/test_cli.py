@@ -243,3 +243,54 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     err = proc.stderr.read()
     assert proc.wait(timeout=300) == 1
     assert err == ""
+
+
+# --- optviz fit ------------------------------------------------------------------------------
+
+
+def test_fit_on_a_named_data_set_is_the_engine_fit():
+    code, out, err = run("fit", "--optimizer", "adam", "--dataset", "line", "--n", "30", "--standardize",
+                         "--batch-size", "7", "--epochs", "3", "--start", "0.5", "-1", "--shuffle", "--seed", "4",
+                         "--learning-rate", "0.1", "--beta-1", "0.8")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    d = optviz.datasets.load("line", n=30, standardize=True)
+    tr = optviz.fit("adam", "linear", d.x, d.y, batch_size=7, epochs=3, start=(0.5, -1), shuffle=True, seed=4,
+                    learning_rate=0.1, beta_1=0.8)
+    np.testing.assert_array_equal(np.array(data["path"], np.float32), tr.path)
+    np.testing.assert_array_equal(np.array(data["batch_loss"], np.float32), tr.batch_loss)
+    assert data["model"] == "linear" and len(data["path"]) == 1 + 3 * 5
+
+
+def test_fit_reads_a_csv_file_and_prints_the_keras_program(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("hours,score,other\n1,0,9\n2,0,9\n3,1,9\n4,1,9\n2.5,1,9\n")
+    code, out, _ = run("fit", "--optimizer", "sgd", "--model", "logistic", "--csv", str(path), "--x", "hours",
+                       "--y", "score", "--batch-size", "2", "--epochs", "2", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    tr = optviz.fit("sgd", "logistic", [1, 2, 3, 4, 2.5], [0, 0, 1, 1, 1], batch_size=2, epochs=2)
+    assert [float(r["kernel"]) for r in rows] == tr.path[:, 0].tolist()
+    code, program, _ = run("fit", "--optimizer", "sgd", "--model", "logistic", "--csv", str(path), "--x", "hours",
+                           "--y", "score", "--batch-size", "2", "--epochs", "2", "--format", "keras")
+    assert code == 0
+    compile(program, "program", "exec")  # valid Python (run against Keras in test_fit_parity)
+    assert "model.fit(x, y, batch_size=2, epochs=2" in program and 'loss="binary_crossentropy"' in program
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--dataset", "mnist"), "`dataset`"),
+    (("--dataset", "line", "--batch-size", "0"), "`batch_size`"),
+    (("--dataset", "anscombe", "--n", "5"), "synthetic"),
+    (("--dataset", "line", "--model", "plane"), "`x`"),
+    (("--csv", "/nonexistent.csv", "--model", "linear"), "--csv"),
+    (("--csv", "CSV"), "--model"),
+    (("--csv", "CSV", "--model", "linear", "--x", "nope"), "--x"),
+    (("--csv", "CSV", "--model", "linear"), "must hold a number"),
+])
+def test_fit_bad_input_exits_2_with_one_line(tmp_path, args, message):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n1,2\n2,x\n")
+    args = [str(path) if a == "CSV" else a for a in args]
+    code, out, err = run("fit", "--optimizer", "sgd", *args)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1

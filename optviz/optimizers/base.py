@@ -383,7 +383,7 @@ def rms(x):
 # --- what BaseOptimizer does before update_step ------------------------------------------
 
 
-def _clip_by_norm(g, clipnorm):
+def clip_by_norm(g, clipnorm):
     # BaseOptimizer._clip_by_norm: g * c / max(||g||, c), applied whatever the norm.
     l2sum = jnp.sum(jnp.square(g), keepdims=True)
     pred = l2sum > 0
@@ -425,7 +425,7 @@ def clip_and_decay_lanes(g, w, hp):
         return jax.lax.cond(jnp.any(on), lambda: jnp.where(on[:, None], lanes(fn)(g, hp), g), lambda: g)
 
     def apply(g, w):
-        g = clip(g, hp["clipnorm"] > 0, lambda g, hp: _clip_by_norm(g, hp["clipnorm"]))
+        g = clip(g, hp["clipnorm"] > 0, lambda g, hp: clip_by_norm(g, hp["clipnorm"]))
         g = clip(g, hp["global_clipnorm"] > 0,
                  lambda g, hp: _clip_by_global_norm(g, hp["global_clipnorm"], hp["1/global_clipnorm"]))
         g = clip(g, hp["clipvalue"] > 0, lambda g, hp: jnp.clip(g, -hp["clipvalue"], hp["clipvalue"]))
