@@ -12,6 +12,7 @@ from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import run_sweep
 from optviz.page.charts import plot
 from optviz.page.context import RunContext
+from optviz.page.theory_view import show_best_settings, with_boundary
 from optviz.page.widgets import choice_labels, label_of, on_tune_click
 
 ss = st.session_state
@@ -34,10 +35,12 @@ def render(ctx: RunContext) -> None:
     result = run_sweep(ctx.state_key, name, MOMENTA, state)
     hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
     st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
-    plot(ctx, figures.sweep_figure(result, ctx.surface.min_value, text=i18n.figure_text(lang),
-                                   current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
-                                   presenter=state.presenter, height=440 if state.presenter else 520),
+    plot(ctx, with_boundary(ctx, result, figures.sweep_figure(
+        result, ctx.surface.min_value, text=i18n.figure_text(lang),
+        current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+        presenter=state.presenter, height=440 if state.presenter else 520)),
          "tune_chart", on_select=on_tune_click, selection_mode="points", config={"displaylogo": False})
+    show_best_settings(ctx, name)
     st.markdown(f"**{t['lr_curve']}**")
     curves = {}
     for other in state.optimizers:
