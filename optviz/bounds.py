@@ -5,6 +5,7 @@ from __future__ import annotations
 
 LANGS = ("en", "ko")
 TABS = ("race", "tune", "3d", "rules")  # the page's views: the race, the tuning heat map, 3D, the update rules
+SIDE_CHARTS = ("loss", "sharpness")  # the chart beside the race: loss by step, or sharpness by step
 
 # The learning-rate slider: 24 values a decade from 1e-5 to 1 (every tuned rate is on it).
 LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))

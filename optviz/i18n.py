@@ -83,7 +83,9 @@ OPTIMIZER_SHORT_NAMES = {
 # caption (which says what each is) rather than as code names; the optimizer's state rows
 # keep Keras's own variable names ("momentum (x)"), which its code prints too.
 INSPECTOR_ROWS = {lang: {"x": "x", "y": "y", "gx": "∂f/∂x", "gy": "∂f/∂y", "dx": "Δx", "dy": "Δy",
-                         "step_size_x": "|Δx| / |∂f/∂x|", "step_size_y": "|Δy| / |∂f/∂y|"} for lang in ("en", "ko")}
+                         "step_size_x": "|Δx| / |∂f/∂x|", "step_size_y": "|Δy| / |∂f/∂y|",
+                         "sharpness": {"en": "sharpness λmax(∇²f)", "ko": "날카로움 λmax(∇²f)"}[lang]}
+                  for lang in ("en", "ko")}
 
 SURFACE_NAMES = {
     "en": {"rosenbrock": "Rosenbrock", "saddle": "Saddle", "quadratic": "Ill-conditioned quadratic",
@@ -302,6 +304,42 @@ TEXT = {
         "lr_curve": "Final loss by learning rate, each optimizer with its other settings as they are",
         "tune_error": "This map cannot be drawn: {reason}",
         "curve_error": "No learning-rate curve for {name}: {reason}",
+        "lr_limit": "Theory, on this quadratic (λmax = {lam:.4g}): {parts}.",
+        "lr_limit_part": "{name} diverges above {lr:.3g} at momentum {mu:.2f}",
+        "use_best": "Use the best settings (theory): learning rate {lr:.3g}, momentum {mu:.2f}",
+        "use_best_help": "The settings with the smallest spectral radius on this quadratic (λmin = {low:.4g}, "
+                         "λmax = {high:.4g}, κ = {kappa:.4g}): predicted rate ρ = {rate:.4f}. They go to the "
+                         "sliders' nearest notches.",
+        "tune_theory": "Theory for this quadratic: the dashed line is where divergence starts (η·λmax = 2(1 + μ) for "
+                       "momentum, 2(1 + μ)/(1 + 2μ) for Nesterov); the stars are the best settings at momentum 0 and "
+                       "overall. The derivation is under *Update rules and Keras code*.",
+        "side_chart": "Chart beside the race",
+        "chart_loss": "Loss",
+        "chart_sharpness": "Sharpness",
+        "sharpness_title": "Sharpness by step (the Hessian's largest eigenvalue at each point)",
+        "sharpness_help": "Dotted: each SGD / Nesterov run's stability limit (2/η at momentum 0, 2(1 + μ)/η with "
+                          "momentum, 2(1 + μ)/((1 + 2μ)η) for Nesterov). A path whose sharpness climbs to its line "
+                          "and stays there is at the edge of stability.",
+        "rate_help": "Dotted, on a quadratic: the loss the linear theory predicts for SGD and Nesterov (loss gap "
+                     "∝ ρ^(2k), ρ the iteration's spectral radius).",
+        "derivation_title": "Why SGD and Nesterov diverge where they do: the derivation",
+        "derivation": """On a quadratic $f(w) = \\tfrac12 (w - w^*)^\\top H (w - w^*) + f^*$ the gradient is $H(w - w^*)$, so along each eigenvector of $H$ (eigenvalue $\\lambda$) a rule that is linear in the gradient is a 2×2 iteration. Write $s = \\eta\\lambda$ and $w$ for the distance to the minimum along that eigenvector.
+
+**SGD with momentum**, as Keras steps it ($m \\leftarrow \\mu m - \\eta g$, $w \\leftarrow w + m$):
+$$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s & \\mu \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu - s)\\,z + \\mu = 0.$$
+
+**Nesterov**, as Keras steps it ($m \\leftarrow \\mu m - \\eta g$, then $w \\leftarrow w + \\mu m - \\eta g$ with the new $m$): $w \\leftarrow w + \\mu(\\mu m - s w) - s w$, so
+$$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s(1 + \\mu) & \\mu^2 \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu)(1 - s)\\,z + \\mu(1 - s) = 0.$$
+
+Both roots lie inside the unit circle exactly when (Jury's test, $T$ the trace, $D$ the determinant) $1 - T + D > 0$, $1 + T + D > 0$ and $|D| < 1$. For momentum $1 - T + D = s$ and $1 + T + D = 2(1 + \\mu) - s$: stable iff $0 < \\eta\\lambda < 2(1 + \\mu)$. For Nesterov $1 - T + D = s$ and $1 + T + D = 2(1 + \\mu) - s(1 + 2\\mu)$: stable iff $0 < \\eta\\lambda < \\dfrac{2(1 + \\mu)}{1 + 2\\mu}$. The largest eigenvalue $\\lambda_{\\max}$ decides: divergence starts at $\\eta = 2(1 + \\mu)/\\lambda_{\\max}$ (momentum) and $2(1 + \\mu)/((1 + 2\\mu)\\lambda_{\\max})$ (Nesterov); at $\\mu = 0$ both are gradient descent's $2/\\lambda_{\\max}$.
+
+The largest $|z|$ over all eigenvalues, $\\rho$, is the linear rate: the loss gap shrinks like $\\rho^{2k}$. It is smallest for gradient descent at $\\eta = 2/(\\lambda_{\\max} + \\lambda_{\\min})$, $\\rho = (\\kappa - 1)/(\\kappa + 1)$; for momentum at $\\eta = 4/(\\sqrt{\\lambda_{\\max}} + \\sqrt{\\lambda_{\\min}})^2$, $\\mu = \\left(\\frac{\\sqrt\\kappa - 1}{\\sqrt\\kappa + 1}\\right)^2$, $\\rho = \\frac{\\sqrt\\kappa - 1}{\\sqrt\\kappa + 1}$; for Nesterov at $\\eta = 4/(3\\lambda_{\\max} + \\lambda_{\\min})$, $\\mu = \\frac{\\sqrt{3\\kappa + 1} - 2}{\\sqrt{3\\kappa + 1} + 2}$, $\\rho = 1 - 2/\\sqrt{3\\kappa + 1}$ ($\\kappa = \\lambda_{\\max}/\\lambda_{\\min}$).""",
+        "fig_boundary": "divergence starts here (theory)",
+        "fig_best": "best (theory): learning_rate {lr:.3g}, {axis} {mu:.2f}",
+        "fig_best_gd": "best at {axis} 0 (theory): learning_rate {lr:.3g}",
+        "fig_rate": "predicted rate ρ = {rate:.4f}",
+        "fig_sharpness": "sharpness (largest Hessian eigenvalue)",
+        "fig_limit": "{name}: stable below {value:.4g}",
     },
     "ko": {
         "title": "optviz: 손실 표면 위를 달리는 케라스 최적화 알고리즘",
@@ -399,6 +437,42 @@ TEXT = {
         "lr_curve": "학습률별 최종 손실 (각 알고리즘의 다른 설정은 지금 그대로)",
         "tune_error": "이 지도를 그릴 수 없습니다: {reason}",
         "curve_error": "{name}의 학습률 곡선을 그릴 수 없습니다: {reason}",
+        "lr_limit": "이론, 이 이차 함수에서 (λmax = {lam:.4g}): {parts}.",
+        "lr_limit_part": "{name}은(는) 모멘텀 {mu:.2f}에서 학습률 {lr:.3g} 위로 발산",
+        "use_best": "이론상 최적 설정 쓰기: 학습률 {lr:.3g}, 모멘텀 {mu:.2f}",
+        "use_best_help": "이 이차 함수에서 스펙트럼 반지름이 가장 작은 설정입니다 (λmin = {low:.4g}, "
+                         "λmax = {high:.4g}, κ = {kappa:.4g}): 예측 수렴률 ρ = {rate:.4f}. 슬라이더의 가장 가까운 "
+                         "눈금으로 들어갑니다.",
+        "tune_theory": "이 이차 함수의 이론: 점선은 발산이 시작되는 곳 (모멘텀은 η·λmax = 2(1 + μ), 네스테로프는 "
+                       "2(1 + μ)/(1 + 2μ)), 별은 모멘텀 0에서와 전체에서의 최적 설정입니다. 유도 과정은 "
+                       "*업데이트 규칙과 케라스 코드*에 있습니다.",
+        "side_chart": "경주 옆 차트",
+        "chart_loss": "손실",
+        "chart_sharpness": "날카로움",
+        "sharpness_title": "스텝별 날카로움 (각 점에서 헤시안의 최대 고유값)",
+        "sharpness_help": "점선: SGD / 네스테로프 실행마다의 안정 한계 (모멘텀 0에서 2/η, 모멘텀이 있으면 2(1 + μ)/η, "
+                          "네스테로프는 2(1 + μ)/((1 + 2μ)η)). 날카로움이 자기 선까지 올라가 그 근처에 머무는 경로는 "
+                          "안정성의 경계(edge of stability)에 있습니다.",
+        "rate_help": "이차 함수에서의 점선: 선형 이론이 SGD와 네스테로프에 예측하는 손실 (손실 차이 ∝ ρ^(2k), ρ는 "
+                     "반복 행렬의 스펙트럼 반지름).",
+        "derivation_title": "SGD와 네스테로프가 그 지점에서 발산하는 이유: 유도 과정",
+        "derivation": """이차 함수 $f(w) = \\tfrac12 (w - w^*)^\\top H (w - w^*) + f^*$의 그래디언트는 $H(w - w^*)$이므로, $H$의 고유벡터(고유값 $\\lambda$) 방향마다 그래디언트에 선형인 규칙은 2×2 반복이 됩니다. $s = \\eta\\lambda$, $w$는 그 방향으로 최솟값까지의 거리라고 둡니다.
+
+**모멘텀 SGD** (케라스의 스텝: $m \\leftarrow \\mu m - \\eta g$, $w \\leftarrow w + m$):
+$$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s & \\mu \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu - s)\\,z + \\mu = 0.$$
+
+**네스테로프** (케라스의 스텝: $m \\leftarrow \\mu m - \\eta g$, 그다음 새 $m$으로 $w \\leftarrow w + \\mu m - \\eta g$): $w \\leftarrow w + \\mu(\\mu m - s w) - s w$이므로
+$$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s(1 + \\mu) & \\mu^2 \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu)(1 - s)\\,z + \\mu(1 - s) = 0.$$
+
+두 근이 모두 단위원 안에 있을 조건은 (Jury 판정법, $T$는 대각합, $D$는 행렬식) $1 - T + D > 0$, $1 + T + D > 0$, $|D| < 1$입니다. 모멘텀은 $1 - T + D = s$, $1 + T + D = 2(1 + \\mu) - s$이므로 $0 < \\eta\\lambda < 2(1 + \\mu)$일 때만 안정합니다. 네스테로프는 $1 - T + D = s$, $1 + T + D = 2(1 + \\mu) - s(1 + 2\\mu)$이므로 $0 < \\eta\\lambda < \\dfrac{2(1 + \\mu)}{1 + 2\\mu}$일 때만 안정합니다. 가장 큰 고유값 $\\lambda_{\\max}$가 결정합니다: 발산은 $\\eta = 2(1 + \\mu)/\\lambda_{\\max}$ (모멘텀), $2(1 + \\mu)/((1 + 2\\mu)\\lambda_{\\max})$ (네스테로프)에서 시작하고, $\\mu = 0$이면 둘 다 경사 하강법의 $2/\\lambda_{\\max}$입니다.
+
+모든 고유값에 걸친 가장 큰 $|z|$, 곧 $\\rho$가 선형 수렴률입니다: 손실 차이는 $\\rho^{2k}$처럼 줄어듭니다. 가장 작은 $\\rho$는 경사 하강법에서 $\\eta = 2/(\\lambda_{\\max} + \\lambda_{\\min})$, $\\rho = (\\kappa - 1)/(\\kappa + 1)$; 모멘텀에서 $\\eta = 4/(\\sqrt{\\lambda_{\\max}} + \\sqrt{\\lambda_{\\min}})^2$, $\\mu = \\left(\\frac{\\sqrt\\kappa - 1}{\\sqrt\\kappa + 1}\\right)^2$, $\\rho = \\frac{\\sqrt\\kappa - 1}{\\sqrt\\kappa + 1}$; 네스테로프에서 $\\eta = 4/(3\\lambda_{\\max} + \\lambda_{\\min})$, $\\mu = \\frac{\\sqrt{3\\kappa + 1} - 2}{\\sqrt{3\\kappa + 1} + 2}$, $\\rho = 1 - 2/\\sqrt{3\\kappa + 1}$입니다 ($\\kappa = \\lambda_{\\max}/\\lambda_{\\min}$).""",
+        "fig_boundary": "여기서 발산 시작 (이론)",
+        "fig_best": "최적 (이론): learning_rate {lr:.3g}, {axis} {mu:.2f}",
+        "fig_best_gd": "{axis} 0에서 최적 (이론): learning_rate {lr:.3g}",
+        "fig_rate": "예측 수렴률 ρ = {rate:.4f}",
+        "fig_sharpness": "날카로움 (헤시안 최대 고유값)",
+        "fig_limit": "{name}: {value:.4g} 아래에서 안정",
     },
 }
 
@@ -414,4 +488,7 @@ def figure_text(lang: str) -> dict[str, str]:
     return {"play": t["play"], "pause": t["pause"], "step": t["step"], "start": t["start_marker"],
             "minimum": t["minimum"], "diverged_at": t["diverged_at"], "loss": t["loss"], "loss_gap": t["loss_gap"],
             "steps_to_tol": t["col_steps"].format(tol=1e-3), "diverged": t["col_diverged"],
-            "set_start": t["click_start"]}
+            "set_start": t["click_start"], **{key: t[f"fig_{key}"] for key in FIGURE_THEORY_KEYS}}
+
+
+FIGURE_THEORY_KEYS = ("boundary", "best", "best_gd", "rate", "sharpness", "limit")

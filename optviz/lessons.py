@@ -23,6 +23,7 @@ from .bounds import (
     MAX_SEED,
     MIN_STEPS,
     MOMENTA,
+    SIDE_CHARTS,
 )
 from .checks import NOT_A_NUMBER, parse_number
 from .optimizers import ALL_OPTIMIZERS  # a lesson may race any of the fourteen
@@ -84,7 +85,7 @@ def _text(lesson: str, lang: str, raw) -> LessonText:
 
 
 _FIELDS = {"id", "surface", "kappa", "optimizers", "learning_rate", "momentum", "own", "start", "steps", "noise",
-           "seed", "view", "en", "ko"}
+           "seed", "view", "chart", "en", "ko"}
 
 
 def _lesson(raw: dict, index: int) -> Lesson:
@@ -157,11 +158,14 @@ def _lesson(raw: dict, index: int) -> Lesson:
             view = zoomed_view(SURFACES[surface], corners[:2], corners[2:])
         except ValueError as exc:
             raise _fail(name, "view", f"{exc}, got {corners!r}") from None
+    chart = raw.get("chart", SIDE_CHARTS[0])
+    if chart not in SIDE_CHARTS:
+        raise _fail(name, "chart", f"must be one of {', '.join(SIDE_CHARTS)}, got {chart!r}")
     text = {lang: _text(name, lang, raw.get(lang)) for lang in LANGS}
     settings = replace(
         state, preset="tuned", optimizers=tuple(optimizers), learning_rate=snap(lr, LEARNING_RATES, log=True),
         momentum=snap(momentum, MOMENTA), steps=steps, start=(x, y), noise=noise, seed=seed, kappa=kappa,
-        own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams, view=view,
+        own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams, view=view, chart=chart,
     )
     return Lesson(lesson_id, settings, text)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import schedules as schedule_lib
-from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MIN_VIEW, MOMENTA, TABS, TUNING_GRIDS
+from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MIN_VIEW, MOMENTA, SIDE_CHARTS, TABS, TUNING_GRIDS
 from .checks import parse_number_list
 from .custom import custom_surface
 from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
@@ -87,6 +87,7 @@ class PageState:
     # The race chart zoomed to (x0, x1, y0, y1), a part of the surface's box; None: all of it.
     view: tuple[float, float, float, float] | None = None
     tab: str = TABS[0]  # the open tab (not part of the race: see key())
+    chart: str = SIDE_CHARTS[0]  # the chart beside the race (not part of the race either)
 
     def surface_object(self) -> Surface:
         """The surface to draw: a named one, or the typed formula (ValueError if it is bad)."""

@@ -85,6 +85,14 @@ def sharpness_fn(surface: Surface):
 
 
 @functools.lru_cache(maxsize=64)
+def _probe_programs(surface: Surface):
+    # Compiled once a surface: its parameters (κ) are arguments, so a new κ runs them again.
+    hessian = jax.jit(jax.vmap(hessian_fn(surface), in_axes=(0, None)))
+    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(lambda w, q: surface.fn(w[0], w[1], q)), in_axes=(0, None)))
+    return hessian, value_and_grad
+
+
+@functools.lru_cache(maxsize=256)
 def _probe(surface: Surface, params: tuple) -> Quadratic | None:
     p = {k: jnp.float32(v) for k, v in params}
     (x0, x1), (y0, y1) = surface.x_range, surface.y_range
@@ -93,8 +101,7 @@ def _probe(surface: Surface, params: tuple) -> Quadratic | None:
     # Points spread over the box, none on a symmetry axis of a textbook surface.
     offsets = np.array([[0.0, 0.0], [0.61, -0.37], [-0.53, 0.71], [0.29, 0.83], [-0.77, -0.45]])
     points = (centre + offsets * half).astype(np.float32)
-    hessian = jax.jit(jax.vmap(hessian_fn(surface), in_axes=(0, None)))
-    value_and_grad = jax.jit(jax.vmap(jax.value_and_grad(lambda w, q: surface.fn(w[0], w[1], q)), in_axes=(0, None)))
+    hessian, value_and_grad = _probe_programs(surface)
     hs = np.asarray(hessian(points, p), np.float64)
     values, grads = (np.asarray(a, np.float64) for a in value_and_grad(points, p))
     if not (np.all(np.isfinite(hs)) and np.all(np.isfinite(values)) and np.all(np.isfinite(grads))):

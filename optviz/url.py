@@ -28,6 +28,7 @@ from .bounds import (
     MAX_VALUE_CHARS,
     MIN_STEPS,
     MOMENTA,
+    SIDE_CHARTS,
     TABS,
 )
 from .checks import NOT_A_NUMBER, parse_bool, parse_number, parse_number_list
@@ -201,6 +202,15 @@ def _write_view(state: PageState) -> str | None:
     return "all" if state.lesson and _lesson_zooms(state) else None  # the whole surface, where the lesson zooms
 
 
+def _unlike_start(name: str) -> Callable[[PageState], bool]:
+    """Written when the state's ``name`` is not what the link starts from (its lesson's, or the default)."""
+    def writes(state: PageState) -> bool:
+        lesson = load_lessons().get(state.lesson)
+        return getattr(state, name) != getattr(lesson.settings if lesson else PageState(), name)
+
+    return writes
+
+
 def _has_kappa(state: PageState) -> bool:
     return "kappa" in state.surface_object().params
 
@@ -228,7 +238,8 @@ START_FIELDS = (
 SHARED_FIELDS = (
     Field("view", "view", _view, shown=lambda s: "the lesson's view" if s.view else "the whole surface",
           writes=lambda s: _write_view(s) is not None, write=_write_view),
-    Field("tab", "tab", _choice(TABS), writes=lambda s: s.tab != TABS[0]),
+    Field("tab", "tab", _choice(TABS), writes=_unlike_start("tab")),
+    Field("chart", "chart", _choice(SIDE_CHARTS), writes=_unlike_start("chart")),
     Field("opt", "optimizers", _optimizers),
     Field("kappa", "kappa", _on_grid(KAPPAS, log=True), applies=_has_kappa),  # only the quadratic has one
     # A link written by the page carries `lr` / `mom` and every own value; a short hand-written

@@ -9,6 +9,7 @@ from helpers import array, count_compiles
 
 import optviz
 from optviz import custom, figures, theory
+from optviz.lessons import load_lessons
 
 QUADRATIC = "quadratic"
 
@@ -249,3 +250,34 @@ def test_sharpness_chart_draws_each_path_and_the_two_over_eta_line():
     assert limits == {"SGD: stable below 1000": pytest.approx(2 / 2e-3),
                       "SGD + Nesterov: stable below 1500": pytest.approx(2 * 1.5 / (2 * 1e-3))}
     assert figures.inspector_rows(race, 10)[0]["sharpness"] == pytest.approx(float(race["sgd"].sharpness[10]))
+
+
+# --- the two lessons' claims, held against the engine ---------------------------------------
+
+
+def test_the_stability_boundary_lessons_claim():
+    """At κ = 10, learning rate 0.1 and momentum 0.5, SGD converges and Nesterov diverges:
+    the theory's limits are 0.15 and 0.075 (worked by hand: 2·1.5/20, 2·1.5/(2·20))."""
+    settings = load_lessons()["stability-boundary"].settings
+    race = optviz.race(settings.surface, settings.start, settings.steps, settings.race_spec(),
+                       surface_params=settings.surface_params())
+    assert race["sgd"].diverged_at is None and race["sgd"].final_loss < 1e-3
+    assert race["nesterov"].diverged_at is not None
+    q = theory.quadratic(settings.surface, settings.surface_params())
+    assert theory.stability_limit("sgd", 0.5, q.eigenvalues[1]) == pytest.approx(0.15)
+    assert theory.stability_limit("nesterov", 0.5, q.eigenvalues[1]) == pytest.approx(0.075)
+
+
+def test_the_edge_of_stability_lesson_settles_at_two_over_eta():
+    """Gradient descent in Rosenbrock's valley at the lesson's η: the minimum is too sharp for
+    it (λmax(∇²f(1, 1)) ≈ 1001.6 > 2/η), and the path's sharpness rises to 2/η and stays."""
+    settings = load_lessons()["edge-of-stability"].settings
+    tr = optviz.race(settings.surface, settings.start, settings.steps, settings.race_spec())["sgd"]
+    edge = 2 / settings.learning_rate
+    low, high = _finite_difference_sharpness(NUMPY_SURFACES["rosenbrock"], (1.0, 1.0))
+    assert high > 1.2 * edge
+    assert tr.diverged_at is None
+    assert tr.sharpness[0] < 0.3 * edge  # it starts far below the edge ...
+    tail = tr.sharpness[-300:].astype(np.float64)
+    assert tail.mean() == pytest.approx(edge, rel=0.02)  # ... and hovers at it
+    assert np.all(np.abs(tail / edge - 1) < 0.3)

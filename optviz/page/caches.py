@@ -12,7 +12,7 @@ import threading
 import streamlit as st
 
 import optviz
-from optviz import figures, i18n
+from optviz import figures, i18n, theory
 from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
 from optviz.lessons import load_lessons
 from optviz.state import PageState
@@ -54,6 +54,9 @@ def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: 
     race_fig = race_figure(_state, _race, lang, presenter, step)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=i18n.figure_text(lang),
                                    labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter)
+    loss_fig = figures.add_predicted_rates(loss_fig, _race, theory.quadratic(surface, _state.surface_params()),
+                                           text=i18n.figure_text(lang), labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
+                                           presenter=presenter)
     return race_fig.freeze(), loss_fig.freeze()
 
 

@@ -29,6 +29,7 @@ from optviz.bounds import (
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.page.markdown_text import plain_text
+from optviz.page.theory_view import lr_limit_caption
 from optviz.page.widgets import (
     choice_labels,
     kept_value,
@@ -107,6 +108,8 @@ def render_live(chosen, lang: str) -> None:
     st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
     followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
+    if limit := lr_limit_caption(chosen, lang):  # where divergence starts, on a quadratic
+        st.caption(limit)
     st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
     followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])

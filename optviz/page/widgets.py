@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from optviz import i18n
-from optviz.bounds import MAX_COORDINATE, TABS
+from optviz.bounds import MAX_COORDINATE, SIDE_CHARTS, TABS
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.state import (
@@ -59,6 +59,7 @@ def write_widgets(state: PageState) -> None:
     ss.formula, ss.box = state.formula, state.box
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
     ss.lesson, ss.presenter, ss.view, ss.tab = state.lesson, state.presenter, state.view, state.tab
+    ss.chart = state.chart
     for name, opt in ALL_OPTIMIZERS.items():
         set_kept(f"{name}.own_lr", name in state.own_learning_rate)
         set_kept(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
@@ -114,7 +115,7 @@ def read_widgets() -> PageState:
                          if get(f"sched.{schedule}.{k}", d) != d},
         formula=str(get("formula", get("_formula", default.formula))),
         box=float(get("box", get("_box", default.box))),
-        view=get("view"), tab=get("tab", default.tab),
+        view=get("view"), tab=get("tab", default.tab), chart=get("chart", default.chart),
     )
 
 
@@ -127,11 +128,13 @@ def choice_labels(key: str, lg: str) -> dict:
         return {"": words["schedule_none"], **i18n.SCHEDULE_NAMES[lg]}
     if key == "tab":
         return {tab: words[f"tab_{tab}"] for tab in TABS}
+    if key == "chart":
+        return {chart: words[f"chart_{chart}"] for chart in SIDE_CHARTS}
     return {"preset": i18n.PRESET_NAMES, "surface": i18n.SURFACE_NAMES, "optimizers": i18n.OPTIMIZER_NAMES,
             "tune_optimizer": i18n.OPTIMIZER_NAMES}[key][lg]
 
 
-LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule", "tab")
+LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule", "tab", "chart")
 
 
 def label_of(labels: dict):

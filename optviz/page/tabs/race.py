@@ -19,6 +19,7 @@ from optviz.page.charts import live_chart
 from optviz.page.components import race_preview
 from optviz.page.context import RunContext
 from optviz.page.header import show_lesson
+from optviz.page.theory_view import choose_side_chart, loss_note, show_sharpness
 from optviz.page.widgets import on_chart_click, on_reset_view, on_view_step
 
 ss = st.session_state
@@ -65,8 +66,13 @@ def render(ctx: RunContext) -> Previews:
     with right:
         if presenter:
             show_lesson(ctx.lang, big=True)
-        st.markdown(f"**{t['loss_title']}**")
-        live_chart(ctx, loss_fig, "loss_chart", {"displaylogo": False})
+        if choose_side_chart(ctx) == "sharpness":
+            show_sharpness(ctx)
+        else:
+            st.markdown(f"**{t['loss_title']}**")
+            live_chart(ctx, loss_fig, "loss_chart", {"displaylogo": False})
+            if note := loss_note(ctx):
+                st.caption(note)
         if not presenter:
             results_table(ctx)
     if presenter:

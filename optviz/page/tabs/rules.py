@@ -7,6 +7,7 @@ import streamlit as st
 from optviz import i18n
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.context import RunContext
+from optviz.page.theory_view import show_derivation
 
 
 def render(ctx: RunContext) -> None:
@@ -19,3 +20,4 @@ def render(ctx: RunContext) -> None:
             st.write(i18n.EXPLANATIONS[ctx.lang][name])
             st.caption(t["code_caption"])
             st.code(ALL_OPTIMIZERS[name].keras_code(state.hyperparameters(name)), language="python")
+        show_derivation(ctx)

@@ -14,6 +14,7 @@ from optviz.page.caches import run_sweep
 from optviz.page.charts import plot
 from optviz.page.context import RunContext
 from optviz.page.markdown_text import plain_text
+from optviz.page.theory_view import show_best_settings, with_boundary
 from optviz.page.widgets import choice_labels, label_of, on_tune_click
 from optviz.state import tuning_axis
 
@@ -39,11 +40,12 @@ def render(ctx: RunContext) -> None:
         st.error(t["tune_error"].format(reason=plain_text(exc)))
     else:
         hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
-        plot(ctx, figures.sweep_figure(result, ctx.surface.min_value, text=i18n.figure_text(lang),
-                                       current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
-                                       presenter=state.presenter, height=440 if state.presenter else 520,
-                                       log_y=log_axis),
+        plot(ctx, with_boundary(ctx, result, figures.sweep_figure(
+            result, ctx.surface.min_value, text=i18n.figure_text(lang),
+            current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
+            presenter=state.presenter, height=440 if state.presenter else 520, log_y=log_axis)),
              "tune_chart", on_select=on_tune_click, selection_mode="points", config={"displaylogo": False})
+        show_best_settings(ctx, name)
     st.markdown(f"**{t['lr_curve']}**")
     curves = {}
     for other in state.optimizers:
