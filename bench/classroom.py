@@ -29,9 +29,10 @@ Measured for each N:
 Then one session reruns 500 times (learning rate and momentum moved in turn) and the
 server's RSS growth is printed against its RSS after that session's first render.
 
-``--lecture`` runs a lecture hall instead: N = 30, 60 and 100 against one `streamlit run`
-process, then against `optviz serve --replicas 2` (nginx in front; each session a new
-browser to it, so the cookie-less hash spreads them); one table, then the targets.
+``--lecture`` runs a lecture hall instead: N = 30, 60 and 100 against one page process
+(warmed up before it serves, as each replica is), then against `optviz serve --replicas 2`
+(nginx in front; each session a new browser to it, so the cookie-less hash spreads them);
+one table, then the targets.
 ``--url`` plays the class against a server already running (the proxy, for example), its
 CPU counted from the ``--pid`` processes given (and their children).
 
@@ -126,12 +127,14 @@ def total_cpu(pids: list[int]) -> float:
     return total
 
 
-def start_server(port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+def start_server(port: int, module: str = "streamlit") -> subprocess.Popen:
+    """``python -m <module> run app.py`` on 127.0.0.1:port: Streamlit itself, or optviz's replica
+    launcher (``optviz.page.replica``: warm-up first, so it answers /_stcore/health only once warm)."""
+    cmd = [sys.executable, "-m", module, "run", "app.py", "--server.headless", "true", "--server.port",
            str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-    deadline = time.time() + 90
+    deadline = time.time() + 600
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
@@ -140,7 +143,7 @@ def start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     stop_server(proc)
-    raise RuntimeError("the server did not answer /_stcore/health within 90 s")
+    raise RuntimeError("the server did not answer /_stcore/health within 600 s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -332,10 +335,11 @@ def lecture(sizes: tuple[int, ...]) -> int:
         busy = machine.busy_cores()
         print(f"{label}: starting on 127.0.0.1:{port} (other work keeps {busy:.1f} of {os.cpu_count()} cores busy)",
               flush=True)
-        proc = start_server(port) if label == "1 process" else start_replicas(port)
+        # Both warm before the class, as `optviz serve` makes each replica (a fair comparison).
+        proc = start_server(port, "optviz.page.replica") if label == "1 process" else start_replicas(port)
         url = f"ws://127.0.0.1:{port}/_stcore/stream"
         try:
-            asyncio.run(classroom(url, 1, proc.pid))  # the teacher's visit (one process: starts its warm-up)
+            asyncio.run(classroom(url, 1, proc.pid))  # the teacher's visit
             for pid in family([proc.pid]):
                 wait_until_idle(pid)
             results[label] = []
