@@ -27,7 +27,14 @@ def lessons() -> dict:
 
 
 def race_of(state: PageState) -> dict:
-    """The race for a state, computed (the slider previews' neighbours, not worth caching)."""
+    """The race for a state, computed (the slider previews' neighbours, not worth caching).
+    On a data surface, model.fit's steps on its data (one program for every batch size and
+    number of epochs: compile_steps)."""
+    if state.is_data:
+        surface = state.surface_object()
+        return optviz.fit_race(surface.model, surface.data.x, surface.data.y, state.race_spec(),
+                               batch_size=state.batch_size, epochs=state.epochs, start=state.start,
+                               shuffle=state.shuffle, seed=state.seed, compile_steps=MAX_PAGE_STEPS)
     return optviz.race(state.surface_object(), state.start, state.steps, state.race_spec(), noise=state.noise,
                        seed=state.seed, surface_params=state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
@@ -63,7 +70,7 @@ def run_sweep(key: str, optimizer: str, momenta: tuple | None, _state: PageState
     """A learning rate × momentum grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items()
              if k not in ("learning_rate", ALL_OPTIMIZERS[optimizer].momentum_like)}
-    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
+    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.run_steps(), LEARNING_RATES,
                         None if momenta is None else list(momenta), tolerance=TOLERANCE, noise=_state.noise,
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 

@@ -33,7 +33,9 @@ def render(ctx: RunContext) -> None:
         st.success(t["tune_loaded"].format(name=ctx.names[loaded[0]], lr=loaded[1], axis=axis, value=loaded[2]))
     result = run_sweep(ctx.state_key, name, MOMENTA, state)
     hp = ALL_OPTIMIZERS[name].resolve(state.hyperparameters(name))
-    st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
+    st.caption(t["tune_help"].format(steps=state.run_steps(), axis=axis))
+    if state.is_data:
+        st.caption(t["tune_data_note"])
     plot(ctx, figures.sweep_figure(result, ctx.surface.min_value, text=i18n.figure_text(lang),
                                    current=(lr_schedules.initial_value(hp["learning_rate"]), hp[axis]),
                                    presenter=state.presenter, height=440 if state.presenter else 520),
