@@ -21,6 +21,7 @@ import io
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np

@@ -1242,3 +1242,49 @@ def sharpness_figure(trajectories: Mapping[str, Trajectory], *, text=None, label
         layout["xaxis"]["range"] = [0, max(longest - 1, 1)]
         layout["yaxis"]["range"] = _padded_range(low, high, False)
     return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})
+def fit_figure(surface, trajectories: Mapping[str, Trajectory], *, step: int | None = None, text=None,
+               labels=None, presenter: bool = False, height: int = 320) -> SpecFigure:
+    """A data surface's data and each optimizer's model at ``step`` (None: its last point):
+    the line (linear), the sigmoid (logistic), or for the plane each model's predictions
+    against the targets (on the diagonal: a perfect fit)."""
+    t = _text(text)
+    data, model = surface.data, surface.model
+    x, y = np.asarray(data.x, np.float64), np.asarray(data.y, np.float64)
+    font = PRESENTER_FONT if presenter else 12
+    points = dict(type="scatter", mode="markers", name=t.get("data_points", "data"),
+                  marker=dict(color="#555555", size=9 if presenter else 6, opacity=0.6), hoverinfo="skip")
+    traces = []
+    if model.features == 1:
+        traces.append(dict(points, x=_typed(x[:, 0]), y=_typed(y)))
+        low, high = float(x.min()), float(x.max())
+        pad = 0.05 * (high - low or 1.0)
+        grid = np.linspace(low - pad, high + pad, 120)
+    else:
+        top = max(float(np.abs(y).max()), 1e-9)
+        traces.append(dict(type="scatter", mode="lines", x=[-top, top], y=[-top, top], hoverinfo="skip",
+                           line=dict(color="#999999", dash="dot", width=1), showlegend=False))
+    for name, tr in trajectories.items():
+        k = len(tr.path) - 1 if step is None else min(int(step), len(tr.path) - 1)
+        w0, w1 = (float(v) for v in tr.path[k])
+        line = dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2)
+        if model.features == 1:
+            z = grid * w0 + w1
+            values = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60))) if model.loss == "binary_crossentropy" else z
+            traces.append(dict(type="scatter", mode="lines", x=_typed(grid), y=_typed(values), line=line,
+                               name=_display(name, labels), hoverinfo="name"))
+        else:
+            predicted = x[:, 0] * w0 + x[:, 1] * w1
+            traces.append(dict(type="scatter", mode="markers", x=_typed(y), y=_typed(predicted),
+                               marker=dict(color=color(name), symbol=style(name).symbol, size=8 if presenter else 5),
+                               name=_display(name, labels), hoverinfo="name"))
+    xs = data.feature_names[0] if model.features == 1 else data.target_name
+    ys = data.target_name if model.features == 1 else f"{t.get('predicted', 'prediction')}"
+    layout = dict(height=height, margin=dict(l=60, r=10, t=10, b=50), font=dict(size=font, color=_FONT_COLOR),
+                  showlegend=False, xaxis=dict(title=dict(text=xs), **_AXIS), yaxis=dict(title=dict(text=ys), **_AXIS),
+                  **_WHITE)
+    if model.features == 1:
+        span = float(y.max() - y.min()) or 1.0
+        layout["yaxis"]["range"] = [float(y.min()) - 0.15 * span, float(y.max()) + 0.15 * span]
+    else:
+        layout["yaxis"]["range"] = [-top * 1.1, top * 1.1]
+    return SpecFigure({"data": traces, "layout": layout})

@@ -8,6 +8,8 @@ Keras's ``sum_over_batch_size`` mean), so that :func:`optviz.fit` takes the step
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import jax
@@ -15,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .checks import MAX_FIT_POINTS, NOT_A_NUMBER
+from .datasets import DATASETS, epoch_order, load
+from .surfaces import Surface
 
 # keras.backend.epsilon(): binary cross-entropy clips the predicted probability to
 # [EPSILON, 1 - EPSILON] (keras/src/backend/jax/nn.py).
@@ -195,8 +199,7 @@ def keras_program(optimizer, hyperparameters, model: str | Model, x, y, *, batch
     weights (``set_weights``), ``compile`` and ``fit`` with the same batches, and a callback
     that keeps the weights after every batch (the path optviz draws). With ``shuffle``, the
     points go to Keras in optviz's order for each epoch (Keras's own shuffle is another)."""
-    from .datasets import epoch_order
-    from .optimizers import get_optimizer
+    from .optimizers import get_optimizer  # (optimizers -> engine would import this module)
 
     model = get_model(model)
     opt = get_optimizer(optimizer)
@@ -244,3 +247,71 @@ def keras_program(optimizer, hyperparameters, model: str | Model, x, y, *, batch
                      "callbacks=[keep])")
     lines.append("print(np.array(path).tolist())")
     return "\n".join(lines) + "\n"
+
+
+# --- data surfaces: a model's full loss over a data set, as a Surface ---------------------
+
+DATA_PREFIX = "data_"  # a data surface's name: DATA_PREFIX + the data set's name
+DATA_SURFACES = tuple(DATA_PREFIX + name for name in DATASETS)
+
+
+@dataclass(frozen=True, eq=False)  # (Surface's own __eq__ and __hash__: by key)
+class DataSurface(Surface):
+    """A model's loss over a whole data set, drawn as any surface is; :func:`optviz.fit`
+    takes the steps on it, batch by batch. ``data`` is the :class:`~optviz.datasets.DataSet`."""
+
+    data: object = None
+    model_name: str = ""
+
+    @property
+    def model(self) -> Model:
+        return MODELS[self.model_name]
+
+
+def is_data_surface(name: str) -> bool:
+    return str(name).startswith(DATA_PREFIX)
+
+
+@functools.lru_cache(maxsize=32)
+def data_surface(name: str, standardize: bool = False) -> DataSurface:
+    """The data surface ``name`` (``data_line``, ``data_anscombe``, ...): the loss of the
+    data set's model over all of it. Its view box is square (the same scale on both
+    weights, so an elongated bowl looks elongated) about the minimum, and wide enough for a
+    start a good way off it."""
+    dataset = name[len(DATA_PREFIX):] if is_data_surface(name) else name
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data surface {name!r}; choose one of "
+                         f"{', '.join(DATA_PREFIX + d for d in DATASETS)}")
+    data = load(dataset, standardize=standardize)
+    model = MODELS[data.model]
+    x, y = check_data(model, data.x, data.y)
+    best = minimum(model, x, y)
+    centre = (0.0, 0.0) if best is None else best
+    half = float(_nice(max(2.0, 1.2 * max(abs(centre[0]), abs(centre[1])))))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+
+    def fn(a, b, params):
+        a, b = jnp.broadcast_arrays(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32))
+        flat = jnp.stack([a.reshape(-1), b.reshape(-1)], axis=1)
+        values = jax.vmap(lambda w: jnp.mean(model.losses(w, xj, yj)))(flat)
+        return values.reshape(a.shape)
+
+    start = (round(centre[0] - 0.8 * half, 3), round(centre[1] + 0.7 * half, 3))
+    if model.loss == "binary_crossentropy":
+        # (Off to the side, a logistic model's sigmoid is clipped at every point: no gradient
+        # at all. At (0, 0) every prediction is 0.5.)
+        start = (0.0, 0.0)
+    suffix = " (standardized)" if standardize else ""
+    return DataSurface(
+        DATA_PREFIX + dataset, f"{model.display_name}: {dataset}{suffix}", model.latex, fn,
+        minima=() if best is None else (best,), min_value=None if best is None else loss_at(model, x, y, best),
+        x_range=(centre[0] - half, centre[0] + half), y_range=(centre[1] - half, centre[1] + half),
+        default_start=start, description=data.description, key=f"{DATA_PREFIX}{dataset}:{int(standardize)}",
+        data=data, model_name=model.name,
+    )
+
+
+def _nice(value: float) -> float:
+    """``value`` rounded up to 1, 2 or 5 times a power of ten (a tidy axis)."""
+    power = 10 ** math.floor(math.log10(value))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= value)

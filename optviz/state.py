@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import schedules as schedule_lib
-from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MIN_VIEW, MOMENTA, SIDE_CHARTS, TABS, TUNING_GRIDS
+from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MAX_PAGE_STEPS, MIN_VIEW, MOMENTA, SIDE_CHARTS, TABS, TUNING_GRIDS
 from .checks import parse_number_list
 from .custom import custom_surface
+from .models import data_surface, is_data_surface
 from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
 from .presets import preset
 from .surfaces import Surface, get_surface
@@ -88,10 +89,29 @@ class PageState:
     view: tuple[float, float, float, float] | None = None
     tab: str = TABS[0]  # the open tab (not part of the race: see key())
     chart: str = SIDE_CHARTS[0]  # the chart beside the race (not part of the race either)
+    # On a data surface (a model's loss over a data set): model.fit's batches and epochs,
+    # the inputs standardized or not, shuffled (by ``seed``) or in order. Epochs x batches
+    # stays within MAX_PAGE_STEPS (see fit_steps).
+    batch_size: int = 8
+    epochs: int = 10
+    standardize: bool = False
+    shuffle: bool = False
 
     def surface_object(self) -> Surface:
-        """The surface to draw: a named one, or the typed formula (ValueError if it is bad)."""
-        return surface_of(self.surface, self.formula, self.box)
+        """The surface to draw: a named one, a data surface, or the typed formula (ValueError
+        if it is bad)."""
+        return surface_of(self.surface, self.formula, self.box, self.standardize)
+
+    @property
+    def is_data(self) -> bool:
+        return is_data_surface(self.surface)
+
+    def batches_per_epoch(self) -> int:
+        return -(-self.surface_object().data.size // self.batch_size)
+
+    def run_steps(self) -> int:
+        """The steps the race takes: ``steps``, or on a data surface epochs x batches."""
+        return self.epochs * self.batches_per_epoch() if self.is_data else self.steps
 
     def viewed_surface(self) -> Surface:
         """The surface with its box narrowed to the zoomed view (the race chart's), if any."""
@@ -117,14 +137,19 @@ class PageState:
     def key(self) -> tuple:
         """A hashable summary of everything that changes the computed race."""
         custom = (self.formula, self.box) if self.surface == CUSTOM else ()
+        if self.is_data:
+            custom = (self.batch_size, self.epochs, self.standardize, self.shuffle)
         return (self.surface, custom, self.kappa, self.steps, self.start, self.noise, self.seed,
                 self.schedule, tuple(sorted((k, str(v)) for k, v in self.schedule_fields.items())),
                 tuple((n, tuple(sorted((k, str(v)) for k, v in self.hyperparameters(n).items())))
                       for n in self.optimizers))
 
 
-def surface_of(name: str, formula: str = DEFAULT_FORMULA, box: float = 3.0) -> Surface:
-    """A named surface, or for ``custom`` the formula's (cached; ValueError if the formula is bad)."""
+def surface_of(name: str, formula: str = DEFAULT_FORMULA, box: float = 3.0, standardize: bool = False) -> Surface:
+    """A named surface, a data surface, or for ``custom`` the formula's (cached; ValueError
+    if the formula is bad)."""
+    if is_data_surface(name):
+        return data_surface(name, standardize)
     if name != CUSTOM:
         return get_surface(name)
     return custom_surface(formula, x_range=(-box, box), y_range=(-box, box))
@@ -149,9 +174,12 @@ def with_preset(state: PageState, name: str) -> PageState:
 def with_surface(state: PageState, surface: str) -> PageState:
     """A new surface: its own start and κ, its whole box in view; the tuned preset re-tunes
     its learning rates."""
-    s = surface_of(surface, state.formula, state.box)
+    s = surface_of(surface, state.formula, state.box, state.standardize)
     new = replace(state, surface=surface, start=tuple(float(v) for v in s.default_start),
                   kappa=float(s.params.get("kappa", PageState.kappa)), view=None)
+    if new.is_data:
+        new = replace(new, batch_size=min(new.batch_size, s.data.size))
+        new = replace(new, epochs=fit_epochs(new, new.epochs))
     return with_preset(new, new.preset) if new.preset == "tuned" else new
 
 
@@ -163,6 +191,11 @@ def tuning_axis(optimizer: str) -> tuple[str, tuple[float, ...], bool]:
     name = opt.tuning_axis
     values = tuple(v for v in TUNING_GRIDS[name] if opt.hparam(name).allows(v))
     return name, values, name in LOG_TUNING_GRIDS
+
+
+def fit_epochs(state: PageState, epochs: int) -> int:
+    """``epochs``, at most what keeps epochs x batches within MAX_PAGE_STEPS."""
+    return max(1, min(int(epochs), MAX_PAGE_STEPS // state.batches_per_epoch()))
 
 
 def with_cell(state: PageState, optimizer: str, learning_rate: float, value: float | None) -> PageState:

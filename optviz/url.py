@@ -33,6 +33,7 @@ from .bounds import (
 )
 from .checks import NOT_A_NUMBER, parse_bool, parse_number, parse_number_list
 from .lessons import load_lessons
+from .models import DATA_SURFACES
 from .optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
 from .presets import PRESETS
 from .state import (
@@ -219,6 +220,19 @@ def _is_custom(state: PageState) -> bool:
     return state.surface == CUSTOM
 
 
+def _is_data(state: PageState) -> bool:
+    return state.is_data
+
+
+def _batch_size(text: str, state: PageState) -> int:
+    return int(parse_number(text, 1, state.surface_object().data.size, integer=True))
+
+
+def _epochs(text: str, state: PageState) -> int:
+    # (Read after the batch size: epochs x batches may be at most MAX_PAGE_STEPS.)
+    return int(parse_number(text, 1, MAX_PAGE_STEPS // state.batches_per_epoch(), integer=True))
+
+
 # --- The table -------------------------------------------------------------------------
 
 # Read first, against a blank state: they choose the state the link starts from.
@@ -232,10 +246,15 @@ SETUP_FIELDS = (
 )
 # Read against the lesson's state (or a blank one): the surface and the preset.
 START_FIELDS = (
-    Field("surface", "surface", _choice((*SURFACES, CUSTOM))),
+    Field("surface", "surface", _choice((*SURFACES, *DATA_SURFACES, CUSTOM))),
     Field("preset", "preset", _choice(PRESETS)),
 )
 SHARED_FIELDS = (
+    # A data surface's fit (before the view: standardizing moves the surface's box).
+    Field("std", "standardize", _boolean, applies=_is_data, writes=lambda s: s.is_data and s.standardize),
+    Field("batch", "batch_size", _batch_size, applies=_is_data),
+    Field("epochs", "epochs", _epochs, applies=_is_data),
+    Field("shuffle", "shuffle", _boolean, applies=_is_data, writes=lambda s: s.is_data and s.shuffle),
     Field("view", "view", _view, shown=lambda s: "the lesson's view" if s.view else "the whole surface",
           writes=lambda s: _write_view(s) is not None, write=_write_view),
     Field("tab", "tab", _choice(TABS), writes=_unlike_start("tab")),
@@ -247,11 +266,12 @@ SHARED_FIELDS = (
     # the preset's whole setting, its own values too.)
     Field("lr", "learning_rate", _on_grid(LEARNING_RATES, log=True), resets="own_learning_rate"),
     Field("mom", "momentum", _on_grid(MOMENTA), resets="own_momentum"),
-    Field("steps", "steps", _number(MIN_STEPS, MAX_PAGE_STEPS, integer=True)),
+    Field("steps", "steps", _number(MIN_STEPS, MAX_PAGE_STEPS, integer=True), applies=lambda s: not s.is_data),
     Field("x", "start", _number(-MAX_COORDINATE, MAX_COORDINATE), item=(0,)),
     Field("y", "start", _number(-MAX_COORDINATE, MAX_COORDINATE), item=(1,)),
     Field("noise", "noise", _number(0.0, MAX_NOISE), writes=lambda s: bool(s.noise)),
-    Field("seed", "seed", _number(0, MAX_SEED, integer=True), writes=lambda s: bool(s.noise or s.seed)),
+    Field("seed", "seed", _number(0, MAX_SEED, integer=True),
+          writes=lambda s: bool(s.noise or s.seed or (s.is_data and s.shuffle))),
 )
 
 
@@ -412,6 +432,9 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[Problem]]:
     reader = _Reader(query)
     state = _starting_state(reader)
     state = reader.read(state, (*SHARED_FIELDS, *OPTIMIZER_FIELDS))
+    if state.is_data and state.standardize and "x" not in reader.raw and "y" not in reader.raw:
+        # (std=1 moves the surface: a link without a start takes the standardized one's.)
+        state = replace(state, start=tuple(map(float, state.surface_object().default_start)))
     state = _one_clipping_option(state, reader)
     state = _whole_schedule(reader.read(state, SCHEDULE_KEYS), reader)
     reader.unknown()

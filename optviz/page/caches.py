@@ -26,7 +26,14 @@ def lessons() -> dict:
 
 
 def race_of(state: PageState) -> dict:
-    """The race for a state, computed (the slider previews' neighbours, not worth caching)."""
+    """The race for a state, computed (the slider previews' neighbours, not worth caching).
+    On a data surface, model.fit's steps on its data (one program for every batch size and
+    number of epochs: compile_steps)."""
+    if state.is_data:
+        surface = state.surface_object()
+        return optviz.fit_race(surface.model, surface.data.x, surface.data.y, state.race_spec(),
+                               batch_size=state.batch_size, epochs=state.epochs, start=state.start,
+                               shuffle=state.shuffle, seed=state.seed, compile_steps=MAX_PAGE_STEPS)
     return optviz.race(state.surface_object(), state.start, state.steps, state.race_spec(), noise=state.noise,
                        seed=state.seed, surface_params=state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
@@ -65,7 +72,7 @@ def run_sweep(key: str, optimizer: str, axis: str, values: tuple, _state: PageSt
     """A learning rate × ``axis`` grid on the page's own slider values (a click lands on
     them); ``values`` the axis's (one value: a learning-rate curve)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items() if k not in ("learning_rate", axis)}
-    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.steps, LEARNING_RATES,
+    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.run_steps(), LEARNING_RATES,
                         list(values), axis=axis, tolerance=TOLERANCE, noise=_state.noise,
                         seed=_state.seed, surface_params=_state.surface_params(), **fixed)
 

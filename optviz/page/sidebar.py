@@ -26,6 +26,7 @@ from optviz.bounds import (
     MOMENTA,
     STEP_STEP,
 )
+from optviz.models import DATA_SURFACES, data_surface, is_data_surface
 from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.page.markdown_text import plain_text
@@ -34,11 +35,13 @@ from optviz.page.widgets import (
     choice_labels,
     kept_value,
     label_of,
+    on_batch,
     on_lesson,
     on_lesson_step,
     on_preset,
     on_reset_optimizer,
     on_reset_start,
+    on_standardize,
     on_surface,
     read_widgets,
     widget,
@@ -71,9 +74,11 @@ def render(lang: str) -> Sidebar:
         col_next.button(t["next"], on_click=on_lesson_step, args=(1,), key="lesson_next", width="stretch")
         st.selectbox(t["preset"], PRESETS, format_func=label_of(choice_labels("preset", lang)), key="preset",
                      on_change=on_preset)
-        st.selectbox(t["surface"], [*optviz.SURFACES, CUSTOM], format_func=label_of(choice_labels("surface", lang)),
-                     key="surface", on_change=on_surface)
+        st.selectbox(t["surface"], [*optviz.SURFACES, *DATA_SURFACES, CUSTOM],
+                     format_func=label_of(choice_labels("surface", lang)), key="surface", on_change=on_surface)
         st.caption(i18n.SURFACE_NOTES[lang][ss.surface])
+        if is_data_surface(ss.surface):
+            show_data_controls(t, ss.surface)
         if ss.surface == CUSTOM:
             ss.formula, ss.box = ss.get("formula", ss.get("_formula")), ss.get("box", ss.get("_box"))
             st.text_input(t["formula"], key="formula", max_chars=300, on_change=on_surface)
@@ -113,11 +118,27 @@ def render_live(chosen, lang: str) -> None:
     st.select_slider(t["momentum"], MOMENTA, key="momentum", format_func=lambda v: f"{v:.2f}")
     followers = [names[n] for n in chosen.optimizers if n in MOMENTUM_OPTIMIZERS and n not in chosen.own_momentum]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
-    st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
+    if chosen.is_data:
+        size = chosen.surface_object().data.size
+        st.select_slider(t["batch_size"], list(range(1, size + 1)), key="batch", on_change=on_batch,
+                         format_func=lambda v: t["full_batch"].format(n=v) if v == size else str(v))
+        st.slider(t["epochs"], 1, MAX_PAGE_STEPS // chosen.batches_per_epoch(), key="epochs")
+        st.caption(t["fit_steps"].format(batches=chosen.batches_per_epoch(), steps=chosen.run_steps()))
+    else:
+        st.slider(t["steps"], MIN_STEPS, MAX_PAGE_STEPS, step=STEP_STEP, key="steps")
     show_schedule_settings(lang)  # (its plot follows the learning rate)
     # (The same bound as a link or a lesson may set: a link with noise=30 had crashed the
-    # page against a slider that stopped at 20.)
-    st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
+    # page against a slider that stopped at 20.) A data surface's noise is its batches'.
+    if not chosen.is_data:
+        st.slider(t["noise"], 0.0, MAX_NOISE, step=0.1, key="noise")
+
+
+def show_data_controls(t: dict, surface: str) -> None:
+    """A data surface's data: where it comes from, standardized or not, shuffled or not."""
+    data = data_surface(surface, bool(ss.get("std"))).data
+    st.caption(t["data_about"].format(n=data.size, source=data.source or t["synthetic"]))
+    st.toggle(t["standardize"], key="std", on_change=on_standardize, help=t["standardize_help"])
+    st.toggle(t["shuffle"], key="shuffle", help=t["shuffle_help"])
 
 
 def show_start_controls(t: dict) -> None:
@@ -190,7 +211,7 @@ def show_schedule_settings(lang: str) -> None:
     try:
         chosen = read_widgets()
         spec = schedule_spec(name, chosen.schedule_fields, chosen.learning_rate)
-        rates = lr_schedules.values(spec, chosen.steps)
+        rates = lr_schedules.values(spec, chosen.run_steps())
         st.plotly_chart(figures.schedule_figure(rates, text=i18n.figure_text(lang)), key="schedule_chart",
                         width="stretch", config={"displayModeBar": False})
         st.code(lr_schedules.keras_code(spec), language="python")

@@ -50,7 +50,8 @@ def with_boundary(ctx: RunContext, result, fig):
 def on_use_best(name: str, learning_rate: float, momentum: float) -> None:
     state = with_cell(read_widgets(), name, learning_rate, momentum)
     write_widgets(state)
-    ss.tune_loaded = (name, state.own_learning_rate[name], state.own_momentum[name], "momentum")  # as the sliders took them
+    # The values as the sliders took them (their nearest notches).
+    ss.tune_loaded = (name, state.own_learning_rate[name], state.own_momentum[name], "momentum")
     ss._full_rerun = True  # the optimizer's own settings are outside live()
 
 

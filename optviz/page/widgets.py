@@ -19,6 +19,7 @@ from optviz.state import (
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
     PageState,
+    fit_epochs,
     tuning_axis,
     with_cell,
     with_preset,
@@ -60,6 +61,7 @@ def write_widgets(state: PageState) -> None:
     ss._formula, ss._box = state.formula, state.box  # kept while the formula box is hidden
     ss.lesson, ss.presenter, ss.view, ss.tab = state.lesson, state.presenter, state.view, state.tab
     ss.chart = state.chart
+    ss.batch, ss.epochs, ss.std, ss.shuffle = state.batch_size, state.epochs, state.standardize, state.shuffle
     for name, opt in ALL_OPTIMIZERS.items():
         set_kept(f"{name}.own_lr", name in state.own_learning_rate)
         set_kept(f"{name}.lr", state.own_learning_rate.get(name, state.learning_rate))
@@ -116,6 +118,8 @@ def read_widgets() -> PageState:
         formula=str(get("formula", get("_formula", default.formula))),
         box=float(get("box", get("_box", default.box))),
         view=get("view"), tab=get("tab", default.tab), chart=get("chart", default.chart),
+        batch_size=int(get("batch", default.batch_size)), epochs=int(get("epochs", default.epochs)),
+        standardize=bool(get("std", False)), shuffle=bool(get("shuffle", False)),
     )
 
 
@@ -180,6 +184,21 @@ def on_surface() -> None:
         pass
 
 
+def on_standardize() -> None:
+    """Standardizing moves the data surface (its minimum, its box): its own start, all in view."""
+    state = read_widgets()
+    start = state.surface_object().default_start
+    ss.x0, ss.y0 = float(start[0]), float(start[1])
+    ss.view = None
+    ss.view_step = None
+
+
+def on_batch() -> None:
+    """A batch size keeps epochs x batches within the page's steps (fewer epochs if need be)."""
+    ss.epochs = fit_epochs(read_widgets(), ss.epochs)
+    ss.view_step = None
+
+
 def on_lesson() -> None:
     if unlabel("lesson"):
         return
@@ -197,7 +216,7 @@ def on_lesson_step(offset: int) -> None:
 
 def on_view_step(action: str) -> None:
     """Step-through: every head moves together; None shows the whole race."""
-    steps = int(ss.get("steps", 1))
+    steps = read_widgets().run_steps()
     now = steps if ss.get("view_step") is None else int(ss.view_step)
     if action == "first":
         ss.view_step = 0

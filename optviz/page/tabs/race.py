@@ -43,7 +43,7 @@ class Previews:
 def shown_step(ctx: RunContext) -> int | None:
     """The step the step-through controls show; None: the whole race."""
     step = ss.get("view_step")
-    return None if step is None else min(int(step), ctx.state.steps)
+    return None if step is None else min(int(step), ctx.state.run_steps())
 
 
 def render(ctx: RunContext) -> Previews:
@@ -66,6 +66,8 @@ def render(ctx: RunContext) -> Previews:
     with right:
         if presenter:
             show_lesson(ctx.lang, big=True)
+        if state.is_data:
+            show_fit(ctx, step)
         if choose_side_chart(ctx) == "sharpness":
             show_sharpness(ctx)
         else:
@@ -79,6 +81,17 @@ def render(ctx: RunContext) -> Previews:
         results_table(ctx)
     show_exports(ctx, race_fig)
     return Previews(race_fig, base, step)
+
+
+def show_fit(ctx: RunContext, step: int | None) -> None:
+    """A data surface's data and each optimizer's model at the step shown (the end: the last)."""
+    t = ctx.text
+    shown = ctx.state.run_steps() if step is None else step
+    st.markdown(f"**{t['fit_title'].format(step=shown)}**")
+    fig = figures.fit_figure(ctx.surface, ctx.race, step=step, text=i18n.figure_text(ctx.lang),
+                             labels=i18n.OPTIMIZER_SHORT_NAMES[ctx.lang], presenter=ctx.state.presenter,
+                             height=260 if ctx.state.presenter else 300)
+    st.plotly_chart(fig, key="fit_chart", width="stretch", config={"displayModeBar": False})
 
 
 def show_step_controls(ctx: RunContext, big: bool) -> None:
@@ -99,7 +112,8 @@ def show_step_controls(ctx: RunContext, big: bool) -> None:
     if state.view is not None:  # zoomed in: the way back, where the eye is after zooming
         row.button(t["reset_view"], key="reset_view", on_click=on_reset_view)
     step = shown_step(ctx)
-    now = t["step_now"].format(step=state.steps if step is None else step, steps=state.steps)
+    steps = state.run_steps()
+    now = t["step_now"].format(step=steps if step is None else step, steps=steps)
     row.markdown(f"<div style='font-size:{'1.75rem' if big else '1.1rem'}; font-weight:700; text-align:right; "
                  f"white-space:nowrap'>"
                  f"{html.escape(now)}</div>", unsafe_allow_html=True, width="stretch")

@@ -31,7 +31,9 @@ def render(ctx: RunContext) -> None:
     loaded = ss.pop("tune_loaded", None)
     if loaded:
         st.success(t["tune_loaded"].format(name=ctx.names[loaded[0]], lr=loaded[1], axis=loaded[3], value=loaded[2]))
-    st.caption(t["tune_help"].format(steps=state.steps, axis=axis))
+    st.caption(t["tune_help"].format(steps=state.run_steps(), axis=axis))
+    if state.is_data:
+        st.caption(t["tune_data_note"])
     # What the engine refuses (a setting, a start where a grid's run cannot begin) is said
     # here, as the race says it; the learning-rate curve below is drawn either way.
     try:
