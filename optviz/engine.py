@@ -446,11 +446,14 @@ def _normalise_optimizers(optimizers, framework: str | None = None) -> list[tupl
         raise ValueError("`optimizers` must name at least one optimizer")
     out = []
     for label, hp in items:
-        optimizer = get_optimizer(label, None if isinstance(label, str) and ":" in label else framework)
+        # "name#tag" races one optimizer twice under two labels ("pytorch:sgd#nesterov").
+        name, tag = label.split("#", 1) if isinstance(label, str) and "#" in label else (label, None)
+        named = isinstance(name, str) and ":" in name
+        optimizer = get_optimizer(name, None if named else framework)
         if hp is not None and not isinstance(hp, Mapping):
             raise ValueError(f"{optimizer.where}: hyperparameters must be a mapping, got {hp!r}")
-        named = isinstance(label, str) and ":" in label
-        out.append((optimizer.key if named else optimizer.name, optimizer, optimizer.resolve(hp)))
+        base = optimizer.key if named else optimizer.name
+        out.append((base if tag is None else f"{base}#{tag}", optimizer, optimizer.resolve(hp)))
     names = [label for label, _, _ in out]
     if len(set(names)) != len(names):
         raise ValueError(f"`optimizers` names an optimizer twice: {names}")
@@ -522,7 +525,8 @@ def race(
     ``{"adam": {...}, "pytorch:adam": {"lr": 0.01, "betas": (0.9, 0.99)}}``.
     PyTorch's and optax's learning rates are constants (schedules are Keras's).
     Returns label -> :class:`Trajectory`, in the order given (the label: the name, or
-    "pytorch:adam" for a name that carries its framework).
+    "pytorch:adam" for a name that carries its framework). A name may end in "#tag" to
+    race one optimizer twice: ``{"pytorch:sgd": {...}, "pytorch:sgd#nesterov": {...}}``.
     Every optimizer sees the same gradient noise (same ``seed``), so a race is fair.
     ``compile_steps`` (>= steps) runs the program that many steps and keeps the first
     ``steps``: a caller whose step count moves (a slider) then never compiles again.

@@ -137,3 +137,12 @@ def test_sweep_takes_the_frameworks_names_and_axis():
     optax_result = optviz.sweep("sgd", "rosenbrock", None, 60, [0.001], [0.0, 0.9], framework="optax")
     plain = optviz.simulate("sgd", "rosenbrock", None, 60, framework="optax", learning_rate=0.001)
     assert optax_result.final_loss[0, 0] == pytest.approx(plain.final_loss, rel=1e-5)
+
+
+def test_one_optimizer_races_twice_under_tagged_labels():
+    runs = optviz.race("rosenbrock", None, 30, {"pytorch:sgd": {"lr": 0.001},
+                                                "pytorch:sgd#nesterov": {"lr": 0.001, "momentum": 0.9,
+                                                                         "nesterov": True}})
+    alone = optviz.simulate("sgd", "rosenbrock", None, 30, framework="pytorch", lr=0.001, momentum=0.9, nesterov=True)
+    np.testing.assert_array_equal(runs["pytorch:sgd#nesterov"].path, alone.path)
+    assert not np.array_equal(runs["pytorch:sgd"].path, alone.path)
