@@ -244,6 +244,17 @@ def optax_race_program(steps: int = RACE_STEPS, traced: bool = False, race_outpu
     return jax.jit(lambda start: scan(start, HYPERPARAMETERS))
 
 
+# The race's six in each framework, at that framework's defaults (optax's learning rate, which
+# has none, at Keras's): Nesterov is SGD with momentum 0.9 and nesterov=True in PyTorch and optax.
+THREE_FRAMEWORKS = (
+    *((name, None) for name in RACE_OPTIMIZERS),
+    ("pytorch:sgd", {"lr": 0.01}), ("pytorch:sgd#nesterov", {"lr": 0.01, "momentum": 0.9, "nesterov": True}),
+    ("pytorch:adagrad", None), ("pytorch:rmsprop", None), ("pytorch:adam", None), ("pytorch:adamax", None),
+    ("optax:sgd", {"learning_rate": 0.01}),
+    ("optax:sgd#nesterov", {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}),
+    ("optax:adagrad", None), ("optax:rmsprop", None), ("optax:adam", None), ("optax:adamax", None),
+)
+
 # Keras's defaults as optax_race_program's hyperparameter vector: SGD's learning rate, its
 # momentum (Nesterov), the others' learning rate, Adagrad's initial accumulator, epsilon,
 # RMSprop's rho, beta_1, beta_2.
@@ -433,6 +444,23 @@ def main() -> None:
                  f"<= {TARGETS['race_over_optax']:.1f}", optax_same_flags_ratio <= TARGETS["race_over_optax"]))
 
     rows.append(("race / optax, hyperparameters traced", f"{race_s / traced_s:.2f}", "-", None))
+
+    # 1b. the same six in all three frameworks: one race of 18 paths --------------------------
+    print(f"\n[1b] race: the same six in Keras, PyTorch and optax (18 paths x {RACE_STEPS} steps), one compiled race")
+    three = dict(THREE_FRAMEWORKS)
+
+    def run_three():
+        return optviz.race(SURFACE, START, RACE_STEPS, three)
+
+    three_result = run_three()  # compile
+    three_s, times = timed(run_three, RACE_REPEATS)
+    print(f"  optviz.race, 18 paths (warm, incl. host-side work): {fmt_spread(times)}")
+    print(f"  optax's own six in one jitted lax.scan (above)     : {fmt_time(optax_s)}")
+    three_ratio = three_s / optax_s
+    print(f"  race of 18 / optax's scan of 6 = {three_ratio:.2f}  (three times the paths)")
+    for label in ("pytorch:adam", "optax:adam", "adam"):
+        print(f"    {label:14s} end {np.array2string(three_result[label].final_point, precision=5)}")
+    rows.append(("race 18 (3 frameworks) / optax scan of 6", f"{three_ratio:.2f}", "-", None))
     rows.append(("race / optax recording race's outputs", f"{race_s / equal_s:.2f}", "-", None))
 
     # 2. sweep ---------------------------------------------------------------------------

@@ -7,6 +7,9 @@ form: ``--learning-rate-json '{"class_name": "CosineDecay", "config": {...}}'``.
 ``optviz fit`` trains a two-weight Keras model (linear, logistic, plane) on a named data
 set (``--dataset anscombe``) or a CSV file (``--csv data.csv --x col --y col``), batch by
 batch as ``model.fit`` does; ``--format keras`` prints the runnable Keras program.
+``--framework pytorch`` or ``--framework optax`` runs that framework's optimizer, with its
+own names as flags (``--lr``, ``--betas B1 B2``, ``--eps``; ``--b1``, ``--eps-root``) and a
+constant learning rate; ``optviz list --framework pytorch`` lists them.
 Bad input exits with status 2 and one line on stderr (never a traceback).
 ``optviz serve [--replicas N] [streamlit options]`` starts the page (``--server.port 8502`` and
 the like pass through to ``streamlit run``); with N > 1, N page processes behind nginx
@@ -30,7 +33,15 @@ from . import datasets, schedules, serving, xla
 from .checks import parse_bool
 from .engine import DEFAULT_TOLERANCE, MAX_STEPS, fit, simulate, sweep
 from .models import MODELS, keras_program
-from .optimizers import ALL_OPTIMIZERS, COMMON_OPTIONS, get_optimizer
+from .optimizers import (
+    ALL_OPTIMIZERS,
+    COMMON_OPTIONS,
+    ENGINE_OPTIMIZERS,
+    FRAMEWORK_NAMES,
+    FRAMEWORK_OPTIMIZERS,
+    FRAMEWORKS,
+    get_optimizer,
+)
 from .surfaces import SURFACES
 
 
@@ -45,9 +56,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-# CLI flag -> Keras hyperparameter name. Every hyperparameter any optimizer has, and the
-# common options (weight_decay, clipnorm, clipvalue, global_clipnorm).
-_HPARAMS = {h.name: h for o in ALL_OPTIMIZERS.values() for h in (*o.hparams, *o.options)}
+# CLI flag -> hyperparameter name. Every hyperparameter any optimizer of any framework
+# has, and Keras's common options (weight_decay, clipnorm, clipvalue, global_clipnorm).
+_HPARAMS: dict = {}
+for _o in ENGINE_OPTIMIZERS.values():
+    for _h in (*_o.hparams, *_o.options):
+        _HPARAMS.setdefault(_h.name, _h)
 _HPARAM_FLAGS = sorted(set(_HPARAMS) - {"learning_rate"})
 
 
@@ -87,7 +101,8 @@ def _json(text: str):
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool, fit_mode: bool = False) -> None:
-    p.add_argument("--optimizer", required=True, help=", ".join(ALL_OPTIMIZERS))
+    p.add_argument("--optimizer", required=True, help=", ".join(ALL_OPTIMIZERS) + " (Keras's; see optviz list "
+                   "--framework pytorch|optax for the others)")
     if fit_mode:
         p.add_argument("--model", help=f"{', '.join(MODELS)} (default: the data set's)")
         data = p.add_mutually_exclusive_group(required=True)
@@ -104,7 +119,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool, fit_mode: 
         p.add_argument("--shuffle", action="store_true", help="optviz's seeded order each epoch (--seed)")
         p.add_argument("--start", nargs=2, type=float, metavar=("W0", "W1"), help="the two weights (default 0 0)")
         p.add_argument("--seed", type=int, default=0)
-    else:
+    else:  # (model.fit is Keras's: a fit takes Keras's optimizers)
+        p.add_argument("--framework", choices=FRAMEWORKS, default="keras",
+                       help="whose optimizer: Keras's (default), PyTorch's or optax's, with that framework's names")
         p.add_argument("--surface", default="rosenbrock", help=", ".join(SURFACES))
         p.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"), help="default: the surface's start")
         p.add_argument("--steps", type=int, default=200, help=f"1 to {MAX_STEPS}")
@@ -118,8 +135,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, sweep_mode: bool, fit_mode: 
                           help='a Keras schedule, e.g. \'{"class_name": "CosineDecay", "config": '
                                '{"initial_learning_rate": 0.1, "decay_steps": 200}}\' (or a number)')
     for name in _HPARAM_FLAGS:
-        kind = {"bool": _bool, "int": int}.get(_HPARAMS[name].kind, float)
-        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, help=f"Keras's `{name}`")
+        spec = _HPARAMS[name]
+        kind = {"bool": _bool, "int": int}.get(spec.kind, float)
+        owners = sorted({FRAMEWORK_NAMES[o.framework] for o in ENGINE_OPTIMIZERS.values()
+                         if name in o.all_defaults}, key=list(FRAMEWORK_NAMES.values()).index)
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, nargs=2 if spec.kind == "pair" else None,
+                       metavar=("B1", "B2") if spec.kind == "pair" else None,
+                       help=f"{' and '.join(owners)}'s `{name}`")
     p.add_argument("--format", choices=("json", "csv", "keras") if fit_mode else ("json", "csv"), default="json")
 
 
@@ -142,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(f, sweep_mode=False, fit_mode=True)
     ls = sub.add_parser("list", help="optimizers, options, schedules and surfaces with their defaults")
     ls.add_argument("--format", choices=("text", "json"), default="text")
+    ls.add_argument("--framework", choices=FRAMEWORKS, default="keras",
+                    help="list Keras's optimizers (default), PyTorch's or optax's")
     serve = sub.add_parser("serve", help="start the page: --replicas N Streamlit processes (default one per core) "
                                          "behind nginx; Streamlit's options such as --server.port 8502 pass through",
                            prefix_chars="\0")  # (every option is Streamlit's, none is ours)
@@ -163,9 +187,11 @@ def _hyperparameters(args, optimizer) -> dict:
     for name in given:
         if name not in optimizer.all_defaults:
             raise ValueError(
-                f"--{name.replace('_', '-')}: {optimizer.name} has no `{name}` "
+                f"--{name.replace('_', '-')}: {optimizer.where} has no `{name}` "
                 f"(it takes {', '.join(optimizer.all_defaults)})"
             )
+        if isinstance(given[name], list):  # --betas B1 B2
+            given[name] = tuple(given[name])
     return given
 
 
@@ -183,7 +209,7 @@ def _dump_json(data, out) -> None:
 
 
 def _trajectory(args, out) -> None:
-    optimizer = get_optimizer(args.optimizer)
+    optimizer = get_optimizer(args.optimizer, args.framework)
     tr = simulate(
         optimizer, args.surface, args.start, args.steps, noise=args.noise, seed=args.seed,
         surface_params=_surface_params(args), **_hyperparameters(args, optimizer),
@@ -192,9 +218,11 @@ def _trajectory(args, out) -> None:
         _dump_json(
             {
                 "optimizer": tr.optimizer,
+                "framework": tr.framework,
                 "surface": tr.surface,
                 "hyperparameters": tr.hyperparameters,
-                "keras": optimizer.keras_code(tr.hyperparameters),
+                **({"keras": optimizer.keras_code(tr.hyperparameters)} if tr.framework == "keras" else {}),
+                "code": optimizer.code(tr.hyperparameters),
                 "steps": tr.steps,
                 "diverged_at": tr.diverged_at,
                 "path": tr.path.astype(float).tolist(),
@@ -212,11 +240,14 @@ def _trajectory(args, out) -> None:
 
 
 def _sweep(args, out) -> None:
-    optimizer = get_optimizer(args.optimizer)
+    optimizer = get_optimizer(args.optimizer, args.framework)
     fixed = _hyperparameters(args, optimizer)
     axis = optimizer.momentum_like
     if axis in fixed and args.momenta is None:
         args.momenta = [fixed.pop(axis)]
+    pair = axis and axis.endswith("[0]") and axis[:-3]
+    if pair and pair in fixed and args.momenta is None:  # --betas B1 B2: sweep B1 alone
+        args.momenta = [fixed[pair][0]]
     if args.learning_rates_json is not None:
         given = args.learning_rates_json
         learning_rates = given if isinstance(given, list) else [given]
@@ -235,6 +266,7 @@ def _sweep(args, out) -> None:
         _dump_json(
             {
                 "optimizer": result.optimizer,
+                "framework": result.framework,
                 "surface": result.surface,
                 "momentum_name": result.momentum_name,
                 "learning_rates": result.learning_rates.tolist(),
@@ -330,15 +362,24 @@ def _fit(args, out) -> None:
             writer.writerow([k, repr(a), repr(b), repr(loss), repr(batch)])
 
 
+def _api(o) -> str:
+    """The optimizer's class or function in its framework's code."""
+    if o.framework == "keras":
+        return "keras.optimizers." + o.keras_class + ("(nesterov=True)" if o.keras_fixed else "")
+    return ("torch.optim." if o.framework == "pytorch" else "optax.") + o.api_name
+
+
 def _list(args, out) -> None:
+    framework = args.framework
     optimizers = {
         o.name: {
-            "keras": o.keras_class + ("(nesterov=True)" if o.keras_fixed else ""),
+            **({"keras": o.keras_class + ("(nesterov=True)" if o.keras_fixed else "")} if framework == "keras" else {}),
+            "api": _api(o),
             "defaults": o.defaults,
             "momentum_like": o.momentum_like,
             "state": list(o.slot_names),
         }
-        for o in ALL_OPTIMIZERS.values()
+        for o in FRAMEWORK_OPTIMIZERS[framework].values()
     }
     options = {h.name: h.help for h in COMMON_OPTIONS}
     schedule_info = {
@@ -357,10 +398,21 @@ def _list(args, out) -> None:
               for m in MODELS.values()}
     data_sets = {name: {"model": spec.model, "about": spec.description, "synthetic": spec.synthetic}
                  for name, spec in datasets.DATASETS.items()}
+    if framework != "keras":  # Keras's options and schedules are not theirs
+        options, schedule_info = {}, {}
     if args.format == "json":
-        json.dump({"optimizers": optimizers, "options": options, "schedules": schedule_info, "surfaces": surfaces,
-                   "models": models, "datasets": data_sets}, out, indent=1)
+        json.dump({"framework": framework, "optimizers": optimizers, "options": options, "schedules": schedule_info,
+                   "surfaces": surfaces, "models": models, "datasets": data_sets}, out, indent=1)
         out.write("\n")
+        return
+    if framework != "keras":
+        out.write(f"Optimizers ({FRAMEWORK_NAMES[framework]}'s names and defaults; a constant learning rate, "
+                  f"schedules are Keras's; run with --framework {framework}):\n")
+        for name, info in optimizers.items():
+            params = ", ".join(f"{k}={v}" for k, v in info["defaults"].items())
+            out.write(f"  {name:<11} {info['api']:<20} {params}\n")
+        _list_surfaces(surfaces, out)
+        _list_data(models, data_sets, out)
         return
     out.write("Optimizers (Keras 3 defaults):\n")
     for name, info in optimizers.items():
@@ -374,10 +426,18 @@ def _list(args, out) -> None:
     for name, fields in schedule_info.items():
         params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in fields.items() if k != "name")
         out.write(f"  {name:<23} {params}\n")
+    _list_surfaces(surfaces, out)
+    _list_data(models, data_sets, out)
+
+
+def _list_surfaces(surfaces, out) -> None:
     out.write("Surfaces:\n")
     for name, info in surfaces.items():
         extra = "".join(f", {k}={v:g}" for k, v in info["parameters"].items())
         out.write(f"  {name:<16} {info['name']:<26} start={tuple(info['start'])}{extra}\n")
+
+
+def _list_data(models, data_sets, out) -> None:
     out.write("Models (optviz fit --model):\n")
     for name, info in models.items():
         out.write(f"  {name:<16} {info['keras']:<45} loss={info['loss']}, weights {', '.join(info['weights'])}\n")

@@ -37,13 +37,14 @@ from .datasets import epoch_order, epoch_positions, padded_size  # noqa: F401  (
 from .models import Model, check_data, get_model, loss_at, minimum
 from .optimizers import (
     ALL_FLOAT_HPARAMS,
-    ALL_OPTIMIZERS,
     ARTICLE_OPTIMIZERS,
-    COMPLEMENTS,
+    DERIVED_COLUMNS,
+    ENGINE_OPTIMIZERS,
     MAX_SLOTS,
     Optimizer,
     clip_and_decay_lanes,
     clips_or_decays,
+    derived_columns,
     get_optimizer,
 )
 from .optimizers.base import clip_by_norm
@@ -52,7 +53,7 @@ from .surfaces import Surface, get_surface
 
 BOUND = 1e6  # a point with |x| or |y| beyond this has diverged
 DEFAULT_TOLERANCE = 1e-3
-_OPTIMIZER_ORDER = tuple(ALL_OPTIMIZERS)  # lax.switch branch index -> optimizer name
+_OPTIMIZER_ORDER = tuple(ENGINE_OPTIMIZERS)  # every optimizer's key (Keras's first)
 
 
 # --- results ----------------------------------------------------------------------
@@ -92,6 +93,7 @@ class Trajectory:
     batch_size: int | None = None
     epochs: int | None = None
     shuffle: bool = False
+    framework: str = "keras"
 
     @property
     def final_loss(self) -> float:
@@ -132,6 +134,7 @@ class SweepResult:
     steps: int
     tolerance: float
     fixed: dict = field(default_factory=dict)
+    framework: str = "keras"
     # Per row: the parsed schedule, or None for a constant learning rate (then
     # ``learning_rates[i]`` is that rate; for a schedule, its initial_learning_rate or values[0]).
     learning_rate_schedules: tuple = ()
@@ -228,19 +231,20 @@ def _float(value) -> float:
     return float(value)
 
 
-def _hp_arrays(values: Sequence[Mapping[str, object]]) -> dict[str, np.ndarray]:
-    """Per-lane hyperparameters as float32 arrays, one entry per name any optimizer uses."""
+def _hp_arrays(lanes: Sequence[tuple[Optimizer, Mapping[str, object]]]) -> dict[str, np.ndarray]:
+    """Per-lane hyperparameters as float32 arrays, one entry per column any optimizer uses."""
     names, fillers = list(ALL_FLOAT_HPARAMS), list(ALL_FLOAT_HPARAMS.values())
-    rows = np.array([[_float(v[n]) if n in v else f for n, f in zip(names, fillers)] for v in values], np.float64)
+    hp_rows = [opt.hp_row(values) for opt, values in lanes]
+    rows = np.array([[_float(v[n]) if n in v else f for n, f in zip(names, fillers)] for v in hp_rows], np.float64)
     return _hp_columns({name: rows[:, i] for i, name in enumerate(names)})
 
 
 def _hp_columns(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """float64 columns (one value per lane) -> the float32 ``hp`` the update rules read."""
     out = {name: np.asarray(col, np.float32) for name, col in columns.items()}
-    for name in COMPLEMENTS:
-        # Keras computes 1 - beta in Python double and casts the result to float32.
-        out["1-" + name] = np.asarray(1.0 - np.asarray(columns[name], np.float64), np.float32)
+    # Keras, PyTorch and optax compute 1 - beta (and PyTorch beta ** step) in Python's
+    # double and cast the result to float32.
+    out.update(derived_columns(columns))
     clip = np.asarray(columns["global_clipnorm"], np.float64)
     with np.errstate(divide="ignore", over="ignore"):  # a tiny clip: 1/c is inf in float32, as in Keras
         out["1/global_clipnorm"] = np.where(clip > 0, 1.0 / np.where(clip > 0, clip, 1.0), 0.0).astype(np.float32)
@@ -253,7 +257,7 @@ def _rate_arrays(rates: Sequence, n_boundaries: int) -> dict[str, np.ndarray]:
 
 # The programs take the per-lane floats packed as two (names, lanes) matrices (hyperparameters,
 # schedule fields) rather than ~50 separate arrays: each argument costs dispatch time.
-_HP_NAMES = (*ALL_FLOAT_HPARAMS, *(f"1-{name}" for name in COMPLEMENTS), "1/global_clipnorm")
+_HP_NAMES = (*ALL_FLOAT_HPARAMS, *DERIVED_COLUMNS, "1/global_clipnorm")
 _RATE_NAMES = (*schedules.FLOAT_FIELDS, "lr")
 
 
@@ -304,15 +308,20 @@ def _noise_table(key, steps, std):
 # article's six come first: a race of those runs them as one vmapped switch (XLA fuses
 # the six into a select); every other rule runs under its own lax.cond, only if a lane
 # uses it, so each optimizer added to the engine costs a race nothing until it races.
-_BRANCH_RULES = tuple(dict.fromkeys(ALL_OPTIMIZERS[name].update for name in _OPTIMIZER_ORDER))
-_BRANCH = {name: _BRANCH_RULES.index(ALL_OPTIMIZERS[name].update) for name in _OPTIMIZER_ORDER}
+_BRANCH_RULES = tuple(dict.fromkeys(ENGINE_OPTIMIZERS[key].update for key in _OPTIMIZER_ORDER))
+_BRANCH = {key: _BRANCH_RULES.index(ENGINE_OPTIMIZERS[key].update) for key in _OPTIMIZER_ORDER}
 _CLASSIC_BRANCHES = len({o.update for o in ARTICLE_OPTIMIZERS.values()})
+# Each branch's framework: a race's program carries the other rules of its lanes'
+# frameworks only (PyTorch's and optax's rules cost a Keras race's compile nothing).
+_BRANCH_FRAMEWORK = tuple(next(o.framework for o in ENGINE_OPTIMIZERS.values() if o.update is rule)
+                          for rule in _BRANCH_RULES)
 assert all(_BRANCH[name] < _CLASSIC_BRANCHES for name in ARTICLE_OPTIMIZERS)
 
 
-def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
+def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True, frameworks: tuple = ("keras",)):
     """Each lane's rule ``rules[index]``: the first ``_CLASSIC_BRANCHES`` as one vmapped
-    switch, the others each under a ``lax.cond`` that skips it when no lane uses it.
+    switch, the others each under a ``lax.cond`` that skips it when no lane uses it (only
+    the rules of ``frameworks``, static: the frameworks the race's lanes belong to).
     ``others`` (static) False: the lanes are the classic rules in order (lane k runs rule
     k, see :func:`_classic_lanes`), each lane computes its own rule and nothing else, and
     the program carries no other rule (a race of the article's six)."""
@@ -340,6 +349,9 @@ def _update_lanes(rules, index, g, w, slots, t, hp, others: bool = True):
         # (One cond per rule: a race of a few of them runs only those. A vmapped switch of
         # all of them would compile about as fast but compute all of them in every lane.)
         for k in range(len(classic), len(rules)):
+            if _BRANCH_FRAMEWORK[k] not in frameworks:
+                continue
+
             def run(carry, k=k):
                 new = jax.vmap(rules[k], in_axes=(0, 0, 0, None, 0))(g, w, slots, t, hp)
                 return merge(index == k, new, carry)
@@ -367,7 +379,7 @@ _PATH, _LOSS, _GRAD, _LR, _STATE, _SHARPNESS = slice(0, 2), 2, slice(3, 5), 5, 6
 
 @functools.lru_cache(maxsize=64)
 def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False,
-                  others: bool = True):
+                  others: bool = True, frameworks: tuple = ("keras",)):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
     sharpness = jax.vmap(theory.sharpness_fn(surface), in_axes=(0, None))
@@ -402,7 +414,8 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
             # Keras's apply_gradients: clip and decay (if any lane does), then the rule.
             step_hp = dict(hp, learning_rate=step_lr)
             g_used, w_used = clip_and_decay_lanes(g, w, step_hp)
-            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w_used, slots, t, step_hp, others)
+            w_next, slots_next = _update_lanes(_BRANCH_RULES, index, g_used, w_used, slots, t, step_hp, others,
+                                                  frameworks)
             # Row `step` of the result: the point, its loss, the gradient the step uses, the
             # learning rate and the state before it, side by side (one write, no concatenation).
             row = jnp.concatenate([w, loss[:, None], g, step_lr[:, None], slots.reshape(lanes, -1)], axis=1)
@@ -431,8 +444,11 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
     return run
 
 
-def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
-    """A list of names, or name -> hyperparameters, as validated (label, optimizer, values)."""
+def _normalise_optimizers(optimizers, framework: str | None = None) -> list[tuple[str, Optimizer, dict]]:
+    """A list of names, or name -> hyperparameters, as validated (label, optimizer, values).
+    A name may carry its framework ("pytorch:adam"); ``framework`` is the one for names
+    that do not. The label is the name (Keras's, or with ``framework``) or the key
+    ("pytorch:adam") for a name that carries its framework."""
     if isinstance(optimizers, (str, Optimizer)):
         optimizers = [optimizers]
     if isinstance(optimizers, Mapping):
@@ -446,10 +462,14 @@ def _normalise_optimizers(optimizers) -> list[tuple[str, Optimizer, dict]]:
         raise ValueError("`optimizers` must name at least one optimizer")
     out = []
     for label, hp in items:
-        optimizer = get_optimizer(label)
+        # "name#tag" races one optimizer twice under two labels ("pytorch:sgd#nesterov").
+        name, tag = label.split("#", 1) if isinstance(label, str) and "#" in label else (label, None)
+        named = isinstance(name, str) and ":" in name
+        optimizer = get_optimizer(name, None if named else framework)
         if hp is not None and not isinstance(hp, Mapping):
-            raise ValueError(f"{optimizer.name}: hyperparameters must be a mapping, got {hp!r}")
-        out.append((optimizer.name, optimizer, optimizer.resolve(hp)))
+            raise ValueError(f"{optimizer.where}: hyperparameters must be a mapping, got {hp!r}")
+        base = optimizer.key if named else optimizer.name
+        out.append((base if tag is None else f"{base}#{tag}", optimizer, optimizer.resolve(hp)))
     names = [label for label, _, _ in out]
     if len(set(names)) != len(names):
         raise ValueError(f"`optimizers` names an optimizer twice: {names}")
@@ -467,7 +487,7 @@ _CLASSIC_FILLERS = tuple(
 def _classic_lanes(entries) -> list[int] | None:
     """Each entry's lane in a race of classic rules only (lane k runs rule k), or None if
     an entry has another rule or two entries share one."""
-    lanes = [_BRANCH[opt.name] for _, opt, _ in entries]
+    lanes = [_BRANCH[opt.key] for _, opt, _ in entries]
     if max(lanes) >= _CLASSIC_BRANCHES or len(set(lanes)) < len(lanes):
         return None
     return lanes
@@ -483,13 +503,13 @@ def _lane_arguments(padded) -> tuple:
     # optimizer's hyperparameters in a fixed order, so the values alone say it; `repr`
     # tells 1 from 1.0 from True and -0.0 from 0.0 and keeps every digit of a float, in one
     # C-level call (walking the values in Python was a visible share of a warm race).
-    key = repr([(opt.name, *values.values()) for _, opt, values in padded])
+    key = repr([(opt.key, *values.values()) for _, opt, values in padded])
     hit = _LANE_ARGUMENTS.get(key)
     if hit is not None:
         return hit
-    index = np.array([_BRANCH[opt.name] for _, opt, _ in padded], np.int32)
-    hp = _pack(_hp_arrays([values for _, _, values in padded]), _HP_NAMES)
-    rates = [values["learning_rate"] for _, _, values in padded]
+    index = np.array([_BRANCH[opt.key] for _, opt, _ in padded], np.int32)
+    hp = _pack(_hp_arrays([(opt, values) for _, opt, values in padded]), _HP_NAMES)
+    rates = [opt.learning_rate_of(values) for _, opt, values in padded]
     n_boundaries = schedules.boundary_slots(rates)
     scheduled = any(schedules.is_schedule(rate) for rate in rates)
     out = index, hp, _pack_rates(_rate_arrays(rates, n_boundaries)), n_boundaries, scheduled
@@ -511,11 +531,18 @@ def race(
     seed: int = 0,
     surface_params: Mapping[str, float] | None = None,
     compile_steps: int | None = None,
+    framework: str | None = None,
 ) -> dict[str, Trajectory]:
     """Run several optimizers from one start in ONE compiled call.
 
-    ``optimizers`` is a list of names (Keras defaults) or a mapping name ->
-    hyperparameters. Returns name -> :class:`Trajectory`, in the order given.
+    ``optimizers`` is a list of names (the framework's defaults) or a mapping name ->
+    hyperparameters (the framework's names). A name is Keras's unless ``framework`` says
+    "pytorch" or "optax"; a name may carry its own framework, so one race may mix them:
+    ``{"adam": {...}, "pytorch:adam": {"lr": 0.01, "betas": (0.9, 0.99)}}``.
+    PyTorch's and optax's learning rates are constants (schedules are Keras's).
+    Returns label -> :class:`Trajectory`, in the order given (the label: the name, or
+    "pytorch:adam" for a name that carries its framework). A name may end in "#tag" to
+    race one optimizer twice: ``{"pytorch:sgd": {...}, "pytorch:sgd#nesterov": {...}}``.
     Every optimizer sees the same gradient noise (same ``seed``), so a race is fair.
     ``compile_steps`` (>= steps) runs the program that many steps and keeps the first
     ``steps``: a caller whose step count moves (a slider) then never compiles again.
@@ -525,7 +552,7 @@ def race(
     start = _check_start(surface.default_start if start is None else start)
     steps = _check_steps(steps)
     noise, seed = _check_noise(noise, seed)
-    entries = _normalise_optimizers(optimizers)
+    entries = _normalise_optimizers(optimizers, framework)
 
     # Which rules the lanes use is part of the program (a name, not a float: no slider
     # moves it). A race of only the article's six runs one lane per classic rule, each
@@ -544,7 +571,9 @@ def race(
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
-    program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others)
+    # (Keras's other rules ride with any race that is not the article's six alone.)
+    frameworks = tuple(sorted({"keras", *(opt.framework for _, opt, _ in entries)}))
+    program = _race_program(surface, lanes, _bucket(length, 64), n_boundaries, scheduled, others, frameworks)
     block = jax.device_get(
         program(
             index, np.asarray(start, np.float32), slots, hp, rates, _surface_params(surface, params),
@@ -578,6 +607,7 @@ def race(
             seed=seed,
             learning_rate=rows[:, _LR],
             sharpness=rows[:, _SHARPNESS],
+            framework=optimizer.framework,
         )
     return results
 
@@ -591,18 +621,25 @@ def simulate(
     noise: float = 0.0,
     seed: int = 0,
     surface_params: Mapping[str, float] | None = None,
+    framework: str | None = None,
     **hyperparameters,
 ) -> Trajectory:
-    """Run one optimizer with Keras's update rule; hyperparameters use Keras's names.
+    """Run one optimizer with its framework's update rule (``framework``: "keras", the
+    default, "pytorch" or "optax"); hyperparameters use that framework's names and
+    defaults (PyTorch: ``lr``, ``betas=(b1, b2)``, ``eps``, ...; optax: ``learning_rate``,
+    ``b1``, ``b2``, ``eps``, ``eps_root``, ...). An unknown name is a ValueError listing the
+    valid ones. PyTorch's and optax's learning rate is a constant (schedules are Keras's).
 
     >>> simulate("adam", "rosenbrock", (-1.5, 2), 200, learning_rate=0.01).path.shape
     (201, 2)
+    >>> simulate("adam", "rosenbrock", (-1.5, 2), 200, framework="pytorch", lr=0.01).framework
+    'pytorch'
     """
-    name = get_optimizer(optimizer).name
+    key = get_optimizer(optimizer, framework).key
     return race(
-        surface, start, steps, {name: hyperparameters}, noise=noise, seed=seed,
+        surface, start, steps, {key: hyperparameters}, noise=noise, seed=seed,
         surface_params=surface_params,
-    )[name]
+    )[key]
 
 
 # --- fit: a two-weight Keras model on a data set, batch by batch -------------------------
@@ -812,7 +849,7 @@ def fit(
 
 
 @functools.lru_cache(maxsize=64)
-def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
+def _sweep_program(optimizer_key: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
                    scheduled: bool = False, axis: str | None = None):
     """Jitted grid run for one optimizer; keeps only running summaries, not paths.
 
@@ -824,9 +861,10 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     and runs the second when no lane clips or decays (a traced test: no recompile)."""
     # f and its gradient as x and y rows (a gradient taken through point[0], point[1] is
     # assembled by padding, which lays the two coordinates out interleaved again).
-    opt = ALL_OPTIMIZERS[optimizer_name]
+    opt = ENGINE_OPTIMIZERS[optimizer_key]
     # What a sweep varies from lane to lane (`sweep` fills every other column with one value).
-    swept = {"learning_rate", axis, f"1-{axis}"}
+    # ``axis``: the engine column of the second axis; what is computed from it varies with it.
+    swept = {"learning_rate", axis, *(name for name, base in DERIVED_COLUMNS.items() if base == axis)}
     xy_value_and_grad = jax.vmap(jax.value_and_grad(lambda x, y, params: surface.fn(x, y, params), argnums=(0, 1)),
                                  in_axes=(0, 0, None))
 
@@ -956,6 +994,7 @@ def sweep(
     noise: float = 0.0,
     seed: int = 0,
     surface_params: Mapping[str, float] | None = None,
+    framework: str | None = None,
     **fixed,
 ) -> SweepResult:
     """Run a learning rate × momentum grid with one compiled program (no Python loop per cell;
@@ -963,18 +1002,20 @@ def sweep(
 
     The "momentum" axis is the optimizer's ``momentum_like`` hyperparameter: momentum
     for sgd, nesterov and rmsprop, ``beta_1`` for adam, adamax, adamw, nadam, lion, lamb
-    and schedulefreeadamw. An optimizer without one (adagrad, adadelta, ftrl, adafactor)
+    and schedulefreeadamw (PyTorch: ``momentum`` or ``betas[0]``; optax: ``momentum`` or
+    ``b1``). An optimizer without one (adagrad, adadelta, ftrl, adafactor)
     takes ``momenta=None``: one column. ``axis`` names another hyperparameter for that axis
     (any float one: Adagrad's ``initial_accumulator_value``, Adadelta's ``rho``, ...; its
     values in ``momenta``). An entry of ``learning_rates`` may be a Keras
-    schedule (``{"class_name": ..., "config": {...}}``) instead of a number.
+    schedule (``{"class_name": ..., "config": {...}}``) instead of a number (Keras only:
+    ``framework="pytorch"`` or ``"optax"`` sweeps constant rates, their own names in ``fixed``).
     Results have shape (len(learning_rates), len(momenta)).
 
     A grid holds at most ``MAX_SWEEP_CELLS`` (16384) cells and ``MAX_SWEEP_CELL_STEPS``
     (2**25, about 33.5 million) cells × steps (both in :mod:`optviz.checks`); a larger
     one is a ValueError naming ``learning_rates`` × ``momenta``.
     """
-    opt = get_optimizer(optimizer)
+    opt = get_optimizer(optimizer, framework)
     surface = get_surface(surface)
     params = surface.resolve_params(surface_params)
     start = _check_start(surface.default_start if start is None else start)
@@ -984,7 +1025,7 @@ def sweep(
     axis = _sweep_axis(opt, axis)
     rates = _sweep_rates(learning_rates, opt)
     if momenta is None:
-        momenta = np.array([opt.resolve(fixed).get(axis, np.nan)] if axis else [np.nan])
+        momenta = np.array([_axis_value(opt, opt.resolve(fixed), axis)] if axis else [np.nan])
     else:
         if axis is None:
             raise ValueError(f"`momenta`: {opt.name} has no momentum-like hyperparameter; pass momenta=None "
@@ -996,7 +1037,7 @@ def sweep(
         if momenta.size == 0 or momenta.ndim != 1:
             raise ValueError("`momenta` must be a non-empty list of numbers")
     _check_grid_size(len(rates), momenta.size, steps)
-    for key in ("learning_rate", axis):
+    for key in (opt.rate_name, axis):  # (a pair's other number may be fixed: betas=(0.9, 0.99))
         if key and key in fixed:
             raise ValueError(f"`{key}` is swept; do not also pass it as a fixed value")
     # Validate each swept value once, then lay the grid out as columns (no per-cell dicts).
@@ -1007,7 +1048,8 @@ def sweep(
             momentum.validate(value, opt.name)
     count = len(rates) * momenta.size
     lanes = _bucket(count, 64)
-    columns = {name: np.full(lanes, _float(base[name]) if name in base else filler)
+    row = opt.hp_row(base)
+    columns = {name: np.full(lanes, _float(row[name]) if name in row else filler)
                for name, filler in ALL_FLOAT_HPARAMS.items()}
     # Lane i is rate i // len(momenta), momentum i % len(momenta); the padding lanes repeat
     # the first cell. (Laid out with NumPy: lane by lane in Python is slow for 4096 lanes.)
@@ -1016,10 +1058,10 @@ def sweep(
     rate_values = np.array([_float(r) for r in rates])
     columns["learning_rate"][:] = rate_values[rate_of]
     if axis:
-        columns[axis][:count] = np.tile(momenta, len(rates))
+        columns[_axis_column(opt, axis)][:count] = np.tile(momenta, len(rates))
     # The state before the first step may depend on the swept value (Adagrad's accumulator
     # starts at initial_accumulator_value): one start per value, each lane its column's.
-    if axis and opt.init is not None:
+    if axis and "[" not in axis and opt.init is not None:
         starts = np.stack([opt.init_slots(dict(base, **{axis: float(value)}), start) for value in momenta])
         column_of = np.arange(lanes) % momenta.size
         column_of[count:] = 0
@@ -1034,7 +1076,8 @@ def sweep(
     # call without holding the GIL, so the parts run side by side in a few threads.
     parts = _sweep_parts(lanes)
     size = lanes // parts
-    program = _sweep_program(opt.name, surface, size, _bucket(steps, 64), n_boundaries, scheduled, axis)
+    program = _sweep_program(opt.key, surface, size, _bucket(steps, 64), n_boundaries, scheduled,
+                             _axis_column(opt, axis))
     min_value = -np.inf if surface.min_value is None else surface.min_value
     packed_hp = _pack(_hp_columns(columns), _HP_NAMES)  # (names, lanes)
     lane_arrays = _rate_arrays(lane_rates, n_boundaries)  # name -> (lanes, ...)
@@ -1069,6 +1112,7 @@ def sweep(
         tolerance=tolerance,
         fixed=dict(fixed),
         learning_rate_schedules=tuple(r if schedules.is_schedule(r) else None for r in rates),
+        framework=opt.framework,
     )
 
 
@@ -1077,11 +1121,23 @@ def _sweep_axis(opt: Optimizer, axis: str | None) -> str | None:
     not the learning rate) or, by default, the optimizer's momentum-like one."""
     if axis is None:
         return opt.momentum_like
-    own = [h.name for h in opt.hparams if h.kind == "float" and h.name != "learning_rate"]
+    own = [h.name for h in opt.hparams if h.kind == "float" and h.name != opt.rate_name]
     if axis not in own:
         raise ValueError(f"`axis`: {opt.name} has no float hyperparameter {str(axis)[:40]!r} to sweep; "
                          f"it has {', '.join(own)}")
     return axis
+
+
+def _axis_column(opt: Optimizer, axis: str | None) -> str | None:
+    """The engine column of a sweep's second axis (``betas[0]``: PyTorch's beta1)."""
+    return opt.hparam(axis).engine_columns[0] if axis else None
+
+
+def _axis_value(opt: Optimizer, values: Mapping[str, object], axis: str) -> float:
+    """The axis's value in resolved ``values`` (an unset optax momentum: 0, the same path)."""
+    name, _, index = axis.partition("[")
+    value = values[name] if not index else values[name][int(index[:-1])]
+    return 0.0 if value is None else float(value)
 
 
 def _check_grid_size(n_rates: int, n_momenta: int, steps: int) -> None:
@@ -1112,8 +1168,11 @@ def _sweep_rates(learning_rates, opt: Optimizer) -> list:
     if len(items) > MAX_SWEEP_CELLS:  # before validating each: no grid may have more rows
         _check_grid_size(len(items), 1, 1)
     out = []
-    rate = opt.hparam("learning_rate")
+    rate = opt.hparam(opt.rate_name)
     for value in items:
+        if schedules.is_schedule(value) and opt.framework != "keras":
+            raise ValueError(f"{opt.where}: `learning_rates` must be numbers: learning-rate schedules are Keras's here "
+                             "(PyTorch and optax sweep constant rates)")
         if schedules.is_schedule(value):
             out.append(schedules.parse(value, where=f"{opt.name}: `learning_rates`"))
         else:

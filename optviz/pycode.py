@@ -1,4 +1,4 @@
-"""Python literals for the Keras code the page prints (optimizers and schedules alike)."""
+"""Python literals for the code the page prints (Keras, PyTorch and optax optimizers, Keras schedules)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def py_literal(value) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):  # PyTorch's betas
+        return "(" + ", ".join(py_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     value = float(value)
     text = f"{value:.6g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.3g}"
     return text if any(c in text for c in ".en") else text + ".0"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import jax
@@ -39,15 +39,31 @@ class HParam:
     """One Keras hyperparameter: its name, default and the range it must lie in."""
 
     name: str
-    default: float | bool
-    kind: str = "float"  # "float", "bool", "int" (a whole number) or "optional" (None or a float)
+    default: float | bool | tuple | None
+    # "float", "bool", "int" (a whole number), "optional" (None or a float) or "pair"
+    # (two floats, e.g. PyTorch's ``betas``; each in the range)
+    kind: str = "float"
     low: float | None = None
     high: float | None = None
     low_open: bool = False  # True: value must be > low (else >= low)
     high_open: bool = False  # True: value must be < high (else <= high)
     help: str = ""
+    # The engine's hp entry (or, for a pair, the two entries) the rule reads this value from;
+    # empty: the name. Frameworks share an entry where the meaning is the same.
+    columns: tuple[str, ...] = ()
+
+    @property
+    def engine_columns(self) -> tuple[str, ...]:
+        return self.columns or (self.name,)
+
+    def element(self, i: int) -> "HParam":
+        """A pair's ``i``-th number as a hyperparameter of its own (``betas[0]``)."""
+        return replace(self, name=f"{self.name}[{i}]", kind="float", default=self.default[i],
+                       columns=(self.engine_columns[i],))
 
     def rule(self) -> str:
+        if self.kind == "pair":
+            return "two numbers, each " + self._range()
         if self.kind == "bool":
             return "true or false"
         if self.kind == "int":
@@ -87,6 +103,10 @@ class HParam:
     def validate(self, value, optimizer: str):
         """Return the value as float (or bool); raise ValueError naming the field."""
         where = f"{optimizer}: `{self.name}`"
+        if self.kind == "pair":
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+                raise ValueError(f"{where} must be {self.rule()}, got {value!r}")
+            return tuple(self.element(i).validate(v, optimizer) for i, v in enumerate(value))
         if self.kind == "optional" and value is None:
             return None
         if self.kind == "bool":
@@ -228,30 +248,58 @@ class Style:
     symbol: str = "circle"
 
 
+FRAMEWORKS = ("keras", "pytorch", "optax")
+FRAMEWORK_NAMES = {"keras": "Keras", "pytorch": "PyTorch", "optax": "optax"}
+
+
+def check_framework(framework) -> str:
+    """``framework`` as one of :data:`FRAMEWORKS` (None: "keras"); ValueError naming it otherwise."""
+    if framework is None:
+        return "keras"
+    key = str(framework).strip().lower()
+    if key in ("torch", "torch.optim"):
+        key = "pytorch"
+    if key not in FRAMEWORKS:
+        raise ValueError(f"`framework` must be one of {', '.join(FRAMEWORKS)}, got {framework!r}")
+    return key
+
+
 @dataclass(frozen=True, kw_only=True)
 class Optimizer:
-    """One Keras optimizer, in one place: its rule and named state, its hyperparameters
-    (Keras's names, defaults and validity rules), how it is drawn and written."""
+    """One optimizer of one framework, in one place: its rule and named state, its
+    hyperparameters (the framework's names, defaults and validity rules), how it is drawn
+    and written. Keras's are the default (``framework="keras"``); PyTorch's and optax's
+    live in :mod:`.pytorch` and :mod:`.optax_rules`."""
 
     name: str  # optviz's name, e.g. "nesterov"
     display_name: str  # English, e.g. "SGD + Nesterov" (Korean: optviz.i18n)
-    keras_class: str  # e.g. "SGD"
     hparams: tuple[HParam, ...]
-    state: type  # a NamedTuple of Keras's variable names
+    state: type  # a NamedTuple of the framework's variable names
     rule: Rule = field(repr=False, compare=False)  # rule(g, w, state, t, hp) -> (w, state)
     style: Style
-    latex: str = field(repr=False)  # Keras's update_step in one line; w the point, g the gradient, t the step
+    latex: str = field(repr=False)  # the update in one line; w the point, g the gradient, t the step
+    keras_class: str = ""  # e.g. "SGD" (Keras's optimizers)
+    framework: str = "keras"
+    # The framework's own class or function for the other frameworks: torch.optim.<api_name>,
+    # optax.<api_name>.
+    api_name: str = ""
     short_name: str = ""  # English, for inside charts; "" means display_name
     keras_fixed: Mapping[str, object] = field(default_factory=dict)  # e.g. nesterov=True
     # Where optviz's default differs from the Keras constructor's (keras_code omits a value
     # only when Keras would take it by default).
     keras_defaults: Mapping[str, object] = field(default_factory=dict)
+    # Engine columns the optimizer sets itself, not a hyperparameter of its (AdamW's
+    # decoupled weight decay in PyTorch, where Adam's is a flag).
+    fixed_columns: Mapping[str, float] = field(default_factory=dict)
     momentum_like: str | None = None  # the parameter on a sweep's "momentum" axis
     # The tuning map's second axis (after the learning rate): the momentum-like parameter,
     # or for an optimizer without one its most telling other (Adagrad's initial accumulator).
     tuning_axis: str | None = None
     # (values, start) -> the state before the first step; None: zeros.
     init: Callable | None = field(default=None, repr=False, compare=False)
+    # (values) -> None, raising ValueError for settings the framework refuses together
+    # (PyTorch's nesterov without momentum).
+    check: Callable | None = field(default=None, repr=False, compare=False)
     article: bool = False  # one of the article's six
 
     def __post_init__(self):
@@ -259,6 +307,27 @@ class Optimizer:
             object.__setattr__(self, "short_name", self.display_name)
         if self.tuning_axis is None:
             object.__setattr__(self, "tuning_axis", self.momentum_like)
+
+    @property
+    def key(self) -> str:
+        """The engine's name for it: ``adam`` for Keras's, ``pytorch:adam``, ``optax:adam``."""
+        return self.name if self.framework == "keras" else f"{self.framework}:{self.name}"
+
+    @property
+    def where(self) -> str:
+        """How error messages name it: ``adam``, ``adam (PyTorch)``."""
+        return self.name if self.framework == "keras" else f"{self.name} ({FRAMEWORK_NAMES[self.framework]})"
+
+    @property
+    def label(self) -> str:
+        """English, framework included for the other frameworks: "Adam · PyTorch"."""
+        return self.display_name if self.framework == "keras" else \
+            f"{self.display_name} · {FRAMEWORK_NAMES[self.framework]}"
+
+    @property
+    def rate_name(self) -> str:
+        """The learning rate's name: ``lr`` in PyTorch, ``learning_rate`` elsewhere."""
+        return "lr" if self.framework == "pytorch" else "learning_rate"
 
     @property
     def slot_names(self) -> tuple[str, ...]:
@@ -272,55 +341,84 @@ class Optimizer:
 
     @property
     def defaults(self) -> dict[str, float | bool]:
-        """The optimizer's own hyperparameters with Keras's defaults (no common options)."""
+        """The optimizer's own hyperparameters with the framework's defaults (no common options)."""
         return {h.name: h.default for h in self.hparams}
 
     @functools.cached_property
     def options(self) -> tuple[HParam, ...]:
-        """The common Keras options (weight decay, clipping) not among ``hparams``."""
+        """The common Keras options (weight decay, clipping) not among ``hparams``; none
+        for the other frameworks (their weight decay is a hyperparameter of the optimizer)."""
+        if self.framework != "keras":
+            return ()
         own = {h.name for h in self.hparams}
         return tuple(h for h in COMMON_OPTIONS if h.name not in own)
 
     @functools.cached_property
     def _by_name(self) -> Mapping[str, HParam]:
         # (The page looks up every optimizer's every setting on each rerun.)
-        return {h.name: h for h in (*self.hparams, *self.options)}
+        by_name = {h.name: h for h in (*self.hparams, *self.options)}
+        for h in self.hparams:
+            if h.kind == "pair":  # a sweep's axis may be one number of a pair: betas[0]
+                by_name.update({f"{h.name}[{i}]": h.element(i) for i in range(2)})
+        return by_name
 
     @property
     def all_defaults(self) -> dict[str, object]:
-        """Own hyperparameters and common options, with Keras's defaults (None: not set)."""
-        return {name: h.default for name, h in self._by_name.items()}
+        """Own hyperparameters and common options, with the framework's defaults (None: not set)."""
+        return {h.name: h.default for h in (*self.hparams, *self.options)}
 
     def hparam(self, name: str) -> HParam:
         return self._by_name[name]
 
+    def hp_row(self, values: Mapping[str, object]) -> dict[str, object]:
+        """Resolved ``values`` as the engine's hp entries: each value under its column(s),
+        a pair split in two, plus the optimizer's fixed columns."""
+        row: dict[str, object] = dict(self.fixed_columns)
+        for h in (*self.hparams, *self.options):
+            value = values[h.name]
+            if h.kind == "pair":
+                row.update(zip(h.engine_columns, value))
+            else:
+                row[h.engine_columns[0]] = value
+        return row
+
     def resolve(self, overrides: Mapping[str, object] | None = None) -> dict[str, object]:
-        """Keras defaults updated with ``overrides``, each validated.
+        """The framework's defaults updated with ``overrides``, each validated.
 
         The result holds every own hyperparameter and every common option (None where
-        not set). ``learning_rate`` may be a Keras schedule (a ``{"class_name", "config"}``
-        mapping, see :mod:`optviz.schedules`); it comes back parsed, with every field.
-        Raises ValueError naming the field for an unknown or out-of-range value, and for
-        more than one of ``clipnorm``, ``clipvalue``, ``global_clipnorm`` (as Keras does).
+        not set). For Keras, ``learning_rate`` may be a Keras schedule (a ``{"class_name",
+        "config"}`` mapping, see :mod:`optviz.schedules`); it comes back parsed, with every
+        field. PyTorch's and optax's learning rate is a constant (schedules are Keras's
+        here). Raises ValueError naming the field for an unknown or out-of-range value, and
+        for more than one of ``clipnorm``, ``clipvalue``, ``global_clipnorm`` (as Keras does).
         """
         values = self.all_defaults
         for key, value in (overrides or {}).items():
             if key not in values:
                 raise ValueError(
-                    f"{self.name}: unknown hyperparameter `{key}`; "
-                    f"{self.name} takes {', '.join(values)}"
+                    f"{self.where}: unknown hyperparameter `{key}`; "
+                    f"{self.where} takes {', '.join(values)}"
                 )
-            if key == "learning_rate" and schedules.is_schedule(value):
+            if key == self.rate_name and schedules.is_schedule(value):
+                if self.framework != "keras":
+                    raise ValueError(f"{self.where}: `{key}` must be a number: learning-rate schedules "
+                                     "are Keras's here (PyTorch and optax race at a constant rate)")
                 values[key] = schedules.parse(value, where=f"{self.name}: `learning_rate`")
             else:
-                values[key] = self.hparam(key).validate(value, self.name)
+                values[key] = self.hparam(key).validate(value, self.where)
         clipping = [k for k in CLIP_OPTIONS if values.get(k) is not None]
         if len(clipping) > 1:
             raise ValueError(
                 f"{self.name}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; "
                 f"got {', '.join(f'{k}={values[k]!r}' for k in clipping)}"
             )
+        if self.check is not None:
+            self.check(values, self.where)
         return values
+
+    def learning_rate_of(self, values: Mapping[str, object]):
+        """The learning rate (a number, or a Keras schedule) in resolved ``values``."""
+        return values[self.rate_name]
 
     def initial_state(self, values: Mapping[str, object], start=None) -> NamedTuple:
         """The state before the first step (Keras's ``build``): zeros unless the definition
@@ -333,6 +431,20 @@ class Optimizer:
         if self.init is None:  # zeros: skip building the NamedTuple (a race does this once a lane)
             return np.zeros((MAX_SLOTS, 2), np.float32)
         return pack_numpy(self.init(values, start))
+
+    def code(self, values: Mapping[str, object] | None = None) -> str:
+        """The framework's own code for these settings: ``keras.optimizers.Adam(...)``,
+        ``torch.optim.Adam([w], lr=...)``, ``optax.adam(learning_rate=...)``. The learning
+        rate is always written, everything else where it differs from the framework's default."""
+        if self.framework == "keras":
+            return self.keras_code(values)
+        values = self.resolve(values)
+        args = [f"{self.rate_name}={py_literal(values[self.rate_name])}"]
+        args += [f"{h.name}={py_literal(values[h.name])}" for h in self.hparams
+                 if h.name != self.rate_name and values[h.name] != h.default]
+        if self.framework == "pytorch":
+            return f"torch.optim.{self.api_name}([w], {', '.join(args)})"
+        return f"optax.{self.api_name}({', '.join(args)})"
 
     def keras_code(self, values: Mapping[str, object] | None = None, *, prefix: str = "keras.optimizers.") -> str:
         """Keras code for these settings, e.g.
