@@ -1123,10 +1123,10 @@ def stability_traces(quadratic: Quadratic, rule: str, learning_rates, momenta, *
     traces = []
     if np.isfinite(x).any():
         traces.append(dict(type="scatter", x=_typed(x), y=_typed(mu), mode="lines", name="boundary",
-                           line=dict(color="white", width=5 if presenter else 3.5), hoverinfo="skip",
+                           line=dict(color="white", width=7 if presenter else 5), hoverinfo="skip",
                            showlegend=False))
         traces.append(dict(type="scatter", x=_typed(x), y=_typed(mu), mode="lines", name="boundary",
-                           line=dict(color="#D55E00", width=3 if presenter else 2, dash="dash"), showlegend=False,
+                           line=dict(color="#D55E00", width=4 if presenter else 3, dash="dash"), showlegend=False,
                            hovertemplate=f"{t['boundary']}<br>learning_rate %{{customdata:.3g}}<extra></extra>",
                            customdata=_typed(10 ** x)))
     if not quadratic.positive_definite:
@@ -1194,7 +1194,7 @@ def add_predicted_rates(fig: SpecFigure, trajectories: Mapping[str, Trajectory],
 
 
 def sharpness_figure(trajectories: Mapping[str, Trajectory], *, text=None, labels=None, presenter: bool = False,
-                     height: int = 300, max_points: int = 800) -> SpecFigure:
+                     height: int = 320, max_points: int = 800) -> SpecFigure:
     """Sharpness (the Hessian's largest eigenvalue at each point of each path) against step,
     with each SGD / Nesterov run's stability limit (2/η; with momentum 2(1 + μ)/η, Nesterov
     2(1 + μ)/((1 + 2μ)η)) as a dashed line: gradient descent at the edge of stability

@@ -363,9 +363,11 @@ TEXT = {
         "derivation": """On a quadratic $f(w) = \\tfrac12 (w - w^*)^\\top H (w - w^*) + f^*$ the gradient is $H(w - w^*)$, so along each eigenvector of $H$ (eigenvalue $\\lambda$) a rule that is linear in the gradient is a 2×2 iteration. Write $s = \\eta\\lambda$ and $w$ for the distance to the minimum along that eigenvector.
 
 **SGD with momentum**, as Keras steps it ($m \\leftarrow \\mu m - \\eta g$, $w \\leftarrow w + m$):
+
 $$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s & \\mu \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu - s)\\,z + \\mu = 0.$$
 
 **Nesterov**, as Keras steps it ($m \\leftarrow \\mu m - \\eta g$, then $w \\leftarrow w + \\mu m - \\eta g$ with the new $m$): $w \\leftarrow w + \\mu(\\mu m - s w) - s w$, so
+
 $$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s(1 + \\mu) & \\mu^2 \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu)(1 - s)\\,z + \\mu(1 - s) = 0.$$
 
 Both roots lie inside the unit circle exactly when (Jury's test, $T$ the trace, $D$ the determinant) $1 - T + D > 0$, $1 + T + D > 0$ and $|D| < 1$. For momentum $1 - T + D = s$ and $1 + T + D = 2(1 + \\mu) - s$: stable iff $0 < \\eta\\lambda < 2(1 + \\mu)$. For Nesterov $1 - T + D = s$ and $1 + T + D = 2(1 + \\mu) - s(1 + 2\\mu)$: stable iff $0 < \\eta\\lambda < \\dfrac{2(1 + \\mu)}{1 + 2\\mu}$. The largest eigenvalue $\\lambda_{\\max}$ decides: divergence starts at $\\eta = 2(1 + \\mu)/\\lambda_{\\max}$ (momentum) and $2(1 + \\mu)/((1 + 2\\mu)\\lambda_{\\max})$ (Nesterov); at $\\mu = 0$ both are gradient descent's $2/\\lambda_{\\max}$.
@@ -511,9 +513,11 @@ The largest $|z|$ over all eigenvalues, $\\rho$, is the linear rate: the loss ga
         "derivation": """이차 함수 $f(w) = \\tfrac12 (w - w^*)^\\top H (w - w^*) + f^*$의 그래디언트는 $H(w - w^*)$이므로, $H$의 고유벡터(고유값 $\\lambda$) 방향마다 그래디언트에 선형인 규칙은 2×2 반복이 됩니다. $s = \\eta\\lambda$, $w$는 그 방향으로 최솟값까지의 거리라고 둡니다.
 
 **모멘텀 SGD** (케라스의 스텝: $m \\leftarrow \\mu m - \\eta g$, $w \\leftarrow w + m$):
+
 $$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s & \\mu \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu - s)\\,z + \\mu = 0.$$
 
 **네스테로프** (케라스의 스텝: $m \\leftarrow \\mu m - \\eta g$, 그다음 새 $m$으로 $w \\leftarrow w + \\mu m - \\eta g$): $w \\leftarrow w + \\mu(\\mu m - s w) - s w$이므로
+
 $$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s(1 + \\mu) & \\mu^2 \\\\ -s & \\mu \\end{pmatrix} \\begin{pmatrix} w \\\\ m \\end{pmatrix}, \\qquad z^2 - (1 + \\mu)(1 - s)\\,z + \\mu(1 - s) = 0.$$
 
 두 근이 모두 단위원 안에 있을 조건은 (Jury 판정법, $T$는 대각합, $D$는 행렬식) $1 - T + D > 0$, $1 + T + D > 0$, $|D| < 1$입니다. 모멘텀은 $1 - T + D = s$, $1 + T + D = 2(1 + \\mu) - s$이므로 $0 < \\eta\\lambda < 2(1 + \\mu)$일 때만 안정합니다. 네스테로프는 $1 - T + D = s$, $1 + T + D = 2(1 + \\mu) - s(1 + 2\\mu)$이므로 $0 < \\eta\\lambda < \\dfrac{2(1 + \\mu)}{1 + 2\\mu}$일 때만 안정합니다. 가장 큰 고유값 $\\lambda_{\\max}$가 결정합니다: 발산은 $\\eta = 2(1 + \\mu)/\\lambda_{\\max}$ (모멘텀), $2(1 + \\mu)/((1 + 2\\mu)\\lambda_{\\max})$ (네스테로프)에서 시작하고, $\\mu = 0$이면 둘 다 경사 하강법의 $2/\\lambda_{\\max}$입니다.

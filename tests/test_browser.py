@@ -749,6 +749,48 @@ def test_a_click_on_a_tuning_cell_loads_its_settings(web, tmp_path):
     page.screenshot(path=tmp_path / "tuning-click.png")
 
 
+def tuning_trace_names(page) -> list[str]:
+    """The tuning map's traces' names, as plotly.js holds them."""
+    return page.evaluate("""() => document.querySelector('.stPlotlyChart:has(.heatmaplayer) .js-plotly-plot')
+                                   .data.map(t => t.name || '')""")
+
+
+def test_the_tuning_map_draws_the_stability_boundary_on_a_quadratic_not_on_rastrigin(web, tmp_path):
+    """On the quadratic the theory's boundary (a dashed line) and its best settings (stars)
+    are drawn on the map; on Rastrigin, which is no quadratic, neither is."""
+    page, open_app = web
+    tune = '.stPlotlyChart:has(.heatmaplayer)'
+    for surface, drawn in (("quadratic&kappa=10", True), ("rastrigin", False)):
+        open_app(f"?surface={surface}&opt=sgd&steps=200")
+        open_tab(page, "Tuning")
+        page.wait_for_selector(f"{tune} .main-svg", timeout=90_000)
+        wait_sized(page, "tune_chart")
+        names = tuning_trace_names(page)
+        assert ("boundary" in names) is drawn and ("best" in names) is drawn, (surface, names)
+        dashed = page.locator(f"{tune} .scatterlayer .trace path.js-line[style*='stroke-dasharray']")
+        assert (dashed.count() >= 1) is drawn, surface
+        if drawn:  # the line is really on the map: a path of many points inside the plot
+            box, plot = dashed.first.bounding_box(), page.locator(f"{tune} .nsewdrag").first.bounding_box()
+            assert box["height"] > 0.5 * plot["height"] and plot["x"] <= box["x"] <= plot["x"] + plot["width"]
+            assert page.get_by_role("button", name=re.compile("Use the best settings")).count() == 1
+        page.screenshot(path=tmp_path / f"tuning-{surface.split('&')[0]}.png")
+
+
+def test_the_theory_lessons_in_presenter_mode(web, tmp_path):
+    """The two theory lessons on a projector: the stability boundary's loss chart carries the
+    predicted-rate lines, the edge of stability's side chart is the sharpness with its 2/η line."""
+    page, open_app = web
+    page.set_viewport_size({"width": 1280, "height": 720})
+    for lesson_id, expected in (("stability-boundary", "&#961;"), ("edge-of-stability", "stable below")):
+        open_app(f"?lesson={lesson_id}&present=1")
+        page.wait_for_timeout(500)
+        names = page.evaluate("() => document.querySelector('.st-key-loss_chart .js-plotly-plot').data"
+                              ".map(t => t.name || '')")
+        assert any(expected in name for name in names), (lesson_id, names)
+        assert page.locator(EXCEPTION).count() == 0
+        page.screenshot(path=tmp_path / f"lesson-{lesson_id}.png")
+
+
 def test_typing_a_formula_draws_its_contour(web, tmp_path):
     page, open_app = web
     open_app("?surface=custom")

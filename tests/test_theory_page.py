@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import array, open_page
+from helpers import array, chart_spec, open_page
 
 import optviz
 from optviz.bounds import LEARNING_RATES
@@ -64,7 +64,7 @@ def test_sharpness_chart_link_field_and_inspector():
              "chart": "sharpness"}
     at = open_page(query, expanded=False)
     assert at.query_params["chart"] in ("sharpness", ["sharpness"])
-    spec = _plotly_specs(at)[0]
+    spec = chart_spec(at, 1)  # beside the race chart, in the loss chart's place
     tr = optviz.simulate("sgd", "rosenbrock", (0.0, 0.0), 300, learning_rate=0.00261, momentum=0.0)
     np.testing.assert_array_equal(array(_traces(spec, "SGD")[0]["y"]), tr.sharpness)
     limit = [trace for trace in spec["data"] if "stable below" in trace.get("name", "")]
@@ -74,7 +74,8 @@ def test_sharpness_chart_link_field_and_inspector():
     assert any("sharpness λmax(∇²f)" in table.index for table in inspector)
     at.button_group(key="chart").set_value("loss").run()
     assert "chart" not in at.query_params
-    assert not [s for s in _plotly_specs(at) if _traces(s, "SGD: stable below 766.3")]
+    assert not _traces(chart_spec(at, 1), "SGD: stable below 766.3")
+    assert chart_spec(at, 1)["layout"]["yaxis"]["type"] == "log"  # the loss chart is back
 
 
 @pytest.mark.parametrize("lang, title", [("en", "the derivation"), ("ko", "유도 과정")])

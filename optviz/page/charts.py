@@ -13,7 +13,7 @@ from optviz.page.components import chart_widths_probe, race_chart_element
 from optviz.page.context import RunContext
 
 # The charts the browser measures (frontend/chart_widths.js), by their element keys.
-CHART_KEYS = ("race_chart", "loss_chart", "tune_chart", "lr_curve", "surface_3d", "sharpness_chart")
+CHART_KEYS = ("race_chart", "loss_chart", "tune_chart", "lr_curve", "surface_3d")
 
 
 def reported_widths() -> dict:

@@ -9,7 +9,7 @@ import streamlit as st
 from optviz import figures, i18n, theory
 from optviz.bounds import SIDE_CHARTS
 from optviz.optimizers import ALL_OPTIMIZERS
-from optviz.page.charts import plot
+from optviz.page.charts import live_chart
 from optviz.page.context import RunContext
 from optviz.page.widgets import choice_labels, label_of, read_widgets, write_widgets
 from optviz.state import PageState, with_cell
@@ -77,11 +77,12 @@ def choose_side_chart(ctx: RunContext) -> str:
 
 
 def show_sharpness(ctx: RunContext) -> None:
+    """The sharpness chart, in the loss chart's place (the same element: it changes in place)."""
     st.markdown(f"**{ctx.text['sharpness_title']}**")
-    plot(ctx, figures.sharpness_figure(ctx.race, text=i18n.figure_text(ctx.lang),
-                                       labels=i18n.OPTIMIZER_SHORT_NAMES[ctx.lang], presenter=ctx.state.presenter,
-                                       height=380 if ctx.state.presenter else 320),
-         "sharpness_chart", config={"displaylogo": False})
+    live_chart(ctx, figures.sharpness_figure(ctx.race, text=i18n.figure_text(ctx.lang),
+                                             labels=i18n.OPTIMIZER_SHORT_NAMES[ctx.lang],
+                                             presenter=ctx.state.presenter),
+               "loss_chart", {"displaylogo": False})
     st.caption(ctx.text["sharpness_help"])
 
 
