@@ -301,7 +301,10 @@ TEXT = {
         "tune_loaded": "Loaded learning_rate={lr:.3g} and {axis}={value:.3g} into {name}.",
         "lr_curve": "Final loss by learning rate, each optimizer with its other settings as they are",
         "tune_error": "This map cannot be drawn: {reason}",
-        "curve_error": "No learning-rate curve for {name}: {reason}",
+        "curve_error": "No learning-rate curves: {reason}",
+        "tune_thinned": "Your formula is costly to run: this map has {rates} learning rates × {values} values, "
+                        "every other cell of the full map.",
+        "waiting_turn": "Waiting for another visitor's run to finish (one heavy run at a time)…",
     },
     "ko": {
         "title": "optviz: 손실 표면 위를 달리는 케라스 최적화 알고리즘",
@@ -398,7 +401,10 @@ TEXT = {
         "tune_loaded": "{name}에 learning_rate={lr:.3g}, {axis}={value:.3g}를 넣었습니다.",
         "lr_curve": "학습률별 최종 손실 (각 알고리즘의 다른 설정은 지금 그대로)",
         "tune_error": "이 지도를 그릴 수 없습니다: {reason}",
-        "curve_error": "{name}의 학습률 곡선을 그릴 수 없습니다: {reason}",
+        "curve_error": "학습률 곡선을 그릴 수 없습니다: {reason}",
+        "tune_thinned": "입력한 수식은 계산 비용이 커서, 이 지도는 전체 지도의 한 칸 건너 한 칸씩 "
+                        "학습률 {rates}개 × 값 {values}개로 그렸습니다.",
+        "waiting_turn": "다른 방문자의 계산이 끝나기를 기다리는 중입니다 (무거운 계산은 한 번에 하나씩)…",
     },
 }
 
