@@ -9,6 +9,7 @@ SIDE_CHARTS = ("loss", "sharpness")  # the chart beside the race: loss by step, 
 
 # The learning-rate slider: 24 values a decade from 1e-5 to 1 (every tuned rate is on it).
 LEARNING_RATES = tuple(float(f"{10 ** (k / 24):.3g}") for k in range(-120, 1))
+CURVE_RATES = LEARNING_RATES[::4]  # the tuning tab's learning-rate curves: six a decade
 MOMENTA = tuple(round(k / 100, 2) for k in range(100))  # 0 .. 0.99
 # The tuning map's second axis, by hyperparameter: the values it tries (each optimizer keeps
 # those its own bounds allow: Lion's beta_1 > 0 starts at 0.01). Log-spaced where the

@@ -5,6 +5,7 @@ true-or-false parser for text from a link, a lessons file or a command line."""
 from __future__ import annotations
 
 import math
+import reprlib
 
 import numpy as np
 
@@ -22,6 +23,21 @@ F32_RANGE = f"float32, the precision Keras computes in, holds magnitudes up to {
 # float() of a whole number too large for a float raises OverflowError, not ValueError.
 NOT_A_NUMBER = (TypeError, ValueError, OverflowError)
 NOT_FINITE = "not a finite number"  # parse_number's reason for nan and inf
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxtuple, _SHOWN.maxdict, _SHOWN.maxset = 3, 20, 20, 10, 10
+_SHOWN.maxstring = _SHOWN.maxother = _SHOWN.maxlong = 80
+
+
+def shown(value) -> str:
+    """``repr(value)`` for an error message, cut short: a value nested a million levels deep
+    (a schedule inside a schedule ...) or a million items long is not written out whole
+    (``repr`` would raise RecursionError on the first, and print all of the second)."""
+    try:
+        return _SHOWN.repr(value)
+    except Exception:  # (a type whose own repr fails)
+        return f"<{type(value).__name__}>"
 
 
 def fits_float32(number: float) -> bool:

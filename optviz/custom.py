@@ -32,6 +32,12 @@ Limits (decisions):
   An exponent that uses x or y (``2**x``) is allowed: in float32 it costs one
   ``pow`` whatever its value and at worst overflows to inf. Variable-free parts are
   computed in float64, never as Python integers, so no input can make a huge number;
+* at most :data:`MAX_WEIGHT` (12) costly operations on x or y: calls of the functions
+  other than ``abs``, ``min`` and ``max``, and powers other than a whole constant
+  exponent. A formula is compiled into every step of every run and evaluated in each
+  (the tuning map runs it 24 million times): its compile time and each run's grow with
+  this count (``bench/hostile.py``), and this bound keeps one visitor's link within the
+  page's work budget (the README's "What a visitor can make the server do");
 * every variable-free part must be finite (``x + 1/0`` and ``log(-1)*x`` are refused);
 * the formula must use x or y: a constant is a flat surface on which nothing moves.
 
@@ -64,12 +70,13 @@ from typing import Callable, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from .checks import NOT_A_NUMBER
+from .checks import NOT_A_NUMBER, shown
 from .surfaces import Surface
 
 MAX_LENGTH = 300  # characters
 MAX_NODES = 200  # numbers, names, operators and calls
 MAX_DEPTH = 30  # nesting levels (parentheses, calls, powers, signs)
+MAX_WEIGHT = 12  # costly operations (function calls, non-integer or variable powers) on x or y
 MAX_NUMBER = 1e6  # largest literal
 MAX_EXPONENT = 10.0  # largest |p| for a variable-free exponent of **
 MINIMA_GRID = 200  # resolution of the grid the minima are estimated on
@@ -382,6 +389,26 @@ def _convert(node: ast.AST, text: str) -> Node:
     return out
 
 
+_CHEAP_FUNCTIONS = ("abs", "min", "max")  # a sign or a select: nothing to compile worth counting
+
+
+def formula_weight(node: Node) -> int:
+    """The costly operations on x or y in ``node``: calls of the functions other than abs,
+    min and max, and powers whose exponent is not a whole constant (a ``pow`` of two
+    arrays, with a log and an exp in its gradient). Variable-free parts are numbers already."""
+    weight, stack = 0, [node]
+    while stack:
+        node = stack.pop()
+        if node.constant:
+            continue
+        if node.kind == "call" and node.name not in _CHEAP_FUNCTIONS:
+            weight += 1
+        elif node.kind == "**" and not (node.args[1].constant and float(node.args[1].value).is_integer()):
+            weight += 1
+        stack.extend(node.args)
+    return weight
+
+
 def _variables(node: Node) -> frozenset[str]:
     if node.kind == "var":
         return frozenset([node.name])
@@ -512,6 +539,10 @@ def parse_formula(text: str) -> Formula:
     _check_characters(text, _ALLOWED_CHARS)
     _check_size(tree)
     root = _convert(tree.body, text)
+    weight = formula_weight(root)
+    if weight > MAX_WEIGHT:
+        raise ValueError(f"formula: too costly to run ({weight} function calls and powers on x or y; at most "
+                         f"{MAX_WEIGHT}, each compiled into every step of every run): write a shorter formula")
     variables = _variables(root)
     if not variables:
         raise ValueError("formula: must use x or y (a constant surface is flat: nothing would move)")
@@ -520,15 +551,15 @@ def parse_formula(text: str) -> Formula:
 
 def _check_box(name: str, value) -> tuple[float, float]:
     if isinstance(value, (str, bytes)):  # "12" would read as (1, 2)
-        raise ValueError(f"`{name}` must be two numbers (low, high), got {value!r}")
+        raise ValueError(f"`{name}` must be two numbers (low, high), got {shown(value)}")
     try:
         low, high = (float(v) for v in value)
     except NOT_A_NUMBER:
-        raise ValueError(f"`{name}` must be two numbers (low, high), got {value!r}") from None
+        raise ValueError(f"`{name}` must be two numbers (low, high), got {shown(value)}") from None
     if not (math.isfinite(low) and math.isfinite(high) and abs(low) <= 1e6 and abs(high) <= 1e6):
-        raise ValueError(f"`{name}` must be finite and within ±1e6, got {value!r}")
+        raise ValueError(f"`{name}` must be finite and within ±1e6, got {shown(value)}")
     if not low < high:
-        raise ValueError(f"`{name}` must have low < high, got {value!r}")
+        raise ValueError(f"`{name}` must have low < high, got {shown(value)}")
     return low, high
 
 
@@ -643,13 +674,13 @@ def custom_surface(
     point = None
     if start is not None:
         if isinstance(start, (str, bytes)):
-            raise ValueError(f"`start` must be two numbers (x, y), got {start!r}")
+            raise ValueError(f"`start` must be two numbers (x, y), got {shown(start)}")
         try:
             point = tuple(float(v) for v in start)
         except NOT_A_NUMBER:
-            raise ValueError(f"`start` must be two numbers (x, y), got {start!r}") from None
+            raise ValueError(f"`start` must be two numbers (x, y), got {shown(start)}") from None
         if len(point) != 2 or not all(math.isfinite(v) for v in point):
-            raise ValueError(f"`start` must be two finite numbers (x, y), got {start!r}")
+            raise ValueError(f"`start` must be two finite numbers (x, y), got {shown(start)}")
         if not (xr[0] <= point[0] <= xr[1] and yr[0] <= point[1] <= yr[1]):
             raise ValueError(f"`start` {point} must lie inside the view box x in {xr}, y in {yr}")
     return _surface(formula, xr, yr, point, bool(estimate))

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import schedules, theory
-from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32
+from .checks import F32_RANGE, MAX_STEPS, MAX_SWEEP_CELL_STEPS, MAX_SWEEP_CELLS, NOT_A_NUMBER, fits_float32, shown
 from .datasets import epoch_order, epoch_positions, padded_size  # noqa: F401  (epoch_order: optviz.engine's too)
 from .models import Model, check_data, get_model, loss_at, minimum
 from .optimizers import (
@@ -144,7 +144,7 @@ class SweepResult:
 
 
 def _check_steps(steps, name: str = "steps") -> int:
-    message = f"`{name}` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}"
+    message = f"`{name}` must be a whole number from 1 to {MAX_STEPS}, got {shown(steps)}"
     if isinstance(steps, bool) or not isinstance(steps, (numbers.Integral, float, str)):
         raise ValueError(message)
     try:
@@ -160,13 +160,13 @@ def _check_start(start) -> np.ndarray:
     try:
         point = np.asarray(start, dtype=np.float64).reshape(-1)
     except NOT_A_NUMBER:
-        raise ValueError(f"`start` must be two numbers (x, y), got {start!r}") from None
+        raise ValueError(f"`start` must be two numbers (x, y), got {shown(start)}") from None
     if point.shape != (2,):
-        raise ValueError(f"`start` must be two numbers (x, y), got {start!r}")
+        raise ValueError(f"`start` must be two numbers (x, y), got {shown(start)}")
     if not np.all(np.isfinite(point)):
-        raise ValueError(f"`start` must be finite, got {start!r}")
+        raise ValueError(f"`start` must be finite, got {shown(start)}")
     if np.any(np.abs(point) > BOUND):
-        raise ValueError(f"`start` must lie within |x|, |y| <= {BOUND:g}, got {start!r}")
+        raise ValueError(f"`start` must lie within |x|, |y| <= {BOUND:g}, got {shown(start)}")
     return point
 
 
@@ -174,13 +174,13 @@ def _check_noise(noise, seed) -> tuple[float, int]:
     try:
         std = float(noise)
     except NOT_A_NUMBER:
-        raise ValueError(f"`noise` must be a number >= 0, got {noise!r}") from None
+        raise ValueError(f"`noise` must be a number >= 0, got {shown(noise)}") from None
     if not math.isfinite(std) or std < 0:
-        raise ValueError(f"`noise` must be a finite number >= 0, got {noise!r}")
+        raise ValueError(f"`noise` must be a finite number >= 0, got {shown(noise)}")
     if not fits_float32(std):
-        raise ValueError(f"`noise` must fit in float32, got {noise!r} ({F32_RANGE})")
+        raise ValueError(f"`noise` must fit in float32, got {shown(noise)} ({F32_RANGE})")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"`seed` must be a whole number from 0 to 2**32 - 1, got {seed!r}")
+        raise ValueError(f"`seed` must be a whole number from 0 to 2**32 - 1, got {shown(seed)}")
     return std, int(seed)
 
 
@@ -203,9 +203,9 @@ def _check_tolerance(tolerance) -> float:
     try:
         value = float(tolerance)
     except NOT_A_NUMBER:
-        raise ValueError(f"`tolerance` must be a positive number, got {tolerance!r}") from None
+        raise ValueError(f"`tolerance` must be a positive number, got {shown(tolerance)}") from None
     if not math.isfinite(value) or value <= 0 or not fits_float32(value):
-        raise ValueError(f"`tolerance` must be a positive number that fits in float32, got {tolerance!r}")
+        raise ValueError(f"`tolerance` must be a positive number that fits in float32, got {shown(tolerance)}")
     return value
 
 
@@ -457,7 +457,7 @@ def _normalise_optimizers(optimizers, framework: str | None = None) -> list[tupl
         items = [(name, None) for name in optimizers]
     else:
         raise ValueError(f"`optimizers` must be a list of optimizer names or a mapping name -> hyperparameters, "
-                         f"got {optimizers!r}")
+                         f"got {shown(optimizers)}")
     if not items:
         raise ValueError("`optimizers` must name at least one optimizer")
     out = []
@@ -467,7 +467,7 @@ def _normalise_optimizers(optimizers, framework: str | None = None) -> list[tupl
         named = isinstance(name, str) and ":" in name
         optimizer = get_optimizer(name, None if named else framework)
         if hp is not None and not isinstance(hp, Mapping):
-            raise ValueError(f"{optimizer.where}: hyperparameters must be a mapping, got {hp!r}")
+            raise ValueError(f"{optimizer.where}: hyperparameters must be a mapping, got {shown(hp)}")
         base = optimizer.key if named else optimizer.name
         out.append((base if tag is None else f"{base}#{tag}", optimizer, optimizer.resolve(hp)))
     names = [label for label, _, _ in out]
@@ -845,6 +845,74 @@ def fit(
                     shuffle=shuffle, seed=seed)[name]
 
 
+def learning_rate_curves(
+    surface: str | Surface,
+    start: Sequence[float] | None,
+    steps: int,
+    optimizers: Mapping[str, Mapping[str, object] | None],
+    learning_rates: Sequence[float],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    noise: float = 0.0,
+    seed: int = 0,
+    surface_params: Mapping[str, float] | None = None,
+    compile_steps: int | None = None,
+) -> dict[str, SweepResult]:
+    """Each optimizer's final loss against the learning rate, all of them in ONE compiled
+    race (a sweep per optimizer would be a compiled program each: fourteen compiles).
+
+    ``optimizers`` maps names to hyperparameters (``learning_rate`` is swept; any given is
+    replaced). Returns name -> a one-column :class:`SweepResult` (``momenta`` holds the
+    optimizer's momentum-like value, NaN without one), the same numbers :func:`sweep` gives.
+    At most ``MAX_SWEEP_CELLS`` runs and ``MAX_SWEEP_CELL_STEPS`` runs × steps in all.
+    """
+    surface = get_surface(surface)
+    params = surface.resolve_params(surface_params)
+    start = _check_start(surface.default_start if start is None else start)
+    steps = _check_steps(steps)
+    noise, seed = _check_noise(noise, seed)
+    tolerance = _check_tolerance(tolerance)
+    base = _normalise_optimizers({name: {k: v for k, v in (hp or {}).items() if k != "learning_rate"}
+                                  for name, hp in optimizers.items()})
+    rates = _sweep_rates(learning_rates, base[0][1])
+    if any(schedules.is_schedule(r) for r in rates):
+        raise ValueError("`learning_rates` must be numbers here, not schedules")
+    _check_grid_size(len(rates), len(base), steps)
+    entries = [(label, opt, opt.resolve(dict(values, learning_rate=rate)))
+               for label, opt, values in base for rate in rates]
+    padded = entries + [entries[0]] * (_bucket(len(entries), 8) - len(entries))
+    slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
+    index, hp, packed_rates, n_boundaries, scheduled = _lane_arguments(padded)
+    length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
+    program = _race_program(surface, len(padded), _bucket(length, 64), n_boundaries, scheduled, True)
+    block = jax.device_get(program(index, np.asarray(start, np.float32), slots, hp, packed_rates,
+                                   _surface_params(surface, params), np.float32(noise), np.uint32(seed),
+                                   np.int32(steps)))
+    count = len(entries)
+    first_bad = block[-1, :count, 0].astype(np.int64)
+    if first_bad[0] == 0:
+        raise _not_finite_at_start(surface, start, block[0, 0, _LOSS])
+    loss = block[: steps + 1, :count, _LOSS].astype(np.float64)  # (steps + 1, runs)
+    last = np.where(first_bad < 0, steps, first_bad - 1)
+    final_loss = loss[last, np.arange(count)]
+    min_value = -np.inf if surface.min_value is None else surface.min_value
+    ok = np.arange(steps + 1)[:, None] < np.where(first_bad < 0, steps + 1, first_bad)[None, :]
+    within = ok & (loss - min_value <= tolerance)
+    reached = np.where(within.any(axis=0), within.argmax(axis=0), -1)
+    results = {}
+    for k, (label, opt, values) in enumerate(base):
+        part = slice(k * len(rates), (k + 1) * len(rates))
+        axis = opt.momentum_like
+        results[label] = SweepResult(
+            optimizer=opt.name, surface=surface.name, momentum_name=axis,
+            learning_rates=np.asarray(rates), momenta=np.array([values[axis] if axis else np.nan], np.float64),
+            final_loss=final_loss[part, None], steps_to_tolerance=reached[part, None].astype(np.int32),
+            diverged=(first_bad[part] >= 0)[:, None], diverged_at=first_bad[part, None].astype(np.int32),
+            steps=steps, tolerance=tolerance, fixed={k: v for k, v in values.items()},
+        )
+    return results
+
+
 # --- sweep ------------------------------------------------------------------------------
 
 
@@ -1033,7 +1101,7 @@ def sweep(
         try:
             momenta = np.atleast_1d(np.asarray(momenta, dtype=np.float64))
         except NOT_A_NUMBER:
-            raise ValueError(f"`momenta` must be a non-empty list of numbers, got {momenta!r}") from None
+            raise ValueError(f"`momenta` must be a non-empty list of numbers, got {shown(momenta)}") from None
         if momenta.size == 0 or momenta.ndim != 1:
             raise ValueError("`momenta` must be a non-empty list of numbers")
     _check_grid_size(len(rates), momenta.size, steps)
@@ -1123,7 +1191,7 @@ def _sweep_axis(opt: Optimizer, axis: str | None) -> str | None:
         return opt.momentum_like
     own = [h.name for h in opt.hparams if h.kind == "float" and h.name != opt.rate_name]
     if axis not in own:
-        raise ValueError(f"`axis`: {opt.name} has no float hyperparameter {str(axis)[:40]!r} to sweep; "
+        raise ValueError(f"`axis`: {opt.name} has no float hyperparameter {shown(str(axis)[:40])} to sweep; "
                          f"it has {', '.join(own)}")
     return axis
 

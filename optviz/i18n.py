@@ -340,7 +340,6 @@ TEXT = {
         "tune_loaded": "Loaded learning_rate={lr:.3g} and {axis}={value:.3g} into {name}.",
         "lr_curve": "Final loss by learning rate, each optimizer with its other settings as they are",
         "tune_error": "This map cannot be drawn: {reason}",
-        "curve_error": "No learning-rate curve for {name}: {reason}",
         "lr_limit": "Theory, on this quadratic (λmax = {lam:.4g}): {parts}.",
         "lr_limit_part": "{name} diverges above {lr:.3g} at momentum {mu:.2f}",
         "use_best": "Use the best settings (theory): learning rate {lr:.3g}, momentum {mu:.2f}",
@@ -379,6 +378,10 @@ The largest $|z|$ over all eigenvalues, $\\rho$, is the linear rate: the loss ga
         "fig_rate": "predicted rate ρ = {rate:.4f}",
         "fig_sharpness": "sharpness (largest Hessian eigenvalue)",
         "fig_limit": "{name}: stable below {value:.4g}",
+        "curve_error": "No learning-rate curves: {reason}",
+        "tune_thinned": "Your formula is costly to run: this map has {rates} learning rates × {values} values, "
+                        "every other cell of the full map.",
+        "waiting_turn": "Waiting for another visitor's run to finish (one heavy run at a time)…",
     },
     "ko": {
         "title": "optviz: 손실 표면 위를 달리는 케라스 최적화 알고리즘",
@@ -490,7 +493,6 @@ The largest $|z|$ over all eigenvalues, $\\rho$, is the linear rate: the loss ga
         "tune_loaded": "{name}에 learning_rate={lr:.3g}, {axis}={value:.3g}를 넣었습니다.",
         "lr_curve": "학습률별 최종 손실 (각 알고리즘의 다른 설정은 지금 그대로)",
         "tune_error": "이 지도를 그릴 수 없습니다: {reason}",
-        "curve_error": "{name}의 학습률 곡선을 그릴 수 없습니다: {reason}",
         "lr_limit": "이론, 이 이차 함수에서 (λmax = {lam:.4g}): {parts}.",
         "lr_limit_part": "{name}은(는) 모멘텀 {mu:.2f}에서 학습률 {lr:.3g} 위로 발산",
         "use_best": "이론상 최적 설정 쓰기: 학습률 {lr:.3g}, 모멘텀 {mu:.2f}",
@@ -529,6 +531,10 @@ $$\\begin{pmatrix} w \\\\ m \\end{pmatrix} \\leftarrow \\begin{pmatrix} 1 - s(1 
         "fig_rate": "예측 수렴률 ρ = {rate:.4f}",
         "fig_sharpness": "날카로움 (헤시안 최대 고유값)",
         "fig_limit": "{name}: {value:.4g} 아래에서 안정",
+        "curve_error": "학습률 곡선을 그릴 수 없습니다: {reason}",
+        "tune_thinned": "입력한 수식은 계산 비용이 커서, 이 지도는 전체 지도의 한 칸 건너 한 칸씩 "
+                        "학습률 {rates}개 × 값 {values}개로 그렸습니다.",
+        "waiting_turn": "다른 방문자의 계산이 끝나기를 기다리는 중입니다 (무거운 계산은 한 번에 하나씩)…",
     },
 }
 

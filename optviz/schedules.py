@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, NOT_FINITE, as_float32, fits_float32, parse_number
+from .checks import F32_RANGE, MAX_STEPS, NOT_A_NUMBER, NOT_FINITE, as_float32, fits_float32, parse_number, shown
 from .pycode import py_literal
 from .rounding import keras_rounded_jit
 
@@ -94,14 +94,14 @@ _RULES = {
 
 def _number(value, where: str) -> float:
     if isinstance(value, str):  # a schedule's config holds numbers; text there is a mistake
-        raise ValueError(f"{where} must be a number, got {value!r}")
+        raise ValueError(f"{where} must be a number, got {shown(value)}")
     try:
         number = parse_number(value)
     except NOT_A_NUMBER as exc:
         problem = "be finite" if str(exc) == NOT_FINITE else "be a number"
-        raise ValueError(f"{where} must {problem}, got {value!r}") from None
+        raise ValueError(f"{where} must {problem}, got {shown(value)}") from None
     if not fits_float32(number):  # Keras computes a schedule in float32: inf there
-        raise ValueError(f"{where} must fit in float32, got {value!r} ({F32_RANGE})")
+        raise ValueError(f"{where} must fit in float32, got {shown(value)} ({F32_RANGE})")
     return number
 
 
@@ -116,44 +116,44 @@ def _check(kind: str, value, where: str):
             return bool(value)
         if isinstance(value, (int, np.integer)) and value in (0, 1):
             return bool(value)
-        raise ValueError(f"{where} must be true or false, got {value!r}")
+        raise ValueError(f"{where} must be true or false, got {shown(value)}")
     if kind == "name":
         if not isinstance(value, str):
-            raise ValueError(f"{where} must be a string, got {value!r}")
+            raise ValueError(f"{where} must be a string, got {shown(value)}")
         return value
     if kind == "optional_rate":
         return None if value is None else _check("rate", value, where)
     if kind == "boundaries":
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or len(value) == 0:
-            raise ValueError(f"{where} must be a non-empty list of step numbers, got {value!r}")
+            raise ValueError(f"{where} must be a non-empty list of step numbers, got {shown(value)}")
         if len(value) > MAX_BOUNDARIES:
             raise ValueError(f"{where} may hold at most {MAX_BOUNDARIES} boundaries, got {len(value)}")
         out = []
         for b in value:
             number = _number(b, where)
             if number != int(number) or abs(number) >= 2**31:
-                raise ValueError(f"{where} must hold whole step numbers (int32), got {b!r}")
+                raise ValueError(f"{where} must hold whole step numbers (int32), got {shown(b)}")
             out.append(int(number))
         if any(b >= c for b, c in zip(out, out[1:])):
-            raise ValueError(f"{where} must be strictly increasing, got {list(value)!r}")
+            raise ValueError(f"{where} must be strictly increasing, got {shown(list(value))}")
         return out
     if kind == "values":
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence) or len(value) == 0:
-            raise ValueError(f"{where} must be a non-empty list of learning rates, got {value!r}")
+            raise ValueError(f"{where} must be a non-empty list of learning rates, got {shown(value)}")
         out = [_number(v, where) for v in value]
         if any(v < 0 for v in out):
-            raise ValueError(f"{where} must hold learning rates >= 0, got {list(value)!r}")
+            raise ValueError(f"{where} must hold learning rates >= 0, got {shown(list(value))}")
         return out
     number = _number(value, where)
     if kind in ("steps", "positive") and number > 0 and as_float32(number) == 0:  # Keras divides by it
-        raise ValueError(f"{where} must be > 0, got {value!r}, which is 0 in float32, the precision Keras "
+        raise ValueError(f"{where} must be > 0, got {shown(value)}, which is 0 in float32, the precision Keras "
                          "computes in")
     ok = {
         "rate": number >= 0, "steps": number > 0, "count": number >= 0, "nonneg": number >= 0,
         "unit": 0 <= number <= 1, "positive": number > 0,
     }[kind]
     if not ok:
-        raise ValueError(f"{where} must be {_RULES[kind]}, got {value!r}")
+        raise ValueError(f"{where} must be {_RULES[kind]}, got {shown(value)}")
     return _whole(number) if kind in ("steps", "count") else number
 
 
@@ -165,7 +165,7 @@ def parse(spec, where: str = "`learning_rate`") -> dict:
     """
     if not isinstance(spec, Mapping):
         raise ValueError(f"{where} must be a number or a schedule "
-                         f"{{\"class_name\": ..., \"config\": {{...}}}}, got {spec!r}")
+                         f"{{\"class_name\": ..., \"config\": {{...}}}}, got {shown(spec)}")
     extra = set(spec) - {"class_name", "config", "module", "registered_name"}
     if extra:
         raise ValueError(f"{where}: unknown schedule key(s) {', '.join(sorted(map(str, extra)))}; "
@@ -174,11 +174,11 @@ def parse(spec, where: str = "`learning_rate`") -> dict:
         raise ValueError(f"{where}: a schedule needs `class_name` (one of {', '.join(SCHEDULES)})")
     class_name = spec["class_name"]
     if not isinstance(class_name, str) or class_name not in SCHEDULES:
-        raise ValueError(f"{where}: unknown schedule class_name {class_name!r}; "
+        raise ValueError(f"{where}: unknown schedule class_name {shown(class_name)}; "
                          f"choose one of {', '.join(SCHEDULES)}")
     config = spec.get("config")
     if not isinstance(config, Mapping):
-        raise ValueError(f"{where}: {class_name} needs a `config` mapping, got {config!r}")
+        raise ValueError(f"{where}: {class_name} needs a `config` mapping, got {shown(config)}")
     fields = SCHEDULES[class_name]
     unknown = [k for k in config if k not in fields]
     if unknown:
@@ -414,7 +414,7 @@ def _values_program(arrays, steps, n_steps):
 def values(spec, steps: int) -> np.ndarray:
     """The learning rate Keras uses at iterations 0 .. steps-1 (float32), e.g. to draw a schedule."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+        raise ValueError(f"`steps` must be a whole number from 1 to {MAX_STEPS}, got {shown(steps)}")
     rate = spec if not is_schedule(spec) else parse(spec)
     arrays = lane_arrays([rate], boundary_slots([rate]))
     # One program for up to 2048 steps: a steps slider never compiles again.

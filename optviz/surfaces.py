@@ -14,7 +14,7 @@ from typing import Callable, Mapping
 import jax.numpy as jnp
 import numpy as np
 
-from .checks import NOT_A_NUMBER, fits_float32
+from .checks import NOT_A_NUMBER, fits_float32, shown
 
 SurfaceFn = Callable[[jnp.ndarray, jnp.ndarray, Mapping[str, jnp.ndarray]], jnp.ndarray]
 
@@ -54,7 +54,7 @@ class Surface:
         """Default parameters updated with ``overrides``; ValueError naming a bad field."""
         values = dict(self.params)
         if overrides is not None and not isinstance(overrides, Mapping):
-            raise ValueError(f"`surface_params` must be a mapping of parameter name to number, got {overrides!r}")
+            raise ValueError(f"`surface_params` must be a mapping of parameter name to number, got {shown(overrides)}")
         for key, value in (overrides or {}).items():
             if key not in values:
                 names = ", ".join(values) or "no parameters"
@@ -62,10 +62,10 @@ class Surface:
             try:
                 number = float(value)
             except NOT_A_NUMBER:
-                raise ValueError(f"surface {self.name}: `{key}` must be a number, got {value!r}") from None
+                raise ValueError(f"surface {self.name}: `{key}` must be a number, got {shown(value)}") from None
             low, high = self.param_ranges.get(key, (-math.inf, math.inf))
             if not (math.isfinite(number) and low <= number <= high and fits_float32(number)):
-                raise ValueError(f"surface {self.name}: `{key}` must be in [{low:g}, {high:g}], got {value!r}")
+                raise ValueError(f"surface {self.name}: `{key}` must be in [{low:g}, {high:g}], got {shown(value)}")
             values[key] = number
         return values
 
@@ -219,5 +219,5 @@ def get_surface(surface: str | Surface) -> Surface:
         return surface
     key = str(surface).strip().lower()
     if key not in SURFACES:
-        raise ValueError(f"unknown surface {surface!r}; choose one of {', '.join(SURFACES)}")
+        raise ValueError(f"unknown surface {shown(surface)}; choose one of {', '.join(SURFACES)}")
     return SURFACES[key]

@@ -269,6 +269,28 @@ def test_sweep_over_another_axis_equals_simulate(name, axis, values):
         optviz.sweep(name, "himmelblau", None, 120, lrs, values, axis="learning_rate")
 
 
+def test_learning_rate_curves_are_the_sweeps_in_one_program():
+    """The tuning tab's curves, every optimizer in one compiled race, are each optimizer's
+    one-column sweep: final loss, divergence and steps to tolerance, cell for cell."""
+    from optviz.engine import learning_rate_curves
+    lrs = [1e-4, 3e-3, 0.03, 0.3, 1.0]
+    spec = {name: {} for name in ("sgd", "nesterov", "adagrad", "adam", "adadelta", "lion", "ftrl", "adafactor")}
+    spec["adagrad"] = {"initial_accumulator_value": 0.5, "learning_rate": 123.0}  # (a given rate is replaced)
+    spec["sgd"] = {"momentum": 0.5}
+    curves = learning_rate_curves("himmelblau", None, 150, spec, lrs, tolerance=0.5)
+    assert list(curves) == list(spec)
+    for name, hp in spec.items():
+        fixed = {k: v for k, v in hp.items() if k != "learning_rate"}
+        axis = ALL_OPTIMIZERS[name].momentum_like
+        value = [fixed.pop(axis, ALL_OPTIMIZERS[name].defaults[axis])] if axis else None
+        expected = optviz.sweep(name, "himmelblau", None, 150, lrs, value, tolerance=0.5, **fixed)
+        got = curves[name]
+        np.testing.assert_allclose(got.final_loss, expected.final_loss, rtol=1e-5, err_msg=name)
+        np.testing.assert_array_equal(got.diverged, expected.diverged, err_msg=name)
+        np.testing.assert_array_equal(got.steps_to_tolerance, expected.steps_to_tolerance, err_msg=name)
+    assert any(c.diverged.any() for c in curves.values()) and not all(c.diverged.all() for c in curves.values())
+
+
 @pytest.mark.parametrize("name,fixed", [("adam", {"beta_2": 0.9, "epsilon": 1e-3, "amsgrad": True}),
                                         ("rmsprop", {"rho": 0.5, "centered": True, "epsilon": 1e-4}),
                                         ("nadam", {"beta_2": 0.95}), ("adagrad", {"initial_accumulator_value": 0.5})])

@@ -175,3 +175,51 @@ def test_the_cli_sweep_has_the_same_cap():
     assert main(["sweep", "--optimizer", "sgd", "--steps", "1", "--learning-rates", *rates], out, err) == 2
     assert out.getvalue() == "" and err.getvalue().count("\n") == 1
     assert f"`learning_rates` × `momenta` may hold at most {MAX_SWEEP_CELLS} cells" in err.getvalue()
+
+
+def _nested(depth: int, leaf):
+    value = leaf
+    for _ in range(depth):
+        value = {"class_name": "ExponentialDecay",
+                 "config": {"initial_learning_rate": value, "decay_steps": 10, "decay_rate": 0.5}}
+    return value
+
+
+def _listed(depth: int):
+    value = [0.1]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("call,field", [
+    (lambda: optviz.simulate("adam", "rosenbrock", None, 10, learning_rate=_nested(100_000, 0.1)),
+     "initial_learning_rate"),
+    (lambda: optviz.sweep("adam", "rosenbrock", None, 10, [_nested(100_000, 0.1)]), "initial_learning_rate"),
+    (lambda: schedules.parse(_nested(100_000, 0.1)), "initial_learning_rate"),
+    (lambda: optviz.simulate("adam", "rosenbrock", None, 10, learning_rate=_listed(100_000)), "learning_rate"),
+    (lambda: optviz.simulate("adam", "rosenbrock", _listed(100_000), 10), "start"),
+    (lambda: optviz.race("rosenbrock", None, 10, {"adam": {"beta_1": _listed(100_000)}}), "beta_1"),
+    (lambda: optviz.race("quadratic", None, 10, ["sgd"], surface_params={"kappa": _listed(100_000)}), "kappa"),
+])
+def test_a_value_nested_a_hundred_thousand_deep_is_a_short_value_error(call, field):
+    """Schedules inside schedules (or lists in lists) built in Python: a ValueError naming
+    the field, its message short (the value's repr raised RecursionError)."""
+    with pytest.raises(ValueError, match=field) as error:
+        call()
+    assert len(str(error.value)) < 600
+
+
+def test_a_formula_past_the_cost_cap_is_refused_saying_why():
+    """At most MAX_WEIGHT costly operations (calls other than abs/min/max, powers with a
+    variable or fractional exponent); variable-free parts and cheap calls do not count."""
+    from optviz.custom import MAX_WEIGHT, formula_weight
+    chain = "x*y"
+    for k in range(MAX_WEIGHT):
+        chain = ("tanh", "sin")[k % 2] + f"({chain})"
+    at_cap = chain + " + x**2 + abs(y) + max(x, y)**3 + sin(pi/4)*x"
+    assert formula_weight(parse_formula(at_cap).tree) == MAX_WEIGHT
+    custom_surface(at_cap)  # still a surface
+    for over in (f"sin({chain})", chain + " + x**0.5", chain + " + 2**y"):
+        with pytest.raises(ValueError, match=f"too costly.*{MAX_WEIGHT + 1} function calls and powers"):
+            parse_formula(over)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import schedules
-from ..checks import F32_RANGE, NOT_A_NUMBER, as_float32, fits_float32
+from ..checks import F32_RANGE, NOT_A_NUMBER, as_float32, fits_float32, shown
 from ..pycode import py_literal
 
 MAX_SLOTS = 3  # the most variables any optimizer keeps (Adam with amsgrad, RMSprop, Nadam)
@@ -116,28 +116,28 @@ class HParam:
                 return bool(value)
             if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
                 return value.strip().lower() in ("true", "1")
-            raise ValueError(f"{where} must be true or false, got {value!r}")
+            raise ValueError(f"{where} must be true or false, got {shown(value)}")
         if isinstance(value, bool):
-            raise ValueError(f"{where} must be a number, got {value!r}")
+            raise ValueError(f"{where} must be a number, got {shown(value)}")
         try:
             number = float(value)
         except NOT_A_NUMBER:
-            raise ValueError(f"{where} must be a number, got {value!r}") from None
+            raise ValueError(f"{where} must be a number, got {shown(value)}") from None
         if not math.isfinite(number):
-            raise ValueError(f"{where} must be finite, got {value!r}")
+            raise ValueError(f"{where} must be finite, got {shown(value)}")
         if not self._within(number):
-            raise ValueError(f"{where} must be {self.rule()}, got {number!r}")
+            raise ValueError(f"{where} must be {self.rule()}, got {shown(number)}")
         # The engine, like Keras, computes in float32: 1e39 would be inf there, 1e-50 zero
         # (an epsilon of 0: refused; a weight decay of 0: fine), 1 - 1e-9 exactly 1 (a beta
         # of 1). Refuse what float32 breaks.
         if not fits_float32(number):
-            raise ValueError(f"{where} must be {self.rule()} and fit in float32, got {number!r} ({F32_RANGE})")
+            raise ValueError(f"{where} must be {self.rule()} and fit in float32, got {shown(number)} ({F32_RANGE})")
         if number != 0 and not self._within(as_float32(number)):
             raise ValueError(f"{where} must be {self.rule()}, got {number!r}, which is {as_float32(number)!r} "
                              "in float32, the precision Keras computes in")
         if self.kind == "int":
             if number != int(number):
-                raise ValueError(f"{where} must be {self.rule()}, got {value!r}")
+                raise ValueError(f"{where} must be {self.rule()}, got {shown(value)}")
             return int(number)
         return number
 
@@ -410,7 +410,7 @@ class Optimizer:
         if len(clipping) > 1:
             raise ValueError(
                 f"{self.name}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set; "
-                f"got {', '.join(f'{k}={values[k]!r}' for k in clipping)}"
+                f"got {', '.join(f'{k}={shown(values[k])}' for k in clipping)}"
             )
         if self.check is not None:
             self.check(values, self.where)

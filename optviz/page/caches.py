@@ -13,7 +13,8 @@ import streamlit as st
 
 import optviz
 from optviz import figures, i18n, theory
-from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS
+from optviz.bounds import MAX_PAGE_STEPS
+from optviz.engine import learning_rate_curves
 from optviz.lessons import load_lessons
 from optviz.state import PageState
 
@@ -38,10 +39,48 @@ def race_of(state: PageState) -> dict:
                        seed=state.seed, surface_params=state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
+class HeavyWork:
+    """At most one heavy computation at a time in this server process, whichever visitor
+    asks: a tuning map, the learning-rate curves, a typed formula's first race (its
+    compile). Others wait their turn (the page says so), so one visitor's costly link
+    leaves the CPU's other core to everyone else's ordinary runs, which never wait here."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self):
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+heavy_work = HeavyWork()  # one per process
+_raced_formulas: set[str] = set()  # typed formulas whose race program is compiled already
+
+
+def in_turn(text: str, compute, *args):
+    """``compute(*args)``, with a spinner saying ``text`` while another visitor's heavy run
+    holds the turn (a cache hit returns at once all the same)."""
+    if heavy_work.busy():
+        with st.spinner(text):
+            return compute(*args)
+    return compute(*args)
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def run_race(key: str, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
-    return race_of(_state)
+    surface = _state.surface_object()
+    if surface.name != "custom" or surface.key in _raced_formulas:
+        return race_of(_state)
+    with heavy_work:  # a new formula: its compile waits its turn
+        race = race_of(_state)
+    _raced_formulas.add(surface.key)
+    return race
 
 
 def race_figure(state: PageState, race: dict, lang: str, presenter: bool, step: int | None,
@@ -68,13 +107,24 @@ def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: 
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def run_sweep(key: str, optimizer: str, axis: str, values: tuple, _state: PageState):
-    """A learning rate × ``axis`` grid on the page's own slider values (a click lands on
-    them); ``values`` the axis's (one value: a learning-rate curve)."""
+def run_sweep(key: str, optimizer: str, axis: str, learning_rates: tuple, values: tuple, _state: PageState):
+    """A learning rate × ``axis`` grid on the page's own slider values (a click lands on them)."""
     fixed = {k: v for k, v in _state.hyperparameters(optimizer).items() if k not in ("learning_rate", axis)}
-    return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.run_steps(), LEARNING_RATES,
-                        list(values), axis=axis, tolerance=TOLERANCE, noise=_state.noise,
-                        seed=_state.seed, surface_params=_state.surface_params(), **fixed)
+    with heavy_work:
+        return optviz.sweep(optimizer, _state.surface_object(), _state.start, _state.run_steps(), list(learning_rates),
+                            list(values), axis=axis, tolerance=TOLERANCE, noise=_state.noise,
+                            seed=_state.seed, surface_params=_state.surface_params(), **fixed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def run_curves(key: str, learning_rates: tuple, _state: PageState):
+    """Every optimizer's final loss against the learning rate, in one compiled race."""
+    spec = {name: {k: v for k, v in _state.hyperparameters(name).items() if k != "learning_rate"}
+            for name in _state.optimizers}
+    with heavy_work:
+        return learning_rate_curves(_state.surface_object(), _state.start, _state.run_steps(), spec, list(learning_rates),
+                                    tolerance=TOLERANCE, noise=_state.noise, seed=_state.seed,
+                                    surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -13,12 +13,13 @@ from optviz import i18n
 from optviz.bounds import TABS
 from optviz.checks import TRUE_WORDS
 from optviz.page import components, header, sidebar, widgets
-from optviz.page.caches import run_race, runs_in_progress
+from optviz.page.caches import in_turn, run_race, runs_in_progress
 from optviz.page.charts import measure_widths, reported_widths
 from optviz.page.context import RunContext
 from optviz.page.markdown_text import plain_text
 from optviz.page.setup import plotly_js_url, setup
 from optviz.page.tabs import race, rules, tuning, view3d
+from optviz.state import CUSTOM
 from optviz.url import to_query
 
 TAB_PAGES = {"race": race, "tune": tuning, "3d": view3d, "rules": rules}
@@ -86,7 +87,9 @@ def _live(lang: str, side: sidebar.Sidebar, tab_body) -> None:
         st.stop()
 
     try:
-        race_result = run_race(state_key, state)
+        # (A typed formula's first race is a compile that waits its turn; any other is not.)
+        race_result = (in_turn(t["waiting_turn"], run_race, state_key, state) if state.surface == CUSTOM
+                       else run_race(state_key, state))
     except optviz.NonFiniteStartError as exc:
         # A start where the loss is NaN or inf (a click or link outside a formula's domain,
         # log(x) at x < 0): back to the surface's own start, saying why. (A whole new run:

@@ -20,7 +20,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 import optviz
 import optviz.xla
 from optviz import figures
-from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS
+from optviz.bounds import CURVE_RATES, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS
+from optviz.engine import learning_rate_curves
 from optviz.optimizers import ARTICLE_OPTIMIZERS
 from optviz.state import PageState, tuning_axis
 
@@ -80,13 +81,14 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
             optviz.race(name, None, MIN_STEPS, optimizers, compile_steps=MAX_PAGE_STEPS)
         figures.contour_backdrop(optviz.get_surface(name))  # the race chart's picture of it
     # The tuning tab's grids on the default surface and step count: each optimizer's heat
-    # map and its learning-rate curve.
-    for name, opt in ARTICLE_OPTIMIZERS.items():
+    # map, and the six's learning-rate curves (one program).
+    for name in ARTICLE_OPTIMIZERS:
         if stop.is_set():
             return
         axis, values, _ = tuning_axis(name)
         optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, values, axis=axis)
-        optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, [opt.defaults[axis]], axis=axis)
+    learning_rate_curves("rosenbrock", None, PageState.steps, {name: {} for name in ARTICLE_OPTIMIZERS},
+                         CURVE_RATES, compile_steps=MAX_PAGE_STEPS)
     _freeze_heap()  # and what the warm-up built
 
 

@@ -34,7 +34,11 @@ async function draw(Plotly, chart, spec, config) {
     const moved = now.full.map((t, i) => i).filter((i) => now.full[i] !== prev.full[i] || chart.previewed.has(i));
     const relaid = Object.keys({ ...prev.layout, ...now.layout }).filter((k) => prev.layout[k] !== now.layout[k]);
     if (moved.length) {
-      await Plotly.animate(div, { data: moved.map((i) => spec.data[i]), traces: moved }, MOVE);
+      // (Interrupted by Play or a preview, plotly.js rejects with no reason: not a failure to
+      // draw, the newer animation shows. Any other error is one.)
+      await Plotly.animate(div, { data: moved.map((i) => spec.data[i]), traces: moved }, MOVE).catch((err) => {
+        if (err !== undefined) throw err;
+      });
     }
     if (relaid.length) await Plotly.relayout(div, Object.fromEntries(relaid.map((k) => [k, spec.layout[k] ?? null])));
     if (prev.frames !== now.frames) {  // a step or the Steps slider: other frames; the old ones go

@@ -9,6 +9,7 @@
 // being drawn.
 
 const MOVE = { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" };
+const interrupted = (err) => { if (err !== undefined) console.error("optviz preview:", err); };
 
 function show(self, input) {
   const data = self.data;
@@ -24,7 +25,10 @@ function show(self, input) {
   requestAnimationFrame(() => setTimeout(() => {
     if (!ready() || self.data !== data) return;
     for (const i of preview.traces) chart.previewed.add(i);
-    window.Plotly.animate(chart.div, { data: preview.data, traces: preview.traces }, MOVE);
+    // plotly.js rejects an animation that another one interrupts (Play, or the server's
+    // figure landing) with no reason at all: an uncaught `undefined` on the page. The
+    // newer animation wins; nothing is lost.
+    window.Plotly.animate(chart.div, { data: preview.data, traces: preview.traces }, MOVE).catch(interrupted);
     chart.div.dataset.previews = ((chart.div.dataset.previews || "") + slider[0]).slice(-40);
   }, 0));
 }
