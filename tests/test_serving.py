@@ -254,6 +254,24 @@ def test_a_browser_through_nginx_moves_a_slider_downloads_the_csv_and_survives_i
                     what="the killed replica started again")
 
 
+def test_a_hung_replica_leaves_the_pool_and_rejoins_when_it_answers(served):
+    """A replica that stops answering (SIGSTOP: alive, its port still accepting connections,
+    which nginx's passive check would wait on) is taken out; new browsers all reach the other."""
+    (hung_port, hung_pid), (live_port, _) = sorted(served.ready().items())
+    os.kill(hung_pid, signal.SIGSTOP)
+    try:
+        served.wait_for(lambda: f"(pid {hung_pid}) has not answered" in served.text(), timeout=60,
+                        what="the hung replica taken out")
+        time.sleep(1)  # nginx's reload
+        for browser in range(12):
+            assert _get(f"{served.url}/_stcore/host-config?hung={browser}")[0] == 200
+        assert set(served.upstreams(r"host-config\?hung=")) == {f"127.0.0.1:{live_port}"}
+    finally:
+        os.kill(hung_pid, signal.SIGCONT)
+    served.wait_for(lambda: served.text().count(f"(pid {hung_pid}, 127.0.0.1:{hung_port}) ready") == 2,
+                    timeout=30, what="the replica back in the pool")
+
+
 def _descendants(pid: int) -> set[int]:
     parents = {}
     for entry in Path("/proc").iterdir():
