@@ -370,9 +370,25 @@ class Supervisor:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+USAGE = """usage: optviz serve [--replicas N] [streamlit options]
+
+  --replicas N        page processes behind nginx (default: one per core); 1 = one Streamlit
+                      process, no nginx
+  --server.port P     the public port (nginx's with replicas; default 8501)
+  --server.address A  the public address (default: every interface)
+Every other option goes to each replica's `streamlit run`. Streamlit's options:
+
+"""
+
+
 def serve(options: Sequence[str], out: TextIO | None = None) -> int:
     """``optviz serve [--replicas N] [streamlit options]``. One replica: this process becomes
     Streamlit (no nginx needed, nothing to balance). More: :class:`Supervisor` until a signal."""
+    if "-h" in options or "--help" in options:
+        (out or sys.stdout).write(USAGE)
+        (out or sys.stdout).flush()
+        command = streamlit_command(["--help"])
+        os.execv(command[0], command)  # then Streamlit's own options, which pass through
     parsed = parse_serve_options(options)
     if parsed.replicas == 1:
         command = streamlit_command(_without_replicas(options))

@@ -80,6 +80,14 @@ def test_a_bad_serve_option_is_one_line_naming_it(argv, named):
     assert message.startswith(f"optviz: error: {named}") and message.count("\n") == 1, message
 
 
+def test_serve_help_names_replicas_then_streamlits_options():
+    result = subprocess.run([sys.executable, "-m", "optviz", "serve", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    ours, _, streamlits = result.stdout.partition("Streamlit's options:")
+    assert "--replicas N" in ours and "--server.port" in streamlits  # no replica started with --help
+
+
 def test_without_nginx_serve_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(serving.shutil, "which", lambda name: None)
     monkeypatch.setattr(serving.os, "access", lambda path, mode: False)
