@@ -48,6 +48,10 @@ RESTART_PAUSE, MAX_RESTART_PAUSE = 1.0, 30.0
 STOP_TIMEOUT = 15.0
 # Passive health (nginx): one failure takes a replica out of the ring for this long.
 SERVER_OPTIONS = "max_fails=1 fail_timeout=5s"
+# Active health of a replica in the pool: asked this often; this many missed answers in a row
+# (each given HEALTH_TIMEOUT) take it out until it answers again. A hung process still accepts
+# connections, which nginx's passive check alone would wait on for the read timeout.
+HEALTH_INTERVAL, HEALTH_MISSES, HEALTH_TIMEOUT = 5.0, 3, 5.0
 
 
 def streamlit_command(options: Sequence[str], module: str = "streamlit") -> list[str]:
@@ -197,10 +201,10 @@ def _die_with_parent() -> None:  # (runs in the child, between fork and exec)
         pass
 
 
-def _healthy(port: int) -> bool:
+def _healthy(port: int, timeout: float = 2.0) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an http_proxy
     try:
-        with opener.open(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+        with opener.open(f"http://127.0.0.1:{port}/_stcore/health", timeout=timeout) as response:
             return response.read().strip() == b"ok"
     except OSError:
         return False
@@ -222,6 +226,8 @@ class _Replica:
     ready: bool = False
     start_at: float = 0.0
     pause: float = RESTART_PAUSE
+    checked_at: float = 0.0
+    misses: int = 0
 
 
 class Supervisor:
@@ -321,10 +327,18 @@ class Supervisor:
                 replica.proc, replica.ready = None, False
                 replica.start_at = now + replica.pause
                 replica.pause = min(2 * replica.pause, MAX_RESTART_PAUSE)
-            elif not replica.ready and _healthy(replica.port):
-                replica.ready, changed = True, True
-                replica.pause = RESTART_PAUSE
-                self.say(f"replica {replica.number} (pid {replica.proc.pid}, 127.0.0.1:{replica.port}) ready")
+            elif not replica.ready:
+                if _healthy(replica.port):
+                    replica.ready, changed = True, True
+                    replica.pause, replica.misses, replica.checked_at = RESTART_PAUSE, 0, now
+                    self.say(f"replica {replica.number} (pid {replica.proc.pid}, 127.0.0.1:{replica.port}) ready")
+            elif now - replica.checked_at >= HEALTH_INTERVAL:
+                replica.checked_at = now
+                replica.misses = 0 if _healthy(replica.port, HEALTH_TIMEOUT) else replica.misses + 1
+                if replica.misses >= HEALTH_MISSES:
+                    replica.ready, changed = False, True
+                    self.say(f"replica {replica.number} (pid {replica.proc.pid}) has not answered its health "
+                             f"check {HEALTH_MISSES} times: out of the pool until it does")
         if self.nginx_proc is not None and self.nginx_proc.poll() is not None:
             self.say(f"nginx exited with status {self.nginx_proc.returncode}; starting it again. "
                      f"{_tail(self.workdir / 'error.log', 3)}")
@@ -356,9 +370,25 @@ class Supervisor:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+USAGE = """usage: optviz serve [--replicas N] [streamlit options]
+
+  --replicas N        page processes behind nginx (default: one per core); 1 = one Streamlit
+                      process, no nginx
+  --server.port P     the public port (nginx's with replicas; default 8501)
+  --server.address A  the public address (default: every interface)
+Every other option goes to each replica's `streamlit run`. Streamlit's options:
+
+"""
+
+
 def serve(options: Sequence[str], out: TextIO | None = None) -> int:
     """``optviz serve [--replicas N] [streamlit options]``. One replica: this process becomes
     Streamlit (no nginx needed, nothing to balance). More: :class:`Supervisor` until a signal."""
+    if "-h" in options or "--help" in options:
+        (out or sys.stdout).write(USAGE)
+        (out or sys.stdout).flush()
+        command = streamlit_command(["--help"])
+        os.execv(command[0], command)  # then Streamlit's own options, which pass through
     parsed = parse_serve_options(options)
     if parsed.replicas == 1:
         command = streamlit_command(_without_replicas(options))

@@ -80,6 +80,14 @@ def test_a_bad_serve_option_is_one_line_naming_it(argv, named):
     assert message.startswith(f"optviz: error: {named}") and message.count("\n") == 1, message
 
 
+def test_serve_help_names_replicas_then_streamlits_options():
+    result = subprocess.run([sys.executable, "-m", "optviz", "serve", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    ours, _, streamlits = result.stdout.partition("Streamlit's options:")
+    assert "--replicas N" in ours and "--server.port" in streamlits  # no replica started with --help
+
+
 def test_without_nginx_serve_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(serving.shutil, "which", lambda name: None)
     monkeypatch.setattr(serving.os, "access", lambda path, mode: False)
@@ -252,6 +260,24 @@ def test_a_browser_through_nginx_moves_a_slider_downloads_the_csv_and_survives_i
     # And the dead replica is started again and rejoins.
     served.wait_for(lambda: served.ready().get(int(replica.rsplit(":", 1)[1]), pid) != pid,
                     what="the killed replica started again")
+
+
+def test_a_hung_replica_leaves_the_pool_and_rejoins_when_it_answers(served):
+    """A replica that stops answering (SIGSTOP: alive, its port still accepting connections,
+    which nginx's passive check would wait on) is taken out; new browsers all reach the other."""
+    (hung_port, hung_pid), (live_port, _) = sorted(served.ready().items())
+    os.kill(hung_pid, signal.SIGSTOP)
+    try:
+        served.wait_for(lambda: f"(pid {hung_pid}) has not answered" in served.text(), timeout=60,
+                        what="the hung replica taken out")
+        time.sleep(1)  # nginx's reload
+        for browser in range(12):
+            assert _get(f"{served.url}/_stcore/host-config?hung={browser}")[0] == 200
+        assert set(served.upstreams(r"host-config\?hung=")) == {f"127.0.0.1:{live_port}"}
+    finally:
+        os.kill(hung_pid, signal.SIGCONT)
+    served.wait_for(lambda: served.text().count(f"(pid {hung_pid}, 127.0.0.1:{hung_port}) ready") == 2,
+                    timeout=30, what="the replica back in the pool")
 
 
 def _descendants(pid: int) -> set[int]:
