@@ -21,6 +21,7 @@ import optviz
 import optviz.xla
 from optviz import figures
 from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
+from optviz.models import DATA_SURFACES, data_surface
 from optviz.optimizers import ARTICLE_OPTIMIZERS
 from optviz.state import PageState
 
@@ -88,6 +89,15 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
             optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, MOMENTA)
         optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES,
                      [opt.defaults[opt.momentum_like]] if opt.momentum_like else None)
+    # The data surfaces' fit programs (one per model and padded data size), last: the
+    # formula surfaces are the page's first view.
+    for name in DATA_SURFACES:
+        if stop.is_set():
+            return
+        surface = data_surface(name)
+        optviz.fit_race(surface.model, surface.data.x, surface.data.y, ["sgd"], batch_size=surface.data.size,
+                        compile_steps=MAX_PAGE_STEPS)
+        figures.contour_backdrop(surface)
     _freeze_heap()  # and what the warm-up built
 
 
