@@ -73,13 +73,18 @@ def trajectories_csv(trajectories: Mapping[str, Trajectory]) -> str:
     ``optimizer`` is the race's key for that run; ``gx, gy`` is the gradient the next step
     uses (noise included). Numbers are float32's shortest exact text, so reading the file
     back as float32 gives exactly the engine's arrays. A diverged run stops at its last
-    finite point, like its :class:`Trajectory`.
+    finite point, like its :class:`Trajectory`. A fit's (:func:`optviz.fit_race`) has one
+    more column, ``batch_loss``: the loss of the batch each step uses (``loss`` is over all
+    the data; x and y are the model's two weights).
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    fitted = bool(trajectories) and all(tr.batch_loss is not None for tr in trajectories.values())
+    writer.writerow((*CSV_COLUMNS, "batch_loss") if fitted else CSV_COLUMNS)
     for name, tr in trajectories.items():
         columns = (tr.path[:, 0], tr.path[:, 1], tr.loss, tr.gradient[:, 0], tr.gradient[:, 1])
+        if fitted:
+            columns += (tr.batch_loss,)
         text = [np.asarray(column, np.float32).astype(str) for column in columns]
         writer.writerows(zip(repeat(name), range(len(tr.path)), *text))
     return out.getvalue()

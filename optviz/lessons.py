@@ -26,8 +26,9 @@ from .bounds import (
     SIDE_CHARTS,
 )
 from .checks import NOT_A_NUMBER, parse_number
+from .models import DATA_SURFACES
 from .optimizers import ALL_OPTIMIZERS  # a lesson may race any of the fourteen
-from .state import MOMENTUM_OPTIMIZERS, PageState, default_state, snap, zoomed_view
+from .state import MOMENTUM_OPTIMIZERS, PageState, default_state, fit_epochs, snap, surface_of, zoomed_view
 from .surfaces import SURFACES
 
 LESSONS_FILE = Path(__file__).with_name("lessons.toml")
@@ -85,7 +86,8 @@ def _text(lesson: str, lang: str, raw) -> LessonText:
 
 
 _FIELDS = {"id", "surface", "kappa", "optimizers", "learning_rate", "momentum", "own", "start", "steps", "noise",
-           "seed", "view", "chart", "en", "ko"}
+           "seed", "view", "chart", "en", "ko", "batch_size", "epochs", "standardize", "shuffle"}
+_DATA_FIELDS = ("batch_size", "epochs", "standardize", "shuffle")  # a data surface's (and only its)
 
 
 def _lesson(raw: dict, index: int) -> Lesson:
@@ -97,9 +99,31 @@ def _lesson(raw: dict, index: int) -> Lesson:
     if unknown:
         raise _fail(name, min(unknown), "is not a lesson field")
     surface = raw.get("surface")
-    if surface not in SURFACES:
-        raise _fail(name, "surface", f"must be one of {', '.join(SURFACES)}, got {surface!r}")
+    if surface not in SURFACES and surface not in DATA_SURFACES:
+        raise _fail(name, "surface", f"must be one of {', '.join((*SURFACES, *DATA_SURFACES))}, got {surface!r}")
+    data = surface in DATA_SURFACES
+    for key in _DATA_FIELDS if not data else ("steps",):
+        if key in raw:
+            raise _fail(name, key, f"is not a field of a lesson on {surface}")
+    standardize = raw.get("standardize", False)
+    if not isinstance(standardize, bool):
+        raise _fail(name, "standardize", f"must be true or false, got {standardize!r}")
+    shuffle = raw.get("shuffle", False)
+    if not isinstance(shuffle, bool):
+        raise _fail(name, "shuffle", f"must be true or false, got {shuffle!r}")
     state = default_state(surface)
+    if data:
+        state = replace(state, standardize=standardize, shuffle=shuffle)
+        size = state.surface_object().data.size
+        batch = raw.get("batch_size")
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= size:
+            raise _fail(name, "batch_size", f"must be a whole number from 1 to {size}, got {batch!r}")
+        state = replace(state, batch_size=batch)
+        epochs = raw.get("epochs")
+        most = fit_epochs(state, MAX_PAGE_STEPS)
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= most:
+            raise _fail(name, "epochs", f"must be a whole number from 1 to {most} at this batch size, got {epochs!r}")
+        state = replace(state, epochs=epochs)
     optimizers = raw.get("optimizers")
     if not isinstance(optimizers, list) or not optimizers or any(o not in ALL_OPTIMIZERS for o in optimizers):
         raise _fail(name, "optimizers", f"must be a non-empty list of {', '.join(ALL_OPTIMIZERS)}, got {optimizers!r}")
@@ -111,7 +135,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
     if not isinstance(start, list) or len(start) != 2:
         raise _fail(name, "start", f"must be [x, y], got {start!r}")
     x, y = (_number(name, "start", v, -MAX_COORDINATE, MAX_COORDINATE) for v in start)
-    steps = raw.get("steps")
+    steps = raw.get("steps", state.steps if data else None)
     if isinstance(steps, bool) or not isinstance(steps, int) or not MIN_STEPS <= steps <= MAX_PAGE_STEPS:
         raise _fail(name, "steps", f"must be a whole number from {MIN_STEPS} to {MAX_PAGE_STEPS}, got {steps!r}")
     noise = _number(name, "noise", raw.get("noise", 0.0), 0.0, MAX_NOISE)
@@ -120,7 +144,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
         raise _fail(name, "seed", f"must be a whole number >= 0, got {seed!r}")
     kappa = state.kappa
     if "kappa" in raw:
-        if "kappa" not in SURFACES[surface].params:
+        if data or "kappa" not in SURFACES[surface].params:
             raise _fail(name, "kappa", f"only the quadratic has a condition number, not {surface}")
         kappa = snap(_number(name, "kappa", raw["kappa"], KAPPAS[0], KAPPAS[-1]), KAPPAS, log=True)
 
@@ -155,7 +179,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
         if not (corners[0] < corners[1] and corners[2] < corners[3]):
             raise _fail(name, "view", f"must have x0 < x1 and y0 < y1, got {view!r}")
         try:
-            view = zoomed_view(SURFACES[surface], corners[:2], corners[2:])
+            view = zoomed_view(surface_of(surface, standardize=standardize), corners[:2], corners[2:])
         except ValueError as exc:
             raise _fail(name, "view", f"{exc}, got {corners!r}") from None
     chart = raw.get("chart", SIDE_CHARTS[0])

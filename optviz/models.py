@@ -287,7 +287,9 @@ def data_surface(name: str, standardize: bool = False) -> DataSurface:
     x, y = check_data(model, data.x, data.y)
     best = minimum(model, x, y)
     centre = (0.0, 0.0) if best is None else best
-    half = float(_nice(max(2.0, 1.2 * max(abs(centre[0]), abs(centre[1])))))
+    # (Logistic: wider, to show the plateaus where the sigmoid is saturated all around.)
+    reach = 2.0 if model.loss == "binary_crossentropy" else 1.2
+    half = float(_nice(max(2.0, reach * max(abs(centre[0]), abs(centre[1])))))
     xj, yj = jnp.asarray(x), jnp.asarray(y)
 
     def fn(a, b, params):

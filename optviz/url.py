@@ -431,8 +431,9 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[Problem]]:
     skipped). Never raises: any query settles on a valid state."""
     reader = _Reader(query)
     state = _starting_state(reader)
+    standardized = state.standardize
     state = reader.read(state, (*SHARED_FIELDS, *OPTIMIZER_FIELDS))
-    if state.is_data and state.standardize and "x" not in reader.raw and "y" not in reader.raw:
+    if state.is_data and state.standardize and not standardized and "x" not in reader.raw and "y" not in reader.raw:
         # (std=1 moves the surface: a link without a start takes the standardized one's.)
         state = replace(state, start=tuple(map(float, state.surface_object().default_start)))
     state = _one_clipping_option(state, reader)

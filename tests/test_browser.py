@@ -8,8 +8,9 @@ No pytest-playwright plugin: the fixtures below start one ``streamlit run app.py
 free loopback port for the module and stop it by its PID at the end. Without
 /usr/bin/chromium the tests skip, unless ``CI`` is set, where they fail.
 
-``python tests/test_browser.py`` (not pytest) writes the README's screenshots,
-``assets/page.png`` and ``assets/page-ko.png`` (1400 × 900).
+``python tests/test_browser.py [NAME ...]`` (not pytest) writes the README's screenshots,
+``assets/page.png`` and ``assets/page-ko.png`` (1400 × 900) and
+``assets/lesson-data-presenter.png`` (a data lesson in presenter mode, 1280 × 720).
 """
 
 from __future__ import annotations
@@ -702,7 +703,15 @@ def test_a_link_s_bad_formula_is_quoted_as_typed_not_as_markdown(web):
 # --- README screenshots (python tests/test_browser.py) -------------------------------------------
 
 
-def readme_screenshots(out_dir: Path = ROOT / "assets") -> list[Path]:
+SCREENSHOTS = (  # name, query, viewport
+    ("page.png", "", VIEWPORT),
+    ("page-ko.png", "?lang=ko", VIEWPORT),
+    ("lesson-data-presenter.png", "?lesson=standardize-inputs&present=1", {"width": 1280, "height": 720}),
+)
+
+
+def readme_screenshots(out_dir: Path = ROOT / "assets", only: tuple[str, ...] = ()) -> list[Path]:
+    """The README's screenshots (``only``: those names alone)."""
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
@@ -712,8 +721,10 @@ def readme_screenshots(out_dir: Path = ROOT / "assets") -> list[Path]:
     with running_app(Path(os.environ.get("TMPDIR", "/tmp"))) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for name, query in (("page.png", ""), ("page-ko.png", "?lang=ko")):
-                page = browser.new_page(viewport=VIEWPORT)
+            for name, query, viewport in SCREENSHOTS:
+                if only and name not in only:
+                    continue
+                page = browser.new_page(viewport=viewport)
                 page.goto(f"{url}/{query}")
                 wait_for_chart(page)
                 page.mouse.move(1, 1)  # no hover label on the chart
@@ -727,7 +738,7 @@ def readme_screenshots(out_dir: Path = ROOT / "assets") -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in readme_screenshots():
+    for path in readme_screenshots(only=tuple(sys.argv[1:])):  # e.g. lesson-data-presenter.png
         print(path)
 
 
@@ -1060,3 +1071,35 @@ def test_switching_to_korean_and_back_keeps_every_choice(web, tmp_path):
             {k: v for k, v in before.items() if k != "lang"}, (language, before, now)
         assert page.locator(PATH_LINES).count() == 3, language
     page.screenshot(path=tmp_path / "korean-again.png")
+
+
+# --- data surfaces ---------------------------------------------------------------------------------
+
+FIT = ".st-key-fit_chart .js-plotly-plot"  # the fit view: the data and each optimizer's model
+
+
+def fit_signature(page) -> str:
+    return page.evaluate(
+        f"() => [...document.querySelectorAll('{FIT} .scatterlayer .trace path.js-line')]"
+        ".map(p => p.getAttribute('d')).join('|')")
+
+
+def test_a_data_surface_s_batch_size_moves_the_paths_and_the_fit_view(web, tmp_path):
+    page, open_app = web
+    open_app("?surface=data_anscombe&batch=4&epochs=6")
+    page.wait_for_selector(f"{FIT} .main-svg")
+    page.wait_for_function(f"() => document.querySelectorAll('{FIT} .scatterlayer .trace path.js-line').length >= 6")
+    assert page.locator(PATH_LINES).count() == 6
+    before_paths, before_fit = path_signature(page), fit_signature(page)
+    slider = lr_slider(page, "Batch size")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('batch') === '5'", timeout=60_000)
+    wait_for_new_paths(page, before_paths, timeout=60_000)
+    page.wait_for_function(
+        f"""before => [...document.querySelectorAll('{FIT} .scatterlayer .trace path.js-line')]
+                      .map(p => p.getAttribute('d')).join('|') !== before""", arg=before_fit, timeout=60_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert "(full batch)" in page.locator('[data-testid="stSidebar"]').inner_text()  # the largest notch's label
+    page.screenshot(path=tmp_path / "data-surface.png")

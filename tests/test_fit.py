@@ -178,3 +178,18 @@ def test_synthetic_sets_take_size_noise_and_seed():
         datasets.load("mnist")
     with pytest.raises(ValueError, match="synthetic"):
         datasets.load("anscombe", n=5)
+
+
+def test_exported_csv_of_a_fit_carries_each_batch_loss():
+    import csv
+    import io
+
+    from optviz.export import trajectories_csv
+
+    d = datasets.load("line", n=20)
+    fits = optviz.fit_race("linear", d.x, d.y, ["sgd", "adam"], batch_size=6, epochs=2)
+    rows = list(csv.DictReader(io.StringIO(trajectories_csv(fits))))
+    assert len(rows) == 2 * (1 + 2 * 4)
+    adam = [r for r in rows if r["optimizer"] == "adam"]
+    np.testing.assert_array_equal(np.array([r["batch_loss"] for r in adam], np.float32), fits["adam"].batch_loss)
+    np.testing.assert_array_equal(np.array([[r["x"], r["y"]] for r in adam], np.float32), fits["adam"].path)

@@ -1,6 +1,7 @@
 """Guided lessons, presenter mode and step-through."""
 
 import html
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from helpers import array, chart_spec, open_page, path_traces, paths
 import optviz
 from optviz import i18n
 from optviz.lessons import LESSONS_FILE, load_lessons, parse_lessons
+from optviz.models import data_surface
 
 LESSONS = load_lessons()
 
@@ -93,7 +95,7 @@ def _check_lesson_drawn(at, lesson_id):
     spec = chart_spec(at)
     names = i18n.OPTIMIZER_SHORT_NAMES[at.sidebar.radio(key="lang").value]
     assert set(paths(spec)) == {names[o] for o in lesson.settings.optimizers}
-    surface = optviz.get_surface(lesson.settings.surface)
+    surface = lesson.settings.surface_object()  # (a data surface too)
     view = lesson.settings.view  # a lesson may open zoomed in
     assert spec["layout"]["xaxis"]["range"] == (list(surface.x_range) if view is None else list(view[:2]))
     assert spec["layout"]["yaxis"]["range"] == (list(surface.y_range) if view is None else list(view[2:]))
@@ -214,3 +216,53 @@ def test_inspector_numbers_are_the_engines_state():
     ends = {(round(a["x"], 4), round(a["y"], 4)) for a in spec["layout"]["annotations"] if "ax" in a}
     nxt = race["adagrad"].path[14]
     assert (round(float(nxt[0]), 4), round(float(nxt[1]), 4)) in ends
+
+
+def _fit(lesson_id, **changes):
+    from optviz.page.caches import race_of  # the page's own call
+
+    state = replace(LESSONS[lesson_id].state(), **changes)
+    return state, race_of(state)
+
+
+def test_data_lessons_show_what_they_say():
+    # Batch size 1 shakes near the minimum; the full batch takes one smooth step an epoch.
+    state, noisy = _fit("batch-size-noise")
+    sgd = noisy["sgd"]
+    assert len(sgd.path) == 1 + 3 * 50 and sgd.distance_to_minimum() < 0.5
+
+    def distances(path):
+        return np.linalg.norm(path - np.array(sgd.minima[0]), axis=1)
+
+    assert np.sum(np.diff(distances(sgd.path[-50:])) > 0) >= 10  # often away from the minimum
+    _, full = _fit("batch-size-noise", batch_size=50, epochs=30)
+    assert len(full["sgd"].path) == 31
+    assert np.all(np.diff(distances(full["sgd"].path)) < 0)  # every step closer
+    # Raw inputs: SGD crawls at its largest stable rate and diverges at 0.5; standardized,
+    # 0.5 reaches the minimum.
+    state, raw = _fit("standardize-inputs")
+    assert raw["sgd"].distance_to_minimum() > 1.0
+    _, fast_raw = _fit("standardize-inputs", learning_rate=0.5)
+    assert fast_raw["sgd"].diverged_at is not None
+    start = data_surface("data_line", True).default_start
+    _, fast = _fit("standardize-inputs", learning_rate=0.5, standardize=True, start=start)
+    assert fast["sgd"].distance_to_minimum() < 1e-3
+    # The logistic plateau: a high loss and a small gradient at the start; Adam leaves it, SGD lags.
+    _, plateau = _fit("logistic-plateau")
+    assert plateau["sgd"].loss[0] > 8 and np.linalg.norm(plateau["sgd"].gradient[0]) < 0.2
+    assert plateau["adam"].final_loss < plateau["sgd"].final_loss - 0.1
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace('id = "saddle"\nsurface = "saddle"', 'id = "saddle"\nsurface = "saddle"\nbatch_size = 4'),
+     "lesson 'saddle': `batch_size`"),
+    (lambda t: t.replace("batch_size = 1\nepochs = 3", "batch_size = 1\nepochs = 300"),
+     "lesson 'batch-size-noise': `epochs`"),
+    (lambda t: t.replace("batch_size = 1\nepochs = 3", "batch_size = 0\nepochs = 3"),
+     "lesson 'batch-size-noise': `batch_size`"),
+    (lambda t: t.replace('surface = "data_line"\nstandardize = true', 'surface = "data_line"\nstandardize = 1'),
+     "lesson 'batch-size-noise': `standardize`"),
+])
+def test_data_lesson_mistakes_name_the_field(edit, message):
+    with pytest.raises(ValueError, match=message):
+        parse_lessons(edit(LESSONS_FILE.read_text(encoding="utf-8")))

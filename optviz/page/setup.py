@@ -22,6 +22,7 @@ import optviz.xla
 from optviz import figures
 from optviz.bounds import CURVE_RATES, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS
 from optviz.engine import learning_rate_curves
+from optviz.models import DATA_SURFACES, data_surface
 from optviz.optimizers import ARTICLE_OPTIMIZERS
 from optviz.state import PageState, tuning_axis
 
@@ -89,6 +90,15 @@ def _warm_all_surfaces(stop: threading.Event) -> None:
         optviz.sweep(name, "rosenbrock", None, PageState.steps, LEARNING_RATES, values, axis=axis)
     learning_rate_curves("rosenbrock", None, PageState.steps, {name: {} for name in ARTICLE_OPTIMIZERS},
                          CURVE_RATES, compile_steps=MAX_PAGE_STEPS)
+    # The data surfaces' fit programs (one per model and padded data size), last: the
+    # formula surfaces are the page's first view.
+    for name in DATA_SURFACES:
+        if stop.is_set():
+            return
+        surface = data_surface(name)
+        optviz.fit_race(surface.model, surface.data.x, surface.data.y, ["sgd"], batch_size=surface.data.size,
+                        compile_steps=MAX_PAGE_STEPS)
+        figures.contour_backdrop(surface)
     _freeze_heap()  # and what the warm-up built
 
 
