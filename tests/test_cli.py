@@ -12,6 +12,7 @@ import pytest
 
 import optviz
 from optviz.cli import main
+from optviz.optimizers import FRAMEWORK_OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -294,3 +295,55 @@ def test_fit_bad_input_exits_2_with_one_line(tmp_path, args, message):
     args = [str(path) if a == "CSV" else a for a in args]
     code, out, err = run("fit", "--optimizer", "sgd", *args)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_framework_trajectory_takes_its_own_names_and_prints_its_code():
+    code, out, err = run("trajectory", "--framework", "pytorch", "--optimizer", "adam", "--lr", "0.01",
+                         "--betas", "0.8", "0.99", "--steps", "100")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    tr = optviz.simulate("adam", "rosenbrock", None, 100, framework="pytorch", lr=0.01, betas=(0.8, 0.99))
+    np.testing.assert_array_equal(np.array(data["path"], np.float32), tr.path)
+    assert data["framework"] == "pytorch" and "keras" not in data
+    assert data["code"] == "torch.optim.Adam([w], lr=0.01, betas=(0.8, 0.99))"
+    code, out, _ = run("trajectory", "--framework", "optax", "--optimizer", "rmsprop", "--learning-rate", "0.01",
+                       "--decay", "0.8", "--steps", "50")
+    assert code == 0 and json.loads(out)["code"] == "optax.rmsprop(learning_rate=0.01, decay=0.8)"
+
+
+def test_framework_flag_of_another_framework_exits_2_naming_it():
+    code, out, err = run("trajectory", "--framework", "pytorch", "--optimizer", "adam", "--beta-1", "0.8")
+    assert code == 2 and out == ""
+    assert "--beta-1" in err and "adam (PyTorch)" in err and "lr, betas, eps" in err
+    code, _, err = run("trajectory", "--framework", "pytorch", "--optimizer", "lion")
+    assert code == 2 and "lion" in err and "adamw" in err  # lists PyTorch's optimizers
+    code, _, err = run("trajectory", "--framework", "jax", "--optimizer", "adam")
+    assert code == 2 and "--framework" in err
+
+
+def test_framework_sweep_runs_the_frameworks_axis():
+    code, out, _ = run("sweep", "--framework", "pytorch", "--optimizer", "adam", "--steps", "60",
+                       "--learning-rates", "0.01", "0.05", "--momenta", "0.5", "0.9", "--betas", "0.9", "0.99")
+    assert code == 0
+    data = json.loads(out)
+    result = optviz.sweep("adam", "rosenbrock", None, 60, [0.01, 0.05], [0.5, 0.9], framework="pytorch",
+                          betas=(0.9, 0.99))
+    assert data["momentum_name"] == "betas[0]" and data["framework"] == "pytorch"
+    np.testing.assert_allclose(data["final_loss"], result.final_loss)
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "optax"])
+def test_list_framework_shows_its_optimizers_and_defaults(framework):
+    code, out, _ = run("list", "--framework", framework, "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert list(data["optimizers"]) == list(FRAMEWORK_OPTIMIZERS[framework])
+    assert data["options"] == {} and data["schedules"] == {}  # Keras's, not theirs
+    if framework == "pytorch":
+        assert data["optimizers"]["rmsprop"]["api"] == "torch.optim.RMSprop"
+        assert data["optimizers"]["rmsprop"]["defaults"]["alpha"] == 0.99
+        assert data["optimizers"]["adam"]["defaults"]["betas"] == [0.9, 0.999]
+    else:
+        assert data["optimizers"]["adagrad"]["defaults"]["initial_accumulator_value"] == 0.1
+    code, text, _ = run("list", "--framework", framework)
+    assert code == 0 and ("torch.optim.Adam" in text if framework == "pytorch" else "optax.adabelief" in text)

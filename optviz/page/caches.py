@@ -122,8 +122,8 @@ def run_curves(key: str, learning_rates: tuple, _state: PageState):
     spec = {name: {k: v for k, v in _state.hyperparameters(name).items() if k != "learning_rate"}
             for name in _state.optimizers}
     with heavy_work:
-        return learning_rate_curves(_state.surface_object(), _state.start, _state.run_steps(), spec, list(learning_rates),
-                                    tolerance=TOLERANCE, noise=_state.noise, seed=_state.seed,
+        return learning_rate_curves(_state.surface_object(), _state.start, _state.run_steps(), spec,
+                                    list(learning_rates), tolerance=TOLERANCE, noise=_state.noise, seed=_state.seed,
                                     surface_params=_state.surface_params(), compile_steps=MAX_PAGE_STEPS)
 
 
