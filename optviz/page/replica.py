@@ -1,4 +1,4 @@
-"""One replica of ``optviz serve --replicas N``: ``python -m optviz.page.replica run <script> [options]``.
+"""One replica of ``optviz serve --replicas N``: ``python -m optviz.page.replica run SCRIPT [options]``.
 
 Warms the process up first (every surface's race program compiled, its picture drawn), then
 runs Streamlit in this same process with the arguments given (as ``streamlit run`` would).
