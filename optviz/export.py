@@ -32,7 +32,7 @@ from .figures import DEFAULT_TEXT, MAX_TRAIL_POINTS, draw_contour, style
 from .optimizers import ALL_OPTIMIZERS
 from .surfaces import Surface, get_surface
 
-CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy")
+CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy", "sharpness")
 MAX_GIF_FRAMES = 300
 GIF_GRID = 160  # contour grid resolution of a GIF frame
 GIF_HOLD_MS = 1500  # the last frame stays this long before the GIF loops
@@ -68,18 +68,20 @@ def race_html(figure: go.Figure | Mapping, *, title: str | None = None) -> str:
 
 
 def trajectories_csv(trajectories: Mapping[str, Trajectory]) -> str:
-    """The paths in long format: a header row, then optimizer, step, x, y, loss, gx, gy per step.
+    """The paths in long format: a header row, then optimizer, step, x, y, loss, gx, gy,
+    sharpness per step.
 
     ``optimizer`` is the race's key for that run; ``gx, gy`` is the gradient the next step
-    uses (noise included). Numbers are float32's shortest exact text, so reading the file
-    back as float32 gives exactly the engine's arrays. A diverged run stops at its last
-    finite point, like its :class:`Trajectory`.
+    uses (noise included); ``sharpness`` the Hessian's largest eigenvalue at the point.
+    Numbers are float32's shortest exact text, so reading the file back as float32 gives
+    exactly the engine's arrays. A diverged run stops at its last finite point, like its
+    :class:`Trajectory`.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for name, tr in trajectories.items():
-        columns = (tr.path[:, 0], tr.path[:, 1], tr.loss, tr.gradient[:, 0], tr.gradient[:, 1])
+        columns = (tr.path[:, 0], tr.path[:, 1], tr.loss, tr.gradient[:, 0], tr.gradient[:, 1], tr.sharpness)
         text = [np.asarray(column, np.float32).astype(str) for column in columns]
         writer.writerows(zip(repeat(name), range(len(tr.path)), *text))
     return out.getvalue()
