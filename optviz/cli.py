@@ -22,6 +22,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -228,15 +229,18 @@ def _trajectory(args, out) -> None:
                 "path": tr.path.astype(float).tolist(),
                 "loss": tr.loss.astype(float).tolist(),
                 "learning_rate": tr.learning_rate.astype(float).tolist(),
+                # (JSON has no NaN: a point where the surface has no second derivative is null.)
+                "sharpness": [v if math.isfinite(v) else None for v in tr.sharpness.astype(float).tolist()],
             },
             out,
         )
         out.write("\n")
     else:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["step", "x", "y", "loss", "learning_rate"])
-        for k, ((x, y), loss, rate) in enumerate(zip(tr.path.tolist(), tr.loss.tolist(), tr.learning_rate.tolist())):
-            writer.writerow([k, repr(x), repr(y), repr(loss), repr(rate)])
+        writer.writerow(["step", "x", "y", "loss", "learning_rate", "sharpness"])
+        rows = zip(tr.path.tolist(), tr.loss.tolist(), tr.learning_rate.tolist(), tr.sharpness.tolist())
+        for k, ((x, y), loss, rate, sharp) in enumerate(rows):
+            writer.writerow([k, repr(x), repr(y), repr(loss), repr(rate), repr(sharp)])
 
 
 def _sweep(args, out) -> None:

@@ -86,7 +86,8 @@ class Trajectory:
     noise: float = 0.0
     seed: int = 0
     learning_rate: np.ndarray | None = None
-    # sharpness[k]: the largest eigenvalue of the Hessian at path[k] (jax.hessian, float32).
+    # sharpness[k]: the largest eigenvalue of the Hessian at path[k] (jax.hessian, float32);
+    # the one array that may hold NaN or inf, where the surface has no finite second derivative.
     sharpness: np.ndarray | None = None
     # A fit's (optviz.fit): each step's own batch loss, and how the data was batched.
     batch_loss: np.ndarray | None = None
@@ -431,17 +432,21 @@ def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 
         packed = jnp.zeros((steps + 2, lanes, 6 + slots[0].size), jnp.float32)
         _, _, first_bad, packed = jax.lax.fori_loop(0, jnp.minimum(n_steps, steps) + 1, body,
                                                     (w0, slots, no_bad, packed))
-        # The sharpness of every point, after the loop: the loop's arithmetic (the paths)
-        # stays as it was, and all points' Hessians go in one vectorised call.
-        points = packed[:, :, _PATH].reshape(-1, 2)
-        sharp = sharpness(points, params).reshape(steps + 2, lanes, 1)
-        packed = jnp.concatenate([packed, sharp], axis=2)
         # One float32 block (steps + 2, lanes, columns): rows 0..steps the steps, each
         # Trajectory's arrays views into them; the last row's first column each lane's first
         # bad step (exact in float32). One output, one device-to-host copy.
         return packed.at[steps + 1, :, 0].set(first_bad.astype(jnp.float32))
 
-    return run
+    @jax.jit
+    def with_sharpness(index, start, slots, packed_hp, rates, params, noise_std, seed, n_steps):
+        # Every point's sharpness as one more column, after the race: outside Keras's
+        # rounding (the paths' arithmetic is the race's as it was; a Hessian rounded product
+        # by product cost several times the race), all points in one vectorised call.
+        packed = run(index, start, slots, packed_hp, rates, params, noise_std, seed, n_steps)
+        sharp = sharpness(packed[:, :, _PATH].reshape(-1, 2), params).reshape(steps + 2, lanes, 1)
+        return jnp.concatenate([packed, sharp], axis=2)
+
+    return with_sharpness
 
 
 def _normalise_optimizers(optimizers, framework: str | None = None) -> list[tuple[str, Optimizer, dict]]:

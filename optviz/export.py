@@ -32,7 +32,7 @@ from .figures import DEFAULT_TEXT, MAX_TRAIL_POINTS, draw_contour, style
 from .optimizers import ALL_OPTIMIZERS
 from .surfaces import Surface, get_surface
 
-CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy")
+CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy", "sharpness")
 MAX_GIF_FRAMES = 300
 GIF_GRID = 160  # contour grid resolution of a GIF frame
 GIF_HOLD_MS = 1500  # the last frame stays this long before the GIF loops
@@ -68,21 +68,24 @@ def race_html(figure: go.Figure | Mapping, *, title: str | None = None) -> str:
 
 
 def trajectories_csv(trajectories: Mapping[str, Trajectory]) -> str:
-    """The paths in long format: a header row, then optimizer, step, x, y, loss, gx, gy per step.
+    """The paths in long format: a header row, then optimizer, step, x, y, loss, gx, gy,
+    sharpness per step.
 
     ``optimizer`` is the race's key for that run; ``gx, gy`` is the gradient the next step
-    uses (noise included). Numbers are float32's shortest exact text, so reading the file
-    back as float32 gives exactly the engine's arrays. A diverged run stops at its last
-    finite point, like its :class:`Trajectory`. A fit's (:func:`optviz.fit_race`) has one
-    more column, ``batch_loss``: the loss of the batch each step uses (``loss`` is over all
-    the data; x and y are the model's two weights).
+    uses (noise included); ``sharpness`` the Hessian's largest eigenvalue at the point
+    (empty on a data surface's fit, which does not compute it). Numbers are float32's
+    shortest exact text, so reading the file back as float32 gives exactly the engine's
+    arrays. A diverged run stops at its last finite point, like its :class:`Trajectory`.
+    A fit's (:func:`optviz.fit_race`) has one more column, ``batch_loss``: the loss of the
+    batch each step uses (``loss`` is over all the data; x and y are the model's two weights).
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     fitted = bool(trajectories) and all(tr.batch_loss is not None for tr in trajectories.values())
     writer.writerow((*CSV_COLUMNS, "batch_loss") if fitted else CSV_COLUMNS)
     for name, tr in trajectories.items():
-        columns = (tr.path[:, 0], tr.path[:, 1], tr.loss, tr.gradient[:, 0], tr.gradient[:, 1])
+        sharpness = tr.sharpness if tr.sharpness is not None else np.full(len(tr.path), np.nan)
+        columns = (tr.path[:, 0], tr.path[:, 1], tr.loss, tr.gradient[:, 0], tr.gradient[:, 1], sharpness)
         if fitted:
             columns += (tr.batch_loss,)
         text = [np.asarray(column, np.float32).astype(str) for column in columns]

@@ -95,6 +95,8 @@ def test_trajectory_takes_a_schedule_and_the_new_hyperparameters():
                          learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2.0)
     np.testing.assert_array_equal(np.array(data["path"], np.float32), tr.path)
     np.testing.assert_array_equal(np.array(data["learning_rate"], np.float32), tr.learning_rate)
+    np.testing.assert_array_equal(np.array(data["sharpness"], np.float32), tr.sharpness)  # 2κ = 20 everywhere
+    assert data["sharpness"][0] == 20.0
     assert data["keras"] == (
         "keras.optimizers.Ftrl(learning_rate=keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.5, "
         "decay_steps=50), learning_rate_power=-0.7, l1_regularization_strength=0.01, weight_decay=0.1, clipnorm=2.0)"

@@ -106,7 +106,7 @@ def test_html_takes_any_figure_or_dict(race):
 
 def test_csv_parses_back_to_exactly_the_engine_paths(race):
     text = trajectories_csv(race)
-    assert text.splitlines()[0] == ",".join(CSV_COLUMNS) == "optimizer,step,x,y,loss,gx,gy"
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS) == "optimizer,step,x,y,loss,gx,gy,sharpness"
     assert "#" not in text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == sum(len(tr.path) for tr in race.values())
@@ -118,6 +118,7 @@ def test_csv_parses_back_to_exactly_the_engine_paths(race):
         np.testing.assert_array_equal(np.stack([values["x"], values["y"]], axis=1), tr.path)
         np.testing.assert_array_equal(values["loss"], tr.loss)
         np.testing.assert_array_equal(np.stack([values["gx"], values["gy"]], axis=1), tr.gradient)
+        np.testing.assert_array_equal(values["sharpness"], tr.sharpness)
     assert len([r for r in rows if r["optimizer"] == "sgd"]) == race["sgd"].diverged_at  # ends where the run does
     # NumPy reads it as well.
     table = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, usecols=(1, 2, 3, 4, 5, 6), dtype=np.float64)
@@ -126,7 +127,7 @@ def test_csv_parses_back_to_exactly_the_engine_paths(race):
 
 
 def test_csv_of_no_runs_is_the_header():
-    assert trajectories_csv({}) == "optimizer,step,x,y,loss,gx,gy\n"
+    assert trajectories_csv({}) == "optimizer,step,x,y,loss,gx,gy,sharpness\n"
 
 
 # --- GIF ---------------------------------------------------------------------------------------------------
