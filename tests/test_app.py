@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     APP,
     array,
+    block_markup,
     chart_message,
     chart_spec,
     charts,
@@ -20,7 +21,6 @@ from helpers import (
     open_page,
     paths,
 )
-from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 import optviz
@@ -207,15 +207,6 @@ def test_unknown_url_keys_are_ignored_with_a_note():
     assert at.sidebar.selectbox(key="surface").value == "saddle"
 
 
-def _block_markup(text: str) -> set[str]:
-    """The headings, links and images Markdown (CommonMark) makes of ``text``."""
-    tokens = MarkdownIt("commonmark").parse(text)
-    found = {t.type for t in tokens if t.type in ("heading_open", "lheading_open")}
-    for token in tokens:
-        found |= {c.type for c in token.children or () if c.type in ("link_open", "image")}
-    return found
-
-
 @pytest.mark.parametrize(
     "query,escaped",
     [
@@ -235,7 +226,7 @@ def test_a_line_break_in_a_link_stays_inside_the_warning_s_code_span(query, esca
     warnings = [w.value for w in at.warning]
     assert any(escaped in w for w in warnings), warnings
     for text in warnings:
-        assert not _block_markup(text), text
+        assert not block_markup(text), text
 
 
 def test_code_and_plain_text_write_every_control_character_out():
