@@ -117,7 +117,13 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
   if (!chart.div) {
     chart.div = document.createElement("div");
     // As wide as its place on the page, whatever moves it (a window, the sidebar, presenter mode).
-    chart.sizes = new ResizeObserver(() => window.Plotly && chart.div._fullLayout && window.Plotly.Plots.resize(chart.div));
+    // (Not while the chart is hidden or off the page, e.g. another tab is open: plotly.js
+    // rejects that resize, uncaught. A resize that still fails is no reason to stop.)
+    chart.sizes = new ResizeObserver(() => {
+      if (window.Plotly && chart.div._fullLayout && chart.div.offsetParent !== null) {
+        window.Plotly.Plots.resize(chart.div).catch((err) => console.warn("optviz chart resize:", err));
+      }
+    });
   }
   if (chart.div.parentElement !== parentElement) {  // a remounted element: the drawn chart moves in
     parentElement.appendChild(chart.div);
