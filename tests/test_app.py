@@ -470,6 +470,28 @@ def test_every_optimizer_alone_on_the_tuning_tab_draws_a_map_and_a_curve(name):
     assert np.isfinite(array(curve["data"][0]["y"])).any()
 
 
+def test_a_costly_formula_gets_a_thinner_map_and_the_page_says_so():
+    """A typed formula with more than 4 costly operations: every other cell of the map each
+    way (a quarter of the work), said above it; the cells it keeps are the engine's runs."""
+    from optviz.bounds import LEARNING_RATES, MOMENTA
+    formula = "tanh(sinh(x*y)) + sin(cos(x)) + exp(-y**2)"  # 5 costly operations
+    at = open_page({"opt": "adam", "steps": "20", "tab": "tune", "surface": "custom", "f": formula},
+                   expanded=False)
+    assert not at.error
+    assert any("every other cell" in c.value for c in at.caption), [c.value for c in at.caption]
+    z = array(chart_spec(at, 0)["data"][0]["z"])
+    assert z.shape == (len(MOMENTA[::2]), len(LEARNING_RATES[::2]))
+    from optviz.url import parse_query
+    state, _ = parse_query({"surface": "custom", "f": formula, "opt": "adam", "steps": "20"})
+    check = optviz.sweep("adam", state.surface_object(), state.start, 20, LEARNING_RATES[::2][::20],
+                         MOMENTA[::2][::10], tolerance=1e-3)
+    np.testing.assert_allclose(z[::10, ::20], np.where(check.diverged, np.nan, check.final_loss).T.astype(np.float32),
+                               rtol=1e-5, equal_nan=True)
+    plain = open_page({"opt": "adam", "steps": "20", "tab": "tune", "surface": "custom", "f": "x**2 + sin(y)"},
+                      expanded=False)
+    assert array(chart_spec(plain, 0)["data"][0]["z"]).shape == (len(MOMENTA), len(LEARNING_RATES))
+
+
 def test_a_clicked_cell_reaches_the_race():
     from optviz.state import with_cell
     from optviz.url import parse_query
