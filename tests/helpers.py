@@ -186,3 +186,14 @@ def count_compiles(fn) -> list[str]:
     finally:
         root.removeHandler(counter)
     return counter.messages
+
+
+def block_markup(text: str) -> set[str]:
+    """The headings, links and images Markdown (CommonMark) makes of ``text``."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    found = {t.type for t in tokens if t.type in ("heading_open", "lheading_open")}
+    for token in tokens:
+        found |= {c.type for c in token.children or () if c.type in ("link_open", "image")}
+    return found

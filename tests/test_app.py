@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     APP,
     array,
+    block_markup,
     chart_message,
     chart_spec,
     charts,
@@ -20,7 +21,6 @@ from helpers import (
     open_page,
     paths,
 )
-from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 import optviz
@@ -207,15 +207,6 @@ def test_unknown_url_keys_are_ignored_with_a_note():
     assert at.sidebar.selectbox(key="surface").value == "saddle"
 
 
-def _block_markup(text: str) -> set[str]:
-    """The headings, links and images Markdown (CommonMark) makes of ``text``."""
-    tokens = MarkdownIt("commonmark").parse(text)
-    found = {t.type for t in tokens if t.type in ("heading_open", "lheading_open")}
-    for token in tokens:
-        found |= {c.type for c in token.children or () if c.type in ("link_open", "image")}
-    return found
-
-
 @pytest.mark.parametrize(
     "query,escaped",
     [
@@ -235,7 +226,7 @@ def test_a_line_break_in_a_link_stays_inside_the_warning_s_code_span(query, esca
     warnings = [w.value for w in at.warning]
     assert any(escaped in w for w in warnings), warnings
     for text in warnings:
-        assert not _block_markup(text), text
+        assert not block_markup(text), text
 
 
 def test_code_and_plain_text_write_every_control_character_out():
@@ -477,6 +468,28 @@ def test_every_optimizer_alone_on_the_tuning_tab_draws_a_map_and_a_curve(name):
     np.testing.assert_allclose(z[::25, ::40], gap.astype(np.float32), rtol=1e-5, equal_nan=True)
     assert [d["name"] for d in curve["data"]] == [i18n.OPTIMIZER_SHORT_NAMES["en"][name]]
     assert np.isfinite(array(curve["data"][0]["y"])).any()
+
+
+def test_a_costly_formula_gets_a_thinner_map_and_the_page_says_so():
+    """A typed formula with more than 4 costly operations: every other cell of the map each
+    way (a quarter of the work), said above it; the cells it keeps are the engine's runs."""
+    from optviz.bounds import LEARNING_RATES, MOMENTA
+    formula = "tanh(sinh(x*y)) + sin(cos(x)) + exp(-y**2)"  # 5 costly operations
+    at = open_page({"opt": "adam", "steps": "20", "tab": "tune", "surface": "custom", "f": formula},
+                   expanded=False)
+    assert not at.error
+    assert any("every other cell" in c.value for c in at.caption), [c.value for c in at.caption]
+    z = array(chart_spec(at, 0)["data"][0]["z"])
+    assert z.shape == (len(MOMENTA[::2]), len(LEARNING_RATES[::2]))
+    from optviz.url import parse_query
+    state, _ = parse_query({"surface": "custom", "f": formula, "opt": "adam", "steps": "20"})
+    check = optviz.sweep("adam", state.surface_object(), state.start, 20, LEARNING_RATES[::2][::20],
+                         MOMENTA[::2][::10], tolerance=1e-3)
+    np.testing.assert_allclose(z[::10, ::20], np.where(check.diverged, np.nan, check.final_loss).T.astype(np.float32),
+                               rtol=1e-5, equal_nan=True)
+    plain = open_page({"opt": "adam", "steps": "20", "tab": "tune", "surface": "custom", "f": "x**2 + sin(y)"},
+                      expanded=False)
+    assert array(chart_spec(plain, 0)["data"][0]["z"]).shape == (len(MOMENTA), len(LEARNING_RATES))
 
 
 def test_a_clicked_cell_reaches_the_race():

@@ -136,12 +136,21 @@ def app_url(chromium_browser, tmp_path_factory):
         yield url
 
 
+def page_errors(page) -> list:
+    """The page's uncaught JavaScript errors (and unhandled promise rejections), as they come."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}\n{error.stack or ''}"[:2000]))
+    return errors
+
+
 @pytest.fixture
 def web(chromium_browser, app_url):
-    """A fresh page (its own Streamlit session) and a function opening the app with a query."""
+    """A fresh page (its own Streamlit session) and a function opening the app with a query.
+    Any uncaught JavaScript error on the page fails the test."""
     context = chromium_browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(30_000)
+    errors = page_errors(page)
 
     def open_app(query: str = "") -> None:
         page.goto(f"{app_url}/{query}")
@@ -149,6 +158,7 @@ def web(chromium_browser, app_url):
 
     try:
         yield page, open_app
+        assert not errors, f"uncaught errors on the page: {errors}"
     finally:
         context.close()
 
@@ -700,6 +710,50 @@ def test_a_link_s_bad_formula_is_quoted_as_typed_not_as_markdown(web):
     assert page.locator(f"{ALERT} em, {ALERT} strong").count() == 0
 
 
+def test_learning_rate_key_presses_then_play_raise_no_page_error(web):
+    """Six learning-rate key presses, then Play at once, three times over. plotly.js rejects
+    an animation another interrupts with no reason, and a slider preview's rejection went
+    uncaught: a page error whose message is `undefined` (one run in six). The fixture fails
+    the test on any page error."""
+    page, open_app = web
+    open_app()
+    wait_idle(page)
+    play = page.locator(f"{RACE} .updatemenu-button", has_text="Play")
+    for round_ in range(3):
+        page.wait_for_function("() => window.optvizPreviews && window.optvizPreviews.data", timeout=30_000)
+        lr_slider(page).focus()
+        for _ in range(6):
+            page.keyboard.press("ArrowRight" if round_ % 2 == 0 else "ArrowLeft")
+        # (While the rerun runs, Streamlit makes the page inert to a mouse; the button's own
+        # click handler is what Play runs, pressed while the rerun's figure lands.)
+        play.dispatch_event("click")
+        page.wait_for_timeout(1200)
+        wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.locator(RACE).count() == 1
+    assert "could not be drawn" not in page.locator(".st-key-race_chart").inner_text()
+
+
+MARKDOWN_INJECTION = ("?lr=%0A%23%20Injected%20heading%0A%5Bclick%5D(http%3A%2F%2Fevil.example%2F)%0A"
+                      "!%5Bx%5D(http%3A%2F%2Fevil.example%2Fpixel.png)"
+                      "&%0A%23%20Heading%20key%0A!%5Bk%5D(http%3A%2F%2Fevil.example%2Fk.png)=1"
+                      "&sched=%60%0A%3Cimg%20src%3Dhttp%3A%2F%2Fevil.example%2Fs.png%3E")
+
+
+def test_markdown_in_a_link_s_keys_and_values_renders_as_text(web):
+    """Line breaks, headings, links, images and HTML in a link's keys and values are quoted
+    as text in its warnings: no heading, link or image reaches the page's DOM."""
+    page, open_app = web
+    open_app(MARKDOWN_INJECTION)
+    alerts = page.locator(ALERT)
+    text = " ".join(alerts.all_text_contents())
+    assert "Injected heading" in text and "Heading key" in text, text  # quoted, as text
+    assert page.locator("h1, h2, h3, h4, h5, h6", has_text="Injected").count() == 0
+    assert page.locator("h1, h2, h3, h4, h5, h6", has_text="Heading key").count() == 0
+    assert page.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
+    assert page.locator(f"{ALERT} a, {ALERT} img, {ALERT} h1, {ALERT} h2").count() == 0
+
+
 # --- README screenshots (python tests/test_browser.py) -------------------------------------------
 
 
@@ -901,6 +955,7 @@ def test_on_a_phone_the_step_buttons_stay_one_row(chromium_browser, app_url, tmp
     full-width rows, the whole first screen. They are one row, and the chart follows."""
     context = chromium_browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
+    errors = page_errors(page)
     try:
         page.goto(app_url)
         wait_for_chart(page)
@@ -910,6 +965,7 @@ def test_on_a_phone_the_step_buttons_stay_one_row(chromium_browser, app_url, tmp
         chart_top = page.locator(RACE).bounding_box()["y"]
         assert chart_top < 844, chart_top  # the chart starts on the first screen
         page.screenshot(path=tmp_path / "phone.png")
+        assert not errors, errors
     finally:
         context.close()
 
@@ -923,6 +979,7 @@ def test_a_narrow_page_puts_the_loss_chart_and_table_below_the_race(chromium_bro
     side by side."""
     context = chromium_browser.new_context(viewport={"width": width, "height": 768})
     page = context.new_page()
+    errors = page_errors(page)
     try:
         page.goto(app_url)
         wait_for_chart(page)
@@ -937,6 +994,7 @@ def test_a_narrow_page_puts_the_loss_chart_and_table_below_the_race(chromium_bro
         assert (loss["y"] >= race["y"] + race["height"]) == stacked, (race, loss)
         assert results_table_overflow(page) <= 1
         page.screenshot(path=tmp_path / f"page-{width}.png")
+        assert not errors, errors
     finally:
         context.close()
 

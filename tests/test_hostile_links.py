@@ -9,15 +9,17 @@ feeds thousands more to the URL parser alone.
 
 import math
 import os
+from dataclasses import replace
 
+import numpy as np
 import pytest
-from helpers import APP, charts
+from helpers import APP, block_markup, charts
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 import optviz
-from optviz.bounds import KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
+from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
 from optviz.lessons import load_lessons
 from optviz.page.markdown_text import code_text
 from optviz.state import SCHEDULE_FIELDS, PageState
@@ -43,9 +45,31 @@ texts = st.one_of(
                      "${jndi:ldap://x}", "%00", "sgd;adam"]),
 )
 lesson_ids = st.one_of(st.sampled_from(list(load_lessons())), st.text(max_size=20))
+# Typed formulas: a few that draw (few, so that each page run compiles none it has not
+# already: each new formula is a compile), ones finite only on part of a box (the crash
+# `log(x**2 - 4) + y**2` with box=1: finite on the default box, nowhere on box 1), ones the
+# cost cap refuses, malformed ones and text.
+FORMULAS = ["sin(x)*cos(y) + 0.1*(x**2 + y**2)", "x**2 + 3*y**2", "log(x**2 - 4) + y**2", "sqrt(x) + y**2",
+            "log(x - 2.5) + y**2", "1/(x*y)", "abs(x) + abs(y)", "max(x, y)**2 + min(x, y)",
+            "tanh(sinh(cosh(tanh(sinh(cosh(tanh(sinh(cosh(tanh(sinh(cosh(tanh(x*y)))))))))))))",
+            "x**", "x^2", "__import__('os')", "sin(x", "", "x*y*" * 60]
+formulas = st.one_of(st.sampled_from(FORMULAS), st.text(max_size=30))
+boxes = st.one_of(st.sampled_from(["1", "2", "3", "5", "10", "0", "-1", "0.5", "1e9", "nan", ""]), numbers)
+views = st.one_of(
+    st.lists(st.floats(-12, 12, allow_nan=False), min_size=4, max_size=4).map(lambda v: ",".join(f"{c:g}" for c in v)),
+    st.sampled_from(["all", "0,0,0,0", "1,2,3", "-3,3,-3,3", "2.9,3,2.9,3", "1e5,1e6,0,1", "nan,1,2,3"]),
+    texts,
+)
 values = st.one_of(numbers, texts, lesson_ids)
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(min_size=1, max_size=30))
-query_strategy = st.dictionaries(keys, st.one_of(values, st.lists(values, min_size=2, max_size=3)), max_size=8)
+plain_queries = st.dictionaries(keys, st.one_of(values, st.lists(values, min_size=2, max_size=3)), max_size=8)
+# A typed formula, its box and a view, with anything else beside them.
+formula_queries = st.builds(
+    lambda formula, box, view, lesson, rest: {**rest, "surface": "custom", "f": formula, "box": box,
+                                              **({"view": view} if view is not None else {}),
+                                              **({"lesson": lesson} if lesson is not None else {})},
+    formulas, boxes, st.none() | views, st.none() | lesson_ids, plain_queries)
+query_strategy = st.one_of(plain_queries, formula_queries)
 
 
 def _assert_valid(state: PageState):
@@ -55,11 +79,16 @@ def _assert_valid(state: PageState):
     assert all(math.isfinite(v) for v in state.start)
     assert state.kappa in KAPPAS or state.kappa == 10.0
     assert set(state.optimizers) <= set(optviz.optimizers.ALL_OPTIMIZERS) and state.optimizers
-    assert state.surface in optviz.SURFACES and state.lang in ("en", "ko")
+    assert (state.surface in optviz.SURFACES or state.surface == "custom") and state.lang in ("en", "ko")
+    surface = state.surface_object()  # a typed formula's on the box the state uses: no ValueError
+    if state.surface == "custom":
+        assert state.box in BOXES
+        xs, ys = np.meshgrid(np.linspace(-state.box, state.box, 9), np.linspace(-state.box, state.box, 9))
+        assert np.isfinite(surface(xs, ys)).any() and np.isfinite(surface(*surface.default_start))
     for name, values in state.hparams.items():  # Keras takes one clipping option at most
         assert sum(c in values for c in optviz.optimizers.CLIP_OPTIONS) <= 1, (name, values)
     if state.view is not None:  # a zoom lies inside the surface's box, and is not empty
-        (x0, x1), (y0, y1) = optviz.get_surface(state.surface).x_range, optviz.get_surface(state.surface).y_range
+        (x0, x1), (y0, y1) = surface.x_range, surface.y_range
         a, b, c, d = state.view
         assert x0 <= a < b <= x1 and y0 <= c < d <= y1
 
@@ -74,6 +103,30 @@ def test_the_url_parser_always_settles_on_a_valid_state(query):
         if key not in KNOWN_KEYS:
             assert any(p.key == key[:40] for p in problems)
     again, more = parse_query(to_query(state))
+    assert again == state and not more
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formulas, boxes, st.none() | views, st.none() | lesson_ids, st.sampled_from(["custom", "rosenbrock", "x"]))
+@example("log(x**2 - 4) + y**2", "1", None, None, "custom")  # finite on box 3, nowhere on box 1: crashed
+@example("log(x - 2.5) + y**2", "2", "-3,3,-3,3", "saddle", "custom")
+def test_a_formula_its_box_a_view_and_a_lesson_settle_on_a_state_that_draws(formula, box, view, lesson, surface):
+    """Any formula × view box × view × lesson: parse_query never raises; a typed formula in
+    the state is finite on the box the state uses (its start too); what a refused part
+    falls back to is named; the state's link reads back to it."""
+    query = {"surface": surface, "f": formula, "box": box}
+    if view is not None:
+        query["view"] = view
+    if lesson is not None:
+        query["lesson"] = lesson
+    state, problems = parse_query(query)
+    _assert_valid(state)
+    if state.surface == "custom" and state.formula != formula.strip():
+        assert {p.key for p in problems} & {"f", "box", "surface", "lesson"}, (query, problems)
+    again, more = parse_query(to_query(state))
+    # (A link carries the formula and its box only with a typed formula's surface.)
+    if state.surface != "custom":
+        again = replace(again, box=state.box, formula=state.formula)
     assert again == state and not more
 
 
@@ -115,6 +168,7 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(query_strategy)
     @example({"sgd.clipnorm": "1.0", "sgd.clipvalue": "1.0"})  # found in CI: no chart was drawn
+    @example({"surface": "custom", "f": "log(x**2 - 4) + y**2", "box": "1"})  # crashed before the sidebar
     def check(query):
         at = _open(query)
         assert not at.exception, (query, at.exception)
@@ -123,10 +177,44 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
         shown = " ".join(w.value for w in at.warning)
         for problem in problems:  # every bad value is named on the page, in a code span on one line
             assert f"`{code_text(problem.key)}" in shown, (problem, shown[:500])
+        # Nothing the link holds becomes a heading, a link or an image in what the page says.
+        for element in (*at.warning, *at.error, *at.info, *at.success):
+            assert not block_markup(element.value), (query, element.value)
         assert at.sidebar.select_slider(key="lr").value in LEARNING_RATES
         assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
 
     check()
+
+
+INJECTIONS = {
+    "\n# Injected heading\n[click](http://evil.example/)\n![x](http://evil.example/pixel.png)": "1",
+    "lr": "\n\n# Injected heading\n\n![x](http://evil.example/pixel.png)",
+    "sched": "`\n<img src=http://evil.example/s.png>\n# Injected heading",
+    "f": "x**2\u2028# Injected heading\u2029[click](http://evil.example/)",
+    "surface": "custom",
+    "lesson": "a\r\n\r\n![x](http://evil.example/l.png)",
+    "sgd.momentum": "0.5`\n\n[click](http://evil.example/)",
+}
+
+
+def _markup(at: AppTest) -> set:
+    """Every heading, link and image the page's text elements make, main area and sidebar."""
+    texts = [e.value for kind in ("warning", "error", "info", "success", "caption", "markdown")
+             for e in (*getattr(at, kind), *getattr(at.sidebar, kind))]
+    return {(kind, text) for text in texts for kind in block_markup(text)}
+
+
+def test_markdown_in_a_link_s_keys_and_values_makes_no_heading_link_or_image():
+    """Keys and values with line breaks (\n, \r\n, U+2028/9), backticks, headings, links,
+    images and HTML: each is quoted in a warning as text, and no element of the page gains
+    a heading, a link or an image it does not have without the link."""
+    clean = _open({"surface": "custom"})
+    at = _open(INJECTIONS)
+    assert not at.exception and charts(at)
+    shown = " ".join(w.value for w in at.warning)
+    assert shown.count("Injected heading") >= 3, shown  # quoted, as text (long values cut short)
+    assert _markup(at) <= _markup(clean), _markup(at) - _markup(clean)
+    assert not any("evil.example" in text for _, text in _markup(at))
 
 
 @pytest.mark.parametrize("key,value", [("lr", "-1"), ("lr", "abc"), ("lr", "1e999"), ("lr", "nan"), ("mom", "1"),

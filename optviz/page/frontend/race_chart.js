@@ -67,6 +67,7 @@ async function drain(chart) {
       chart.base = next.base;  // what this figure's previews were made from (race_preview.js)
       if (!chart.events) {  // once: the chart's div is kept for the page's life
         chart.events = true;
+        chart.div.on("plotly_animationinterrupted", () => { window.optvizInterruptedAt = performance.now(); });
         chart.div.on("plotly_click", (e) => {
           const p = e && e.points && e.points[0];
           if (p && chart.trigger) chart.trigger("select", { selection: { points: [{ x: p.x, y: p.y }], box: [] } });
@@ -86,7 +87,21 @@ async function drain(chart) {
   }
 }
 
+// plotly.js rejects the promise of an animation another one interrupts with no reason at all
+// (a figure landing while Play runs; Play pressed while a figure or a preview moves), and its
+// own Play button and step slider leave that promise unhandled: an uncaught `undefined` on
+// the page, with nothing wrong. Only that rejection, right after an interruption, is quieted.
+function quietInterruptions() {
+  window.addEventListener("unhandledrejection", (event) => {
+    if (event.reason === undefined && performance.now() - (window.optvizInterruptedAt ?? -Infinity) < 2000) {
+      event.preventDefault();
+    }
+  });
+  return true;
+}
+
 export default function ({ data: sent, parentElement, setTriggerValue }) {
+  window.optvizQuiet ??= quietInterruptions();
   // One JSON text, sent as bytes (see charts.py chart_message): one parse, the figure's included.
   const data = JSON.parse(new TextDecoder().decode(sent));
   window.optvizPlotly ??= new Promise((resolve, reject) => {
@@ -102,7 +117,13 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
   if (!chart.div) {
     chart.div = document.createElement("div");
     // As wide as its place on the page, whatever moves it (a window, the sidebar, presenter mode).
-    chart.sizes = new ResizeObserver(() => window.Plotly && chart.div._fullLayout && window.Plotly.Plots.resize(chart.div));
+    // (Not while the chart is hidden or off the page, e.g. another tab is open: plotly.js
+    // rejects that resize, uncaught. A resize that still fails is no reason to stop.)
+    chart.sizes = new ResizeObserver(() => {
+      if (window.Plotly && chart.div._fullLayout && chart.div.offsetParent !== null) {
+        window.Plotly.Plots.resize(chart.div).catch((err) => console.warn("optviz chart resize:", err));
+      }
+    });
   }
   if (chart.div.parentElement !== parentElement) {  // a remounted element: the drawn chart moves in
     parentElement.appendChild(chart.div);
