@@ -270,22 +270,29 @@ class Supervisor:
                                            [r.ready for r in self.replicas]))
         return conf
 
+    def _check_port_free(self) -> None:
+        host = "" if self.options.address in ("", "*") else self.options.address
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nginx binds
+                probe.bind((host.strip("[]"), self.options.port))
+        except OSError as exc:
+            raise ValueError(f"--server.port: cannot listen on {host or '*'}:{self.options.port} "
+                             f"({exc.strerror})") from None
+
     def _start_nginx(self) -> None:
+        self._check_port_free()
         conf = self._write_config()
+        pid_file = self.workdir / "nginx.pid"
+        pid_file.unlink(missing_ok=True)
         self.nginx_proc = self._spawn([self.nginx, "-e", str(self.workdir / "error.log"), "-p", str(self.workdir),
                                        "-c", str(conf), "-g", "daemon off;"], self.workdir / "nginx.out")
         deadline = time.monotonic() + 10
-        host = "127.0.0.1" if self.options.address in ("", "0.0.0.0", "*") else self.options.address
-        while time.monotonic() < deadline:
-            if self.nginx_proc.poll() is not None:
+        while not pid_file.exists():  # nginx writes it once its sockets are bound
+            if self.nginx_proc.poll() is not None or time.monotonic() > deadline:
                 detail = _tail(self.workdir / "error.log", 3) or _tail(self.workdir / "nginx.out", 3)
-                raise ValueError(f"nginx did not start: {detail.strip()}")
-            try:
-                socket.create_connection((host, self.options.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise ValueError(f"nginx did not listen on port {self.options.port} within 10 s")
+                raise ValueError(f"nginx did not start: {detail.strip() or 'no answer within 10 s'}")
+            time.sleep(0.1)
 
     def _reload_nginx(self) -> None:
         self._write_config()
@@ -352,6 +359,7 @@ class Supervisor:
 
         previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
+            self._check_port_free()  # before any replica starts
             for replica in self.replicas:
                 self._start_replica(replica)
             self._start_nginx()

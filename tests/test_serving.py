@@ -262,6 +262,20 @@ def test_a_browser_through_nginx_moves_a_slider_downloads_the_csv_and_survives_i
                     what="the killed replica started again")
 
 
+def test_a_taken_port_is_one_line_naming_it(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "optviz", "serve", "--replicas", "2", "--server.port",
+                                 str(port), "--server.address", "127.0.0.1"], cwd=ROOT, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "OPTVIZ_WARM_UP": "0"})
+        err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 2
+    assert err.startswith(f"optviz: error: --server.port: cannot listen on 127.0.0.1:{port}") and "in use" in err
+    assert err.count("\n") == 1, err
+
+
 def test_a_hung_replica_leaves_the_pool_and_rejoins_when_it_answers(served):
     """A replica that stops answering (SIGSTOP: alive, its port still accepting connections,
     which nginx's passive check would wait on) is taken out; new browsers all reach the other."""
