@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 import optviz
 from optviz.bounds import KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
 from optviz.lessons import load_lessons
+from optviz.models import DATA_SURFACES
 from optviz.page.markdown_text import code_text
 from optviz.state import SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
@@ -40,7 +41,7 @@ texts = st.one_of(
     st.builds(lambda c, n: c * n, st.sampled_from(["a", "9", "é", "한", "\x00", ","]), st.integers(200, 5000)),
     st.sampled_from(["<script>alert(1)</script>", "__import__('os').system('id')", "sgd,adam,adam", "sgd,,",
                      "ROSENBROCK", "rosenbrock ", "ko", "article", "saddle", "lesson-x", "../../etc/passwd",
-                     "${jndi:ldap://x}", "%00", "sgd;adam"]),
+                     "${jndi:ldap://x}", "%00", "sgd;adam", "data_line", "data_iris_plane", "DATA_CLASSES"]),
 )
 lesson_ids = st.one_of(st.sampled_from(list(load_lessons())), st.text(max_size=20))
 values = st.one_of(numbers, texts, lesson_ids)
@@ -55,7 +56,10 @@ def _assert_valid(state: PageState):
     assert all(math.isfinite(v) for v in state.start)
     assert state.kappa in KAPPAS or state.kappa == 10.0
     assert set(state.optimizers) <= set(optviz.optimizers.ALL_OPTIMIZERS) and state.optimizers
-    assert state.surface in optviz.SURFACES and state.lang in ("en", "ko")
+    assert state.surface in (*optviz.SURFACES, *DATA_SURFACES) and state.lang in ("en", "ko")
+    if state.is_data:  # a data surface's batches: within its data, and within the page's steps
+        assert 1 <= state.batch_size <= state.surface_object().data.size
+        assert 1 <= state.epochs and state.run_steps() <= MAX_PAGE_STEPS
     for name, values in state.hparams.items():  # Keras takes one clipping option at most
         assert sum(c in values for c in optviz.optimizers.CLIP_OPTIONS) <= 1, (name, values)
     if state.view is not None:  # a zoom lies inside the surface's box, and is not empty
@@ -115,6 +119,8 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
     @given(query_strategy)
     @example({"sgd.clipnorm": "1.0", "sgd.clipvalue": "1.0"})  # found in CI: no chart was drawn
+    @example({"lesson": "BATCH-SIZE-NOISE"})  # a data surface: no Steps slider
+    @example({"surface": "data_iris_plane", "batch": "1", "epochs": "99999", "std": "2", "x": "nan"})
     def check(query):
         at = _open(query)
         assert not at.exception, (query, at.exception)
@@ -124,7 +130,12 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
         for problem in problems:  # every bad value is named on the page, in a code span on one line
             assert f"`{code_text(problem.key)}" in shown, (problem, shown[:500])
         assert at.sidebar.select_slider(key="lr").value in LEARNING_RATES
-        assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
+        if state.is_data:  # Batch size and Epochs instead of Steps
+            size = state.surface_object().data.size
+            assert 1 <= at.sidebar.select_slider(key="batch").value <= size
+            assert 1 <= at.sidebar.slider(key="epochs").value <= MAX_PAGE_STEPS
+        else:
+            assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
 
     check()
 
