@@ -688,6 +688,8 @@ def _fit_program(model_name: str, lanes: int, steps: int, n_pad: int, n_boundari
         return (jnp.stack([w2[:lanes, 0], w2[lanes:, 0]], axis=-1),
                 jnp.stack([slots2[:lanes, :, 0], slots2[lanes:, :, 0]], axis=-1))
 
+    # Plain jit, not keras_rounded_jit: model.fit runs each train step as one jitted XLA
+    # program too (fused as XLA likes), so there is no op-by-op rounding to mirror.
     @jax.jit
     def run(index, start, slots, packed_hp, rates, x, y, n, batch_size, shuffle, seed, n_steps):
         rates = _unpack_rates(rates)

@@ -1288,3 +1288,21 @@ def fit_figure(surface, trajectories: Mapping[str, Trajectory], *, step: int | N
     else:
         layout["yaxis"]["range"] = [-top * 1.1, top * 1.1]
     return SpecFigure({"data": traces, "layout": layout})
+
+
+def add_batch_surface(fig: SpecFigure, surface, indices, *, presenter: bool = False, resolution: int = 60) -> None:
+    """Add to a race figure (not yet frozen) the loss of one batch (``indices`` into the data
+    surface's points) over the view, as faint level lines: where that batch alone pulls."""
+    from .models import loss_grid
+
+    xs = np.linspace(*surface.x_range, resolution)
+    ys = np.linspace(*surface.y_range, resolution)
+    data = surface.data
+    z = loss_grid(surface.model, data.x[indices], data.y[indices], *np.meshgrid(xs, ys))
+    # Level lines spaced in log(loss - least): a wide range otherwise puts them all in the walls.
+    shown = np.log10(z - z.min() + 1e-3 * max(float(np.ptp(z)), 1e-12))
+    fig._spec["data"].append(dict(
+        type="contour", x=_typed(xs), y=_typed(ys), z=_typed(shown.astype(np.float32)), name="batch",
+        showscale=False, ncontours=14, contours=dict(coloring="none"), hoverinfo="skip", showlegend=False,
+        line=dict(color="rgba(213, 94, 0, 0.6)", width=2 if presenter else 1, dash="dot"),
+    ))

@@ -317,3 +317,24 @@ def _nice(value: float) -> float:
     """``value`` rounded up to 1, 2 or 5 times a power of ten (a tidy axis)."""
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
+
+
+def batch_indices(n: int, batch_size: int, step: int, *, shuffle: bool = False, seed: int = 0) -> np.ndarray:
+    """The points of the batch that step ``step`` (0-based) of a fit uses: batches in order
+    through each epoch (optviz's seeded order with ``shuffle``), the last one partial."""
+    per_epoch = -(-n // batch_size)
+    epoch, batch = divmod(int(step), per_epoch)
+    order = epoch_order(seed, epoch, n) if shuffle else np.arange(n)
+    return order[batch * batch_size: min((batch + 1) * batch_size, n)]
+
+
+def loss_grid(model: Model, x: np.ndarray, y: np.ndarray, w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+    """The mean loss over the points (x, y) at every pair of weights (w0, w1 broadcast), in
+    float64 NumPy (a picture, not a step: nothing compiles whatever the batch's size)."""
+    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    a, b = (np.asarray(v, np.float64)[..., None] for v in np.broadcast_arrays(w0, w1))
+    z = x64[:, 0] * a + (b if model.split else x64[:, 1] * b)
+    if model.loss == "mse":
+        return np.mean(np.square(y64 - z), axis=-1)
+    p = np.clip(1.0 / (1.0 + np.exp(-np.clip(z, -80, 80))), EPSILON, 1.0 - EPSILON)
+    return np.mean(-(y64 * np.log(p) + (1.0 - y64) * np.log(1.0 - p)), axis=-1)

@@ -193,3 +193,18 @@ def test_exported_csv_of_a_fit_carries_each_batch_loss():
     adam = [r for r in rows if r["optimizer"] == "adam"]
     np.testing.assert_array_equal(np.array([r["batch_loss"] for r in adam], np.float32), fits["adam"].batch_loss)
     np.testing.assert_array_equal(np.array([[r["x"], r["y"]] for r in adam], np.float32), fits["adam"].path)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batch_indices_are_the_batches_the_engine_steps_on(shuffle):
+    from optviz.models import batch_indices, loss_grid
+
+    d = datasets.load("classes", n=23)
+    tr = optviz.fit("adam", "logistic", d.x, d.y, batch_size=5, epochs=3, shuffle=shuffle, seed=8,
+                    learning_rate=0.1)
+    for step in range(len(tr.path) - 1):
+        idx = batch_indices(23, 5, step, shuffle=shuffle, seed=8)
+        assert len(idx) == (3 if step % 5 == 4 else 5)
+        w0, w1 = tr.path[step]
+        assert loss_grid(MODELS["logistic"], d.x[idx], d.y[idx], w0, w1) == pytest.approx(tr.batch_loss[step],
+                                                                                          rel=1e-5)

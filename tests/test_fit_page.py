@@ -94,3 +94,23 @@ def test_link_round_trip_and_bad_values():
     assert {p.key for p in problems} == {"batch", "epochs"}
     _, problems = parse_query({"surface": "rosenbrock", "batch": "4"})
     assert [p.key for p in problems] == ["batch"]  # not a data surface: unknown there
+
+
+def test_stepping_through_draws_the_batch_s_own_loss_faintly():
+    """At step k the race chart carries the loss of the batch step k uses: lowest at that
+    batch's own least-squares line, not at the whole data's minimum."""
+    at = open_page({"surface": "data_anscombe", "batch": "4", "epochs": "2"}, expanded=False)
+    assert not [t for t in chart_spec(at)["data"] if t.get("name") == "batch"]  # not while showing the whole race
+    at.session_state["view_step"] = 3  # 3 batches an epoch: step 3 is the second epoch's first, points 0-3
+    at.run()
+    (batch,) = [t for t in chart_spec(at)["data"] if t.get("name") == "batch"]
+    xs, ys = array(batch["x"]), array(batch["y"])
+    z = array(batch["z"]).reshape(len(ys), len(xs))
+    surface = data_surface("data_anscombe")
+    slope, intercept = np.polyfit(surface.data.x[:4, 0], surface.data.y[:4], 1)
+
+    def z_at(w, b):
+        return z[np.argmin(np.abs(ys - b)), np.argmin(np.abs(xs - w))]
+
+    assert z_at(slope, intercept) < z_at(*surface.minima[0])
+    assert z_at(slope, intercept) - z.min() < 0.05 * np.ptp(z)

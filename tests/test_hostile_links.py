@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 import optviz
 from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STEPS, MOMENTA
 from optviz.lessons import load_lessons
+from optviz.models import DATA_SURFACES
 from optviz.page.markdown_text import code_text
 from optviz.state import SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
@@ -42,7 +43,7 @@ texts = st.one_of(
     st.builds(lambda c, n: c * n, st.sampled_from(["a", "9", "é", "한", "\x00", ","]), st.integers(200, 5000)),
     st.sampled_from(["<script>alert(1)</script>", "__import__('os').system('id')", "sgd,adam,adam", "sgd,,",
                      "ROSENBROCK", "rosenbrock ", "ko", "article", "saddle", "lesson-x", "../../etc/passwd",
-                     "${jndi:ldap://x}", "%00", "sgd;adam"]),
+                     "${jndi:ldap://x}", "%00", "sgd;adam", "data_line", "data_iris_plane", "DATA_CLASSES"]),
 )
 lesson_ids = st.one_of(st.sampled_from(list(load_lessons())), st.text(max_size=20))
 # Typed formulas: a few that draw (few, so that each page run compiles none it has not
@@ -79,12 +80,15 @@ def _assert_valid(state: PageState):
     assert all(math.isfinite(v) for v in state.start)
     assert state.kappa in KAPPAS or state.kappa == 10.0
     assert set(state.optimizers) <= set(optviz.optimizers.ALL_OPTIMIZERS) and state.optimizers
-    assert (state.surface in optviz.SURFACES or state.surface == "custom") and state.lang in ("en", "ko")
+    assert state.surface in (*optviz.SURFACES, *DATA_SURFACES, "custom") and state.lang in ("en", "ko")
     surface = state.surface_object()  # a typed formula's on the box the state uses: no ValueError
     if state.surface == "custom":
         assert state.box in BOXES
         xs, ys = np.meshgrid(np.linspace(-state.box, state.box, 9), np.linspace(-state.box, state.box, 9))
         assert np.isfinite(surface(xs, ys)).any() and np.isfinite(surface(*surface.default_start))
+    if state.is_data:  # a data surface's batches: within its data, and within the page's steps
+        assert 1 <= state.batch_size <= state.surface_object().data.size
+        assert 1 <= state.epochs and state.run_steps() <= MAX_PAGE_STEPS
     for name, values in state.hparams.items():  # Keras takes one clipping option at most
         assert sum(c in values for c in optviz.optimizers.CLIP_OPTIONS) <= 1, (name, values)
     if state.view is not None:  # a zoom lies inside the surface's box, and is not empty
@@ -169,6 +173,8 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
     @given(query_strategy)
     @example({"sgd.clipnorm": "1.0", "sgd.clipvalue": "1.0"})  # found in CI: no chart was drawn
     @example({"surface": "custom", "f": "log(x**2 - 4) + y**2", "box": "1"})  # crashed before the sidebar
+    @example({"lesson": "BATCH-SIZE-NOISE"})  # a data surface: no Steps slider
+    @example({"surface": "data_iris_plane", "batch": "1", "epochs": "99999", "std": "2", "x": "nan"})
     def check(query):
         at = _open(query)
         assert not at.exception, (query, at.exception)
@@ -181,7 +187,12 @@ def test_any_link_opens_the_page_with_a_chart(chunk):
         for element in (*at.warning, *at.error, *at.info, *at.success):
             assert not block_markup(element.value), (query, element.value)
         assert at.sidebar.select_slider(key="lr").value in LEARNING_RATES
-        assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
+        if state.is_data:  # Batch size and Epochs instead of Steps
+            size = state.surface_object().data.size
+            assert 1 <= at.sidebar.select_slider(key="batch").value <= size
+            assert 1 <= at.sidebar.slider(key="epochs").value <= MAX_PAGE_STEPS
+        else:
+            assert MIN_STEPS <= at.sidebar.slider(key="steps").value <= MAX_PAGE_STEPS
 
     check()
 

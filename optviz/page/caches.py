@@ -16,6 +16,7 @@ from optviz import figures, i18n, theory
 from optviz.bounds import MAX_PAGE_STEPS
 from optviz.engine import learning_rate_curves
 from optviz.lessons import load_lessons
+from optviz.models import batch_indices
 from optviz.state import PageState
 
 TOLERANCE = 1e-3  # "within tolerance" of a surface's minimum value: the results table and the tuning tab
@@ -98,6 +99,10 @@ def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: 
     """The race and loss charts' figures, kept as JSON text (a few strings, not thousands of dicts)."""
     surface = _state.surface_object()
     race_fig = race_figure(_state, _race, lang, presenter, step)
+    if _state.is_data and step is not None and step < _state.run_steps():
+        # Stepping through a fit: the batch the next step uses, its own loss drawn faintly.
+        indices = batch_indices(surface.data.size, _state.batch_size, step, shuffle=_state.shuffle, seed=_state.seed)
+        figures.add_batch_surface(race_fig, _state.viewed_surface(), indices, presenter=presenter)
     loss_fig = figures.loss_figure(_race, min_value=surface.min_value, text=i18n.figure_text(lang),
                                    labels=i18n.OPTIMIZER_SHORT_NAMES[lang], presenter=presenter)
     loss_fig = figures.add_predicted_rates(loss_fig, _race, theory.quadratic(surface, _state.surface_params()),
