@@ -32,7 +32,7 @@ import time
 import tomllib
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -135,6 +135,14 @@ def find_nginx() -> str:
         raise ValueError("--replicas: nginx is not installed (Debian/Ubuntu: sudo apt-get install nginx); "
                          "or serve one process with --replicas 1")
     return found
+
+
+def _has_nginx() -> bool:
+    try:
+        find_nginx()
+    except ValueError:
+        return False
+    return True
 
 
 def free_loopback_ports(count: int) -> list[int]:
@@ -398,6 +406,11 @@ def serve(options: Sequence[str], out: TextIO | None = None) -> int:
         command = streamlit_command(["--help"])
         os.execv(command[0], command)  # then Streamlit's own options, which pass through
     parsed = parse_serve_options(options)
+    if parsed.replicas > 1 and "--replicas" not in options and not _has_nginx():
+        # A laptop without nginx still gets the page: one process, said once.
+        (out or sys.stderr).write("optviz serve: nginx is not installed, so one page process serves "
+                                  "(sudo apt-get install nginx for one per core)\n")
+        parsed = replace(parsed, replicas=1)
     if parsed.replicas == 1:
         command = streamlit_command(_without_replicas(options))
         os.execv(command[0], command)  # Ctrl-C and SIGTERM reach Streamlit itself

@@ -96,6 +96,26 @@ def test_without_nginx_serve_says_how_to_install_it(monkeypatch):
     assert "nginx is not installed" in err.getvalue() and "apt-get install nginx" in err.getvalue()
 
 
+def test_without_nginx_plain_serve_still_serves_one_process(monkeypatch):
+    """Not asked for replicas and no nginx (a laptop): one page process, and a line saying so."""
+    monkeypatch.setattr(serving.shutil, "which", lambda name: None)
+    monkeypatch.setattr(serving.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(serving, "default_replicas", lambda: 2)
+    started = []
+
+    def execv(path, argv):  # the real one never returns: this process would become Streamlit
+        started.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(serving.os, "execv", execv)
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        serving.serve(["--server.port", "8600"], out=err)
+    assert "nginx is not installed, so one page process serves" in err.getvalue()
+    (argv,) = started
+    assert "--server.port" in argv and "8600" in argv and "--replicas" not in argv
+
+
 def test_the_generated_config_passes_nginx_t_and_pins_browsers_by_cookie(tmp_path):
     conf = serving.local_nginx_config(tmp_path, "127.0.0.1:18080", [40001, 40002, 40003], [True, False, True])
     (tmp_path / "nginx.conf").write_text(conf)
