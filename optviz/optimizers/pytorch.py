@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import HParam, Optimizer, Style
+from .base import HParam, Optimizer, Style, barrier_sqrt
 
 FRAMEWORK = "pytorch"
 DASH = "dash"  # PyTorch's paths are dashed, optax's dotted, Keras's as Keras's own style
@@ -63,10 +63,39 @@ DECOUPLED_HELP = "w *= 1 - lr * weight_decay instead of the L2 term (AdamW's dec
 # --- arithmetic as PyTorch's kernels do it ----------------------------------------------------
 
 
+def _split(x):
+    # Veltkamp's split: x = hi + lo, each half of float32's 24 bits.
+    t = 4097.0 * x
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def fma(a, b, c):
+    """``a * b + c`` rounded once, as PyTorch's CPU kernels compute ``add(alpha=)``,
+    ``addcmul`` and ``lerp`` (a fused multiply-add on a CPU that has one), from float32
+    operations that each round (Dekker's exact product, Knuth's exact sum); the engine
+    rounds every product, so none of these fuse on their own."""
+    p = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    error = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = p + c
+    virtual = total - p
+    sum_error = (p - (total - virtual)) + (c - virtual)
+    return total + (sum_error + error)
+
+
 def lerp(start, end, weight):
     """``torch.lerp``: ``start + weight * (end - start)`` for a weight below 0.5, else
-    ``end - (end - start) * (1 - weight)`` (aten/src/ATen/native/Lerp.h)."""
-    return jnp.where(jnp.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+    ``end + (weight - 1) * (end - start)``, each one fused multiply-add
+    (aten/src/ATen/native/cpu/LerpKernel.cpp)."""
+    diff = end - start
+    return jnp.where(jnp.abs(weight) < 0.5, fma(weight, diff, start), fma(weight - 1, diff, end))
+
+
+def addcdiv(w, t1, t2, value):
+    """``w.addcdiv_(t1, t2, value=value)``: PyTorch's CPU kernel computes ``w + (value * t1) / t2``."""
+    return w + (value * t1) / t2
 
 
 def one_minus_power(hp, name, t):
@@ -81,7 +110,7 @@ def power(hp, name, t):
 def l2(g, w, hp):
     """``grad.add(param, alpha=weight_decay)`` (skipped at 0, as PyTorch does)."""
     wd = hp["fw_weight_decay"]
-    return jnp.where(wd != 0, g + wd * w, g)
+    return jnp.where(wd != 0, fma(wd, w, g), g)
 
 
 def decay_or_l2(g, w, hp):
@@ -90,7 +119,7 @@ def decay_or_l2(g, w, hp):
     wd = hp["fw_weight_decay"]
     decoupled = hp["decoupled_weight_decay"] > 0.5
     w_decayed = jnp.where((wd != 0) & decoupled, w * (1 - hp["learning_rate"] * wd), w)
-    g = jnp.where((wd != 0) & ~decoupled, g + wd * w, g)
+    g = jnp.where((wd != 0) & ~decoupled, fma(wd, w, g), g)
     return g, w_decayed
 
 
@@ -105,9 +134,9 @@ def sgd_rule(g, w, state: SGDState, t, hp):
     g = l2(g, w, hp)
     mu = hp["momentum"]
     # The first step clones the gradient into the buffer (no dampening); later ones decay it.
-    buf = jnp.where(t == 1, g, state.momentum_buffer * mu + hp["1-dampening"] * g)
-    step = jnp.where(mu != 0, jnp.where(hp["nesterov"] > 0.5, g + mu * buf, buf), g)
-    return w + (-hp["learning_rate"]) * step, SGDState(jnp.where(mu != 0, buf, 0.0))
+    buf = jnp.where(t == 1, g, fma(hp["1-dampening"], g, state.momentum_buffer * mu))
+    step = jnp.where(mu != 0, jnp.where(hp["nesterov"] > 0.5, fma(mu, buf, g), buf), g)
+    return fma(-hp["learning_rate"], step, w), SGDState(jnp.where(mu != 0, buf, 0.0))
 
 
 def _sgd_check(values, where):
@@ -141,9 +170,9 @@ class AdagradState(NamedTuple):
 def adagrad_rule(g, w, state: AdagradState, t, hp):
     g = l2(g, w, hp)
     clr = hp["learning_rate"] / (1 + (t - 1) * hp["lr_decay"])
-    total = state.sum + g * g
+    total = fma(g, g, state.sum)  # addcmul_(grad, grad, value=1)
     std = jnp.sqrt(total) + hp["eps"]
-    return w + (-clr) * (g / std), AdagradState(total)
+    return addcdiv(w, g, std, -clr), AdagradState(total)
 
 
 def _adagrad_init(values, start) -> AdagradState:
@@ -176,13 +205,13 @@ class RMSpropState(NamedTuple):
 
 def rmsprop_rule(g, w, state: RMSpropState, t, hp):
     g = l2(g, w, hp)
-    square_avg = state.square_avg * hp["alpha"] + hp["1-alpha"] * (g * g)
+    square_avg = fma(hp["1-alpha"] * g, g, state.square_avg * hp["alpha"])
     centered = hp["centered"] > 0.5
     grad_avg = jnp.where(centered, lerp(state.grad_avg, g, hp["1-alpha"]), 0.0)
-    avg = jnp.sqrt(jnp.where(centered, square_avg + (-1.0) * (grad_avg * grad_avg), square_avg)) + hp["eps"]
+    avg = jnp.sqrt(jnp.where(centered, fma(-grad_avg, grad_avg, square_avg), square_avg)) + hp["eps"]
     mu = hp["momentum"]
     buf = jnp.where(mu > 0, state.momentum_buffer * mu + g / avg, 0.0)
-    w = jnp.where(mu > 0, w + (-hp["learning_rate"]) * buf, w + (-hp["learning_rate"]) * (g / avg))
+    w = jnp.where(mu > 0, fma(-hp["learning_rate"], buf, w), addcdiv(w, g, avg, -hp["learning_rate"]))
     return w, RMSpropState(square_avg, buf, grad_avg)
 
 
@@ -214,14 +243,14 @@ class AdamState(NamedTuple):
 def adam_rule(g, w, state: AdamState, t, hp):
     g, w = decay_or_l2(g, w, hp)
     exp_avg = lerp(state.exp_avg, g, hp["1-beta1"])
-    exp_avg_sq = state.exp_avg_sq * hp["beta2"] + hp["1-beta2"] * (g * g)
+    exp_avg_sq = fma(hp["1-beta2"] * g, g, state.exp_avg_sq * hp["beta2"])
     step_size = hp["learning_rate"] / one_minus_power(hp, "beta1", t)
     bias_correction2_sqrt = jnp.sqrt(one_minus_power(hp, "beta2", t))
     amsgrad = hp["amsgrad"] > 0.5
     max_sq = jnp.where(amsgrad, jnp.maximum(state.max_exp_avg_sq, exp_avg_sq), 0.0)
     # eps after the bias correction of sqrt(v) (Keras adds it before: its "epsilon hat").
     denom = jnp.sqrt(jnp.where(amsgrad, max_sq, exp_avg_sq)) / bias_correction2_sqrt + hp["eps"]
-    return w + (-step_size) * (exp_avg / denom), AdamState(exp_avg, exp_avg_sq, max_sq)
+    return addcdiv(w, exp_avg, denom, -step_size), AdamState(exp_avg, exp_avg_sq, max_sq)
 
 
 ADAM_LATEX = (r"m \leftarrow m + (1-\beta_1)(g - m),\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,\quad "
@@ -266,7 +295,7 @@ def adamax_rule(g, w, state: AdamaxState, t, hp):
     exp_avg = lerp(state.exp_avg, g, hp["1-beta1"])
     exp_inf = jnp.maximum(state.exp_inf * hp["beta2"], jnp.abs(g) + hp["eps"])  # eps inside the max
     clr = hp["learning_rate"] / one_minus_power(hp, "beta1", t)
-    return w + (-clr) * (exp_avg / exp_inf), AdamaxState(exp_avg, exp_inf)
+    return addcdiv(w, exp_avg, exp_inf, -clr), AdamaxState(exp_avg, exp_inf)
 
 
 ADAMAX = Optimizer(
@@ -297,11 +326,11 @@ def nadam_rule(g, w, state: NAdamState, t, hp):
     mu_next = beta1 * (1.0 - 0.5 * jnp.exp((t + 1) * decay * log_096))
     mu_product = state.mu_product * mu
     exp_avg = lerp(state.exp_avg, g, hp["1-beta1"])
-    exp_avg_sq = state.exp_avg_sq * hp["beta2"] + hp["1-beta2"] * (g * g)
+    exp_avg_sq = fma(hp["1-beta2"] * g, g, state.exp_avg_sq * hp["beta2"])
     denom = jnp.sqrt(exp_avg_sq / bias_correction2) + hp["eps"]
     lr = hp["learning_rate"]
-    w = w + (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
-    w = w + ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * (exp_avg / denom)
+    w = addcdiv(w, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))
+    w = addcdiv(w, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next))
     return w, NAdamState(exp_avg, exp_avg_sq, mu_product)
 
 
@@ -335,7 +364,7 @@ class RAdamState(NamedTuple):
 def radam_rule(g, w, state: RAdamState, t, hp):
     g, w = decay_or_l2(g, w, hp)
     exp_avg = lerp(state.exp_avg, g, hp["1-beta1"])
-    exp_avg_sq = state.exp_avg_sq * hp["beta2"] + hp["1-beta2"] * (g * g)
+    exp_avg_sq = fma(hp["1-beta2"] * g, g, state.exp_avg_sq * hp["beta2"])
     bias_correction2 = one_minus_power(hp, "beta2", t)
     corrected = exp_avg / one_minus_power(hp, "beta1", t)
     rho_inf = hp["rho_inf-beta2"]
@@ -369,11 +398,11 @@ class AdadeltaState(NamedTuple):
 
 def adadelta_rule(g, w, state: AdadeltaState, t, hp):
     g = l2(g, w, hp)
-    square_avg = state.square_avg * hp["rho"] + hp["1-rho"] * (g * g)
-    std = jnp.sqrt(square_avg + hp["eps"])
+    square_avg = fma(hp["1-rho"] * g, g, state.square_avg * hp["rho"])
+    std = barrier_sqrt(square_avg + hp["eps"])  # a division by it stays a division (see barrier_sqrt)
     delta = jnp.sqrt(state.acc_delta + hp["eps"]) / std * g
-    acc_delta = state.acc_delta * hp["rho"] + hp["1-rho"] * (delta * delta)
-    return w + (-hp["learning_rate"]) * delta, AdadeltaState(square_avg, acc_delta)
+    acc_delta = fma(hp["1-rho"] * delta, delta, state.acc_delta * hp["rho"])
+    return fma(-hp["learning_rate"], delta, w), AdadeltaState(square_avg, acc_delta)
 
 
 ADADELTA = Optimizer(
