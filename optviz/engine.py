@@ -355,10 +355,32 @@ def _learning_rates(rates, steps, scheduled: bool):
 _PATH, _LOSS, _GRAD, _LR, _STATE = slice(0, 2), 2, slice(3, 5), 5, 6
 
 
-@functools.lru_cache(maxsize=64)
+class _SameProgram:
+    """A surface as the compiled programs' caches see it: by its ``program_key`` (a typed
+    formula's shape: another constant runs in the same program, its constants traced)."""
+
+    __slots__ = ("surface",)
+
+    def __init__(self, surface: Surface):
+        self.surface = surface
+
+    def __hash__(self):
+        return hash(self.surface.program_key)
+
+    def __eq__(self, other):
+        return isinstance(other, _SameProgram) and other.surface.program_key == self.surface.program_key
+
+
 def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False,
                   others: bool = True):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
+    return _race_program_for(_SameProgram(surface), lanes, steps, n_boundaries, scheduled, others)
+
+
+@functools.lru_cache(maxsize=64)
+def _race_program_for(program: _SameProgram, lanes: int, steps: int, n_boundaries: int, scheduled: bool,
+                      others: bool):
+    surface = program.surface
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
 
     @keras_rounded_jit
@@ -659,9 +681,15 @@ def learning_rate_curves(
 # --- sweep ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
 def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
                    scheduled: bool = False, axis: str | None = None):
+    """(The compiled program for these, shared by surfaces of one ``program_key``.)"""
+    return _sweep_program_for(optimizer_name, _SameProgram(surface), lanes, steps, n_boundaries, scheduled, axis)
+
+
+@functools.lru_cache(maxsize=64)
+def _sweep_program_for(optimizer_name: str, program: _SameProgram, lanes: int, steps: int, n_boundaries: int,
+                       scheduled: bool, axis: str | None):
     """Jitted grid run for one optimizer; keeps only running summaries, not paths.
 
     Lanes are the LAST axis inside, and the loop carries one (rows, lanes) array: every
@@ -670,6 +698,7 @@ def _sweep_program(optimizer_name: str, surface: Surface, lanes: int, steps: int
     with clipping and weight decay (a branch each step, which keeps XLA from compiling
     the loop as one kernel: about twice as slow) and without (one kernel),
     and runs the second when no lane clips or decays (a traced test: no recompile)."""
+    surface = program.surface
     # f and its gradient as x and y rows (a gradient taken through point[0], point[1] is
     # assembled by padding, which lays the two coordinates out interleaved again).
     opt = ALL_OPTIMIZERS[optimizer_name]
