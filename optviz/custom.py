@@ -53,7 +53,10 @@ does a lowest point on the edge of the box: the surface may keep falling beyond
 it). ``min_value`` stays None, so nothing claims a tolerance was reached against
 a guessed minimum. ``key`` is ``"custom:"`` plus the normalized formula (an
 S-expression of the checked tree: spacing and redundant parentheses do not
-matter), so the engine compiles each new formula once and reuses it.
+matter). The formula's numbers are the surface's ``params`` (``c0``, ``c1``, ...:
+each variable-free part but a whole exponent), traced in the compiled programs, whose
+cache key (``program_key``) is the formula's shape: the engine compiles a shape once,
+and a formula that differs only in its numbers reuses that program.
 """
 
 from __future__ import annotations
@@ -177,7 +180,9 @@ class Node:
 
 @dataclass(frozen=True)
 class Formula:
-    """A checked formula: its text, tree, normalized form and LaTeX."""
+    """A checked formula: its text, tree, normalized form and LaTeX; its constants (each
+    variable-free part but a whole exponent, in order) and its shape, the normalized form
+    with each constant written ``c`` (``sin(x) + 0.5*y`` and ``sin(x) + 0.7*y`` share it)."""
 
     text: str
     tree: Node
@@ -185,12 +190,32 @@ class Formula:
     latex: str
     variables: frozenset[str]
 
+    @functools.cached_property
+    def _constant_nodes(self) -> tuple[Node, ...]:
+        return tuple(_constant_nodes(self.tree))
+
+    @property
+    def constants(self) -> dict[str, float]:
+        """The formula's constants as a surface's parameters: ``c0``, ``c1``, ... -> value."""
+        return {f"c{i}": float(node.value) for i, node in enumerate(self._constant_nodes)}
+
+    @property
+    def shape(self) -> str:
+        return _shape(self.tree, {id(node) for node in self._constant_nodes})
+
+    def _names(self) -> dict[int, str]:
+        return {id(node): f"c{i}" for i, node in enumerate(self._constant_nodes)}
+
     def jax_fn(self) -> Callable:
-        """``fn(x, y, params)`` in ``jax.numpy`` (a Surface's ``fn``), shaped like x and y broadcast."""
-        body = _build(self.tree, _JNP_FUNCTIONS)
+        """``fn(x, y, params)`` in ``jax.numpy`` (a Surface's ``fn``), shaped like x and y
+        broadcast. Its constants are read from ``params`` (``c0``, ``c1``, ...; this
+        formula's own where absent): traced, so a formula of the same shape with other
+        constants runs in the same compiled program."""
+        body = _build(self.tree, _JNP_FUNCTIONS, self._names())
+        defaults = self.constants
 
         def fn(x, y, params=None):
-            out = jnp.asarray(body(x, y))
+            out = jnp.asarray(body(x, y, {**defaults, **(params or {})}))
             return jnp.broadcast_to(out, jnp.broadcast_shapes(jnp.shape(x), jnp.shape(y)))
 
         return fn
@@ -200,7 +225,7 @@ class Formula:
         x = np.asarray(x, dtype)
         y = np.asarray(y, dtype)
         with np.errstate(all="ignore"):
-            out = np.asarray(_build(self.tree, _NP_FUNCTIONS)(x, y), dtype)
+            out = np.asarray(_build(self.tree, _NP_FUNCTIONS, self._names())(x, y, self.constants), dtype)
         return np.broadcast_to(out, np.broadcast_shapes(x.shape, y.shape))
 
 
@@ -418,31 +443,65 @@ def _variables(node: Node) -> frozenset[str]:
 # --- evaluation: closures over the checked tree -----------------------------------------------
 
 
-def _build(node: Node, functions: dict[str, Callable]) -> Callable:
-    """``f(x, y)`` for ``node``, from closures over ``functions`` (jnp or np); no eval anywhere."""
-    if node.value is not None:  # a number, a constant or a variable-free part: its float64 value
+def _whole_exponent(node: Node) -> bool:
+    """``node`` is a ``**`` with a whole constant exponent (built as an integer power)."""
+    return node.kind == "**" and node.args[1].value is not None and float(node.args[1].value).is_integer()
+
+
+def _constant_nodes(root: Node) -> list[Node]:
+    """The formula's constants in order: each largest variable-free part, except a whole
+    exponent (part of the formula's shape: an integer power)."""
+    out, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if node.value is not None:
+            out.append(node)
+            continue
+        args = node.args[:1] if _whole_exponent(node) else node.args
+        stack.extend(reversed(args))
+    return out
+
+
+def _shape(node: Node, constants: set[int]) -> str:
+    """The normalized form with each constant written ``c``."""
+    if id(node) in constants:
+        return "c"
+    if node.kind == "num":
+        return repr(float(node.value))
+    if node.kind in ("var", "const"):
+        return node.name
+    head = node.name if node.kind == "call" else node.kind
+    return "(" + " ".join([head] + [_shape(a, constants) for a in node.args]) + ")"
+
+
+def _build(node: Node, functions: dict[str, Callable], names: dict[int, str]) -> Callable:
+    """``f(x, y, constants)`` for ``node``, from closures over ``functions`` (jnp or np); no
+    eval anywhere. A constant is read from ``constants`` by its name in ``names``."""
+    if node.value is not None:  # a number, a constant or a variable-free part
+        name = names.get(id(node))
+        if name is not None:
+            return lambda x, y, p: p[name]
         value = node.value
-        return lambda x, y: value
+        return lambda x, y, p: value
     if node.kind == "var":
-        return (lambda x, y: x) if node.name == "x" else (lambda x, y: y)
+        return (lambda x, y, p: x) if node.name == "x" else (lambda x, y, p: y)
     if node.kind == "neg":
-        inner = _build(node.args[0], functions)
-        return lambda x, y: -inner(x, y)
+        inner = _build(node.args[0], functions, names)
+        return lambda x, y, p: -inner(x, y, p)
     if node.kind == "call":
         fn = functions[node.name]
         if len(node.args) == 1:
-            arg = _build(node.args[0], functions)
-            return lambda x, y: fn(arg(x, y))
-        first, second = (_build(a, functions) for a in node.args)
-        return lambda x, y: fn(first(x, y), second(x, y))
-    left = _build(node.args[0], functions)
-    exponent = node.args[1].value
-    if node.kind == "**" and exponent is not None and float(exponent).is_integer():
-        power = int(exponent)  # |power| <= 10: jnp's integer_pow, exact and with a clean gradient
-        return lambda x, y: left(x, y) ** power
-    right = _build(node.args[1], functions)
+            arg = _build(node.args[0], functions, names)
+            return lambda x, y, p: fn(arg(x, y, p))
+        first, second = (_build(a, functions, names) for a in node.args)
+        return lambda x, y, p: fn(first(x, y, p), second(x, y, p))
+    left = _build(node.args[0], functions, names)
+    if _whole_exponent(node):
+        power = int(node.args[1].value)  # |power| <= 10: jnp's integer_pow, exact and with a clean gradient
+        return lambda x, y, p: left(x, y, p) ** power
+    right = _build(node.args[1], functions, names)
     op = _OPERATORS[node.kind]
-    return lambda x, y: op(left(x, y), right(x, y))
+    return lambda x, y, p: op(left(x, y, p), right(x, y, p))
 
 
 # --- LaTeX ---------------------------------------------------------------------------------------
@@ -666,7 +725,8 @@ def custom_surface(
     LaTeX; ``minima`` an estimate from a grid (see :func:`estimate_minima`; ``estimate``
     False leaves it empty) and ``min_value`` None; ``default_start`` is ``start``, or a
     defined point 20% in from the upper-left corner. ``key`` is "custom:" + the
-    normalized formula, so the engine compiles a formula once, whatever its box or start.
+    normalized formula; ``params`` its numbers and ``program_key`` its shape, so the engine
+    compiles a shape once, whatever its numbers, box or start.
     ValueError for a bad formula, box or start. Results are cached (surfaces are immutable).
     """
     formula = parse_formula(text)
@@ -699,5 +759,6 @@ def _surface(formula: Formula, xr: tuple[float, float], yr: tuple[float, float],
     return Surface(
         "custom", f"Custom: {formula.text}", "f(x, y) = " + formula.latex, formula.jax_fn(),
         minima=minima, min_value=None, x_range=xr, y_range=yr, default_start=start, log_levels=False,
-        description=note, key="custom:" + formula.normalized,
+        description=note, key="custom:" + formula.normalized, params=formula.constants,
+        program_key="custom:" + formula.shape,
     )

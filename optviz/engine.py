@@ -378,10 +378,32 @@ def _learning_rates(rates, steps, scheduled: bool):
 _PATH, _LOSS, _GRAD, _LR, _STATE, _SHARPNESS = slice(0, 2), 2, slice(3, 5), 5, 6, -1
 
 
-@functools.lru_cache(maxsize=64)
+class _SameProgram:
+    """A surface as the compiled programs' caches see it: by its ``program_key`` (a typed
+    formula's shape: another constant runs in the same program, its constants traced)."""
+
+    __slots__ = ("surface",)
+
+    def __init__(self, surface: Surface):
+        self.surface = surface
+
+    def __hash__(self):
+        return hash(self.surface.program_key)
+
+    def __eq__(self, other):
+        return isinstance(other, _SameProgram) and other.surface.program_key == self.surface.program_key
+
+
 def _race_program(surface: Surface, lanes: int, steps: int, n_boundaries: int = 4, scheduled: bool = False,
                   others: bool = True, frameworks: tuple = ("keras",)):
     """One jitted program: ``lanes`` optimizers side by side for ``steps`` steps."""
+    return _race_program_for(_SameProgram(surface), lanes, steps, n_boundaries, scheduled, others, frameworks)
+
+
+@functools.lru_cache(maxsize=64)
+def _race_program_for(program: _SameProgram, lanes: int, steps: int, n_boundaries: int, scheduled: bool,
+                      others: bool, frameworks: tuple = ("keras",)):
+    surface = program.surface
     value_and_grad = jax.vmap(_value_and_grad(surface), in_axes=(0, None))
     sharpness = jax.vmap(theory.sharpness_fn(surface), in_axes=(0, None))
 
@@ -885,13 +907,14 @@ def learning_rate_curves(
     if any(schedules.is_schedule(r) for r in rates):
         raise ValueError("`learning_rates` must be numbers here, not schedules")
     _check_grid_size(len(rates), len(base), steps)
-    entries = [(label, opt, opt.resolve(dict(values, learning_rate=rate)))
+    entries = [(label, opt, opt.resolve({**values, opt.rate_name: rate}))  # (PyTorch's is `lr`)
                for label, opt, values in base for rate in rates]
     padded = entries + [entries[0]] * (_bucket(len(entries), 8) - len(entries))
     slots = np.stack([opt.init_slots(values, start) for _, opt, values in padded])
     index, hp, packed_rates, n_boundaries, scheduled = _lane_arguments(padded)
     length = steps if compile_steps is None else max(steps, _check_steps(compile_steps, "compile_steps"))
-    program = _race_program(surface, len(padded), _bucket(length, 64), n_boundaries, scheduled, True)
+    frameworks = tuple(sorted({"keras", *(opt.framework for _, opt, _ in padded)}))
+    program = _race_program(surface, len(padded), _bucket(length, 64), n_boundaries, scheduled, True, frameworks)
     block = jax.device_get(program(index, np.asarray(start, np.float32), slots, hp, packed_rates,
                                    _surface_params(surface, params), np.float32(noise), np.uint32(seed),
                                    np.int32(steps)))
@@ -912,10 +935,11 @@ def learning_rate_curves(
         axis = opt.momentum_like
         results[label] = SweepResult(
             optimizer=opt.name, surface=surface.name, momentum_name=axis,
-            learning_rates=np.asarray(rates), momenta=np.array([values[axis] if axis else np.nan], np.float64),
+            learning_rates=np.asarray(rates),
+            momenta=np.array([_axis_value(opt, values, axis) if axis else np.nan], np.float64),
             final_loss=final_loss[part, None], steps_to_tolerance=reached[part, None].astype(np.int32),
             diverged=(first_bad[part] >= 0)[:, None], diverged_at=first_bad[part, None].astype(np.int32),
-            steps=steps, tolerance=tolerance, fixed={k: v for k, v in values.items()},
+            steps=steps, tolerance=tolerance, fixed={k: v for k, v in values.items()}, framework=opt.framework,
         )
     return results
 
@@ -923,9 +947,15 @@ def learning_rate_curves(
 # --- sweep ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
 def _sweep_program(optimizer_key: str, surface: Surface, lanes: int, steps: int, n_boundaries: int = 4,
                    scheduled: bool = False, axis: str | None = None):
+    """(The compiled program for these, shared by surfaces of one ``program_key``.)"""
+    return _sweep_program_for(optimizer_key, _SameProgram(surface), lanes, steps, n_boundaries, scheduled, axis)
+
+
+@functools.lru_cache(maxsize=64)
+def _sweep_program_for(optimizer_key: str, program: _SameProgram, lanes: int, steps: int, n_boundaries: int,
+                       scheduled: bool, axis: str | None):
     """Jitted grid run for one optimizer; keeps only running summaries, not paths.
 
     Lanes are the LAST axis inside, and the loop carries one (rows, lanes) array: every
@@ -934,6 +964,7 @@ def _sweep_program(optimizer_key: str, surface: Surface, lanes: int, steps: int,
     with clipping and weight decay (a branch each step, which keeps XLA from compiling
     the loop as one kernel: about twice as slow) and without (one kernel),
     and runs the second when no lane clips or decays (a traced test: no recompile)."""
+    surface = program.surface
     # f and its gradient as x and y rows (a gradient taken through point[0], point[1] is
     # assembled by padding, which lays the two coordinates out interleaved again).
     opt = ENGINE_OPTIMIZERS[optimizer_key]

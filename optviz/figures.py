@@ -353,6 +353,8 @@ def _tick(value: float) -> str:
 
 def _levels(surface: Surface, z: np.ndarray):
     """Contour values and colour-bar ticks: log10(f − min) where the range is wide."""
+    if not np.isfinite(z).any():  # a view where a typed formula is defined nowhere: no levels
+        return z, {}, None
     floor = surface.min_value if surface.min_value is not None else float(np.nanmin(z))
     span = float(np.nanmax(z)) - floor
     if surface.log_levels and span > 50:

@@ -37,12 +37,17 @@ class Surface:
     log_levels: bool = True  # contour levels spaced in log(f - f_min)
     local_minima: tuple[tuple[float, float], ...] = ()
     description: str = ""
-    # Compile-cache key: two surfaces with the same key share compiled functions.
+    # Identity (equality, the figures' caches): two surfaces with the same key are the same.
     key: str = ""
+    # Compile-cache key: surfaces with the same one share compiled programs, their params
+    # passed in (a typed formula's shape, its constants as params). Default: ``key``.
+    program_key: str = ""
 
     def __post_init__(self):
         if not self.key:
             object.__setattr__(self, "key", self.name)
+        if not self.program_key:
+            object.__setattr__(self, "program_key", self.key)
 
     def __hash__(self):
         return hash(self.key)

@@ -78,7 +78,8 @@ def test_surface_fields():
     assert s.latex == r"f(x, y) = \sin\left(x\right)\,\cos\left(y\right) + 0.1\,\left(x^{2} + y^{2}\right)"
     assert s.x_range == (-4.0, 2.0) and s.y_range == (-1.0, 3.0)
     assert s.default_start == pytest.approx((-2.8, 2.2))  # 20% in from the upper-left corner
-    assert s.min_value is None and s.log_levels is False and s.params == {}
+    assert s.min_value is None and s.log_levels is False
+    assert s.params == parse_formula(s.display_name.removeprefix("Custom: ")).constants  # its numbers, traced
     assert s.key.startswith("custom:")
     # The key is the normalized formula: spacing, redundant parentheses, unary plus, 2 vs 2.0.
     same = custom_surface("(sin(x) * cos(y)) + (0.1 * ((+x)**2.0 + y**2))")
@@ -175,12 +176,19 @@ def test_each_formula_compiles_once():
     again = _count_compiles(lambda: optviz.race(
         custom_surface(" cos( x ) * exp(-(y**2)) + 0.05 * x**2 + 0.0123*y", x_range=(-5, 5), start=(2, 1)),
         None, 120, {"adam": {"learning_rate": 0.3}}))
+    # Another constant: the same program, the constants traced (a visitor typing a formula's
+    # numbers does not compile each); and its own paths, the same as a first compile's.
     other = "cos(x)*exp(-y**2) + 0.05*x**2 + 0.0124*y"
     changed = _count_compiles(lambda: optviz.race(custom_surface(other), None, 100, ["sgd", "adam"]))
     back = _count_compiles(lambda: (optviz.race(custom_surface(text), None, 90, ["nesterov"]),
                                     optviz.race(custom_surface(other), None, 90, ["adagrad"])))
-    assert first and changed
-    assert again == [] and back == []
+    assert first and changed == [] and again == [] and back == []
+    shape = _count_compiles(lambda: optviz.race(custom_surface("cos(x)*exp(-y**3) + 0.05*x**2 + 0.0124*y"), None,
+                                                100, ["sgd", "adam"]))
+    assert shape  # another whole exponent is another shape: compiled
+    a = optviz.race(custom_surface(other), None, 100, ["adam"])["adam"]
+    b = optviz.race(custom_surface(text), None, 100, ["adam"])["adam"]
+    assert not np.array_equal(a.path, b.path)
 
 
 # --- hostile and malformed input ------------------------------------------------------------------

@@ -60,7 +60,7 @@ class HeavyWork:
 
 
 heavy_work = HeavyWork()  # one per process
-_raced_formulas: set[str] = set()  # typed formulas whose race program is compiled already
+_raced_formulas: set[str] = set()  # typed formulas' shapes whose race program is compiled already
 
 
 def in_turn(text: str, compute, *args):
@@ -76,11 +76,11 @@ def in_turn(text: str, compute, *args):
 def run_race(key: str, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     surface = _state.surface_object()
-    if surface.name != "custom" or surface.key in _raced_formulas:
+    if surface.name != "custom" or surface.program_key in _raced_formulas:
         return race_of(_state)
     with heavy_work:  # a new formula: its compile waits its turn
         race = race_of(_state)
-    _raced_formulas.add(surface.key)
+    _raced_formulas.add(surface.program_key)
     return race
 
 
