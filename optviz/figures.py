@@ -1245,19 +1245,21 @@ def sharpness_figure(trajectories: Mapping[str, Trajectory], *, text=None, label
         layout["yaxis"]["range"] = _padded_range(low, high, False)
     return SpecFigure({"data": traces, "layout": _for_projector(layout, presenter)})
 def fit_figure(surface, trajectories: Mapping[str, Trajectory], *, step: int | None = None, text=None,
-               labels=None, presenter: bool = False, height: int = 320) -> SpecFigure:
+               labels=None, presenter: bool = False, height: int = 320, frames: int = MAX_FRAMES) -> SpecFigure:
     """A data surface's data and each optimizer's model at ``step`` (None: its last point):
     the line (linear), the sigmoid (logistic), or for the plane each model's predictions
-    against the targets (on the diagonal: a perfect fit)."""
+    against the targets (on the diagonal: a perfect fit). Its animation frames are named by
+    step as the race figure's are (same ``frames``), so that the race chart's Play and
+    scrubber can move it too (frontend/race_chart.js)."""
     t = _text(text)
     data, model = surface.data, surface.model
     x, y = np.asarray(data.x, np.float64), np.asarray(data.y, np.float64)
     font = PRESENTER_FONT if presenter else 12
-    points = dict(type="scatter", mode="markers", name=t.get("data_points", "data"),
-                  marker=dict(color="#555555", size=9 if presenter else 6, opacity=0.6), hoverinfo="skip")
     traces = []
     if model.features == 1:
-        traces.append(dict(points, x=_typed(x[:, 0]), y=_typed(y)))
+        traces.append(dict(type="scatter", mode="markers", name=t.get("data_points", "data"), x=_typed(x[:, 0]),
+                           y=_typed(y), marker=dict(color="#555555", size=9 if presenter else 6, opacity=0.6),
+                           hoverinfo="skip"))
         low, high = float(x.min()), float(x.max())
         pad = 0.05 * (high - low or 1.0)
         grid = np.linspace(low - pad, high + pad, 120)
@@ -1265,20 +1267,29 @@ def fit_figure(surface, trajectories: Mapping[str, Trajectory], *, step: int | N
         top = max(float(np.abs(y).max()), 1e-9)
         traces.append(dict(type="scatter", mode="lines", x=[-top, top], y=[-top, top], hoverinfo="skip",
                            line=dict(color="#999999", dash="dot", width=1), showlegend=False))
-    for name, tr in trajectories.items():
-        k = len(tr.path) - 1 if step is None else min(int(step), len(tr.path) - 1)
-        w0, w1 = (float(v) for v in tr.path[k])
-        line = dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2)
+
+    def model_data(tr: Trajectory, k: int) -> dict:
+        w0, w1 = (float(v) for v in tr.path[min(int(k), len(tr.path) - 1)])
         if model.features == 1:
             z = grid * w0 + w1
             values = 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60))) if model.loss == "binary_crossentropy" else z
-            traces.append(dict(type="scatter", mode="lines", x=_typed(grid), y=_typed(values), line=line,
-                               name=_display(name, labels), hoverinfo="name"))
+            return dict(x=_typed(grid), y=_typed(values))
+        return dict(x=_typed(y), y=_typed(x[:, 0] * w0 + x[:, 1] * w1))
+
+    steps = max((tr.steps for tr in trajectories.values()), default=0)
+    shown = steps if step is None else int(step)
+    for name, tr in trajectories.items():
+        if model.features == 1:
+            look = dict(mode="lines", line=dict(color=color(name), dash=style(name).dash, width=4 if presenter else 2))
         else:
-            predicted = x[:, 0] * w0 + x[:, 1] * w1
-            traces.append(dict(type="scatter", mode="markers", x=_typed(y), y=_typed(predicted),
-                               marker=dict(color=color(name), symbol=style(name).symbol, size=8 if presenter else 5),
-                               name=_display(name, labels), hoverinfo="name"))
+            look = dict(mode="markers", marker=dict(color=color(name), symbol=style(name).symbol,
+                                                    size=8 if presenter else 5))
+        traces.append(dict(type="scatter", name=_display(name, labels), hoverinfo="name", **look,
+                           **model_data(tr, shown)))
+    indices = _frame_indices(steps + 1, frames) if frames else []
+    movers = list(range(1, len(traces)))
+    frame_list = [{"name": str(int(k)), "data": [model_data(tr, k) for tr in trajectories.values()], "traces": movers}
+                  for k in indices]
     xs = data.feature_names[0] if model.features == 1 else data.target_name
     ys = data.target_name if model.features == 1 else f"{t.get('predicted', 'prediction')}"
     layout = dict(height=height, margin=dict(l=60, r=10, t=10, b=50), font=dict(size=font, color=_FONT_COLOR),
@@ -1289,7 +1300,7 @@ def fit_figure(surface, trajectories: Mapping[str, Trajectory], *, step: int | N
         layout["yaxis"]["range"] = [float(y.min()) - 0.15 * span, float(y.max()) + 0.15 * span]
     else:
         layout["yaxis"]["range"] = [-top * 1.1, top * 1.1]
-    return SpecFigure({"data": traces, "layout": layout})
+    return SpecFigure({"data": traces, "layout": layout, **({"frames": frame_list} if frame_list else {})})
 
 
 def add_batch_surface(fig: SpecFigure, surface, indices, *, presenter: bool = False, resolution: int = 60) -> None:

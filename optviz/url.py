@@ -266,7 +266,8 @@ SHARED_FIELDS = (
     # the preset's whole setting, its own values too.)
     Field("lr", "learning_rate", _on_grid(LEARNING_RATES, log=True), resets="own_learning_rate"),
     Field("mom", "momentum", _on_grid(MOMENTA), resets="own_momentum"),
-    Field("steps", "steps", _number(MIN_STEPS, MAX_PAGE_STEPS, integer=True), applies=lambda s: not s.is_data),
+    # (On a data surface too: the slider's value, kept for a formula surface picked next.)
+    Field("steps", "steps", _number(MIN_STEPS, MAX_PAGE_STEPS, integer=True)),
     Field("x", "start", _number(-MAX_COORDINATE, MAX_COORDINATE), item=(0,)),
     Field("y", "start", _number(-MAX_COORDINATE, MAX_COORDINATE), item=(1,)),
     Field("noise", "noise", _number(0.0, MAX_NOISE), writes=lambda s: bool(s.noise)),
@@ -389,7 +390,9 @@ def _starting_state(reader: _Reader) -> PageState:
         chosen = reader.read(lesson, START_FIELDS)
         state = lesson
         if chosen.surface != lesson.surface:
-            state = with_surface(replace(lesson, formula=setup.formula, box=setup.box), chosen.surface)
+            # (The lesson's data switches go with its surface: the link sets its own, std= and shuffle=.)
+            state = with_surface(replace(lesson, formula=setup.formula, box=setup.box, standardize=False,
+                                         shuffle=False), chosen.surface)
         state = replace(state, preset=chosen.preset)
     else:
         chosen = reader.read(setup, START_FIELDS)

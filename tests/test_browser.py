@@ -1161,3 +1161,22 @@ def test_a_data_surface_s_batch_size_moves_the_paths_and_the_fit_view(web, tmp_p
     assert page.locator(EXCEPTION).count() == 0
     assert "(full batch)" in page.locator('[data-testid="stSidebar"]').inner_text()  # the largest notch's label
     page.screenshot(path=tmp_path / "data-surface.png")
+
+
+def test_play_moves_the_fit_view_with_the_race(web, tmp_path):
+    """The race chart's Play (the browser's animation, no rerun) moves the fit view's models
+    step by step with the paths."""
+    page, open_app = web
+    open_app("?surface=data_classes&batch=6&epochs=8")
+    page.wait_for_function(f"() => document.querySelectorAll('{FIT} .scatterlayer .trace path.js-line').length >= 6")
+    end = fit_signature(page)
+    page.locator(f"{RACE} .updatemenu-button", has_text="Play").click()
+    seen = set()
+    for _ in range(12):
+        page.wait_for_timeout(150)
+        seen.add(fit_signature(page))
+    assert len(seen - {end}) >= 3, "the fit view did not follow Play"
+    page.wait_for_timeout(4000)  # the animation's end: the models back at the last step (to a pixel's rounding)
+    numbers = [[float(v) for v in re.findall(r"-?[0-9.]+", text)] for text in (fit_signature(page), end)]
+    assert len(numbers[0]) == len(numbers[1]) and max(abs(a - b) for a, b in zip(*numbers)) < 0.5
+    page.screenshot(path=tmp_path / "fit-played.png")

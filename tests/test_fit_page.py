@@ -3,7 +3,7 @@ Batch size and Epochs move it, the link restores it, every tab works, Korean too
 
 import numpy as np
 import pytest
-from helpers import array, chart_spec, charts, open_page, paths
+from helpers import array, chart_message, chart_spec, charts, open_page, paths
 
 import optviz
 from optviz import i18n
@@ -20,7 +20,9 @@ def page():
 
 
 def fit_chart(at) -> dict:
-    (index,) = [i for i, c in enumerate(charts(at)) if c.type == "plotly_chart" and c.proto.id.endswith("fit_chart")]
+    """The fit view's figure (the page's own chart element, as the race chart's)."""
+    (index,) = [i for i, c in enumerate(charts(at))
+                if c.type == "bidi_component" and chart_message(c)["key"] == "fit_chart"]
     return chart_spec(at, index)
 
 
@@ -45,6 +47,16 @@ def test_fit_view_draws_the_data_and_each_model_line(page):
     np.testing.assert_allclose(array(points["x"]), data.x[:, 0])
     lines = {t["name"]: t for t in spec["data"][1:]}
     assert set(lines) == {i18n.OPTIMIZER_SHORT_NAMES["en"][n] for n in optviz.ARTICLE_OPTIMIZERS}
+    # Frames named by step as the race chart's are (its Play moves this view): each the models there.
+    race_frames = [f["name"] for f in chart_spec(page)["frames"]]
+    assert [f["name"] for f in spec["frames"]] == race_frames
+    state, _ = parse_query(dict(page.query_params))
+    race = optviz.fit_race("linear", data.x, data.y, state.race_spec(), batch_size=4, epochs=6, start=state.start)
+    k = int(race_frames[len(race_frames) // 2])
+    frame = next(f for f in spec["frames"] if f["name"] == str(k))
+    w, b = race["adam"].path[k]
+    adam = list(race).index("adam")
+    np.testing.assert_allclose(array(frame["data"][adam]["y"]), array(frame["data"][adam]["x"]) * w + b, rtol=1e-5)
 
 
 def test_moving_batch_size_changes_paths_and_fit_view():

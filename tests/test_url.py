@@ -21,6 +21,7 @@ from optviz.bounds import (
     TABS,
 )
 from optviz.lessons import load_lessons
+from optviz.models import DATA_SURFACES
 from optviz.optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
 from optviz.presets import PRESETS
 from optviz.state import (
@@ -31,6 +32,7 @@ from optviz.state import (
     SCHEDULE_FIELDS,
     PageState,
     default_state,
+    fit_epochs,
     schedule_spec,
     with_surface,
     zoomed_view,
@@ -122,10 +124,16 @@ def page_states(draw) -> PageState:
         state = replace(default_state(draw(st.sampled_from(list(optviz.SURFACES))), draw(st.sampled_from(PRESETS)),
                                       lang), presenter=presenter)
     if draw(st.booleans()):
-        surface = draw(st.sampled_from([*optviz.SURFACES, CUSTOM]))
+        surface = draw(st.sampled_from([*optviz.SURFACES, *DATA_SURFACES, CUSTOM]))
         if surface == CUSTOM:
             state = replace(state, formula=draw(st.sampled_from(FORMULAS)), box=draw(st.sampled_from(BOXES)))
-        state = with_surface(state, surface)
+        # (Standardize is a data surface's switch: a link carries it only there.)
+        standardize = surface in DATA_SURFACES and draw(st.booleans())
+        state = with_surface(replace(state, standardize=standardize), surface)
+    if state.is_data:  # a data surface's batches, as its sliders and switches set them
+        state = replace(state, batch_size=draw(st.integers(1, state.surface_object().data.size)),
+                        shuffle=draw(st.booleans()))
+        state = replace(state, epochs=draw(st.integers(1, fit_epochs(state, MAX_PAGE_STEPS))))
     surface = state.surface_object()
     if draw(st.booleans()):
         (x0, x1), (y0, y1) = surface.x_range, surface.y_range

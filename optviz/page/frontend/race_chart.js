@@ -55,6 +55,8 @@ async function draw(Plotly, chart, spec, config) {
   div.dataset.updates = (div.dataset.updates || "").slice(-40) + (inPlace ? "a" : "r");  // a: in place, r: drawn anew
 }
 
+const charts = (window.optvizCharts ??= {});
+
 async function drain(chart) {
   chart.busy = true;
   try {
@@ -71,6 +73,14 @@ async function drain(chart) {
         chart.div.on("plotly_click", (e) => {
           const p = e && e.points && e.points[0];
           if (p && chart.trigger) chart.trigger("select", { selection: { points: [{ x: p.x, y: p.y }], box: [] } });
+        });
+        // A frame of the race (Play, the scrubber) moves the fit view's models to the same step
+        // (figures.fit_figure names its frames by step too).
+        chart.div.on("plotly_animatingframe", (e) => {
+          const fit = charts.fit_chart;
+          const names = fit && fit.div && fit.div._transitionData ? fit.div._transitionData._frameHash : null;
+          if (chart !== charts.race_chart || !names || !e || !(e.name in names)) return;
+          window.optvizPlotly.then((Plotly) => Plotly.animate(fit.div, [e.name], MOVE));
         });
         chart.div.on("plotly_selected", (e) => {
           if (e && e.range && e.range.x && chart.trigger) {
@@ -111,7 +121,6 @@ export default function ({ data: sent, parentElement, setTriggerValue }) {
     script.onerror = () => reject(new Error("plotly.js did not load from " + data.src));
     document.head.appendChild(script);
   });
-  const charts = (window.optvizCharts ??= {});
   const chart = (charts[data.key] ??= { div: null, digest: null, next: null, busy: false, events: false, base: null,
                                         previewed: new Set() });
   if (!chart.div) {

@@ -91,7 +91,8 @@ def show_fit(ctx: RunContext, step: int | None) -> None:
     fig = figures.fit_figure(ctx.surface, ctx.race, step=step, text=i18n.figure_text(ctx.lang),
                              labels=i18n.OPTIMIZER_SHORT_NAMES[ctx.lang], presenter=ctx.state.presenter,
                              height=260 if ctx.state.presenter else 300)
-    st.plotly_chart(fig, key="fit_chart", width="stretch", config={"displayModeBar": False})
+    # The page's own chart element, as the race chart's: its Play and scrubber move this one too.
+    live_chart(ctx, fig.freeze(), "fit_chart", {"displayModeBar": False})
 
 
 def show_step_controls(ctx: RunContext, big: bool) -> None:
