@@ -146,3 +146,20 @@ def test_one_optimizer_races_twice_under_tagged_labels():
     alone = optviz.simulate("sgd", "rosenbrock", None, 30, framework="pytorch", lr=0.001, momentum=0.9, nesterov=True)
     np.testing.assert_array_equal(runs["pytorch:sgd#nesterov"].path, alone.path)
     assert not np.array_equal(runs["pytorch:sgd"].path, alone.path)
+
+
+def test_learning_rate_curves_run_each_framework_as_its_sweep():
+    """The Tuning tab's curves (one compiled race for every optimizer) give each framework's
+    entry the numbers its own sweep gives: PyTorch's rate is `lr`, its axis `betas[0]`."""
+    from optviz.engine import learning_rate_curves
+
+    rates = [0.001, 0.01, 0.05]
+    curves = learning_rate_curves("rosenbrock", None, 80, {"adam": {}, "pytorch:adam": {"betas": (0.8, 0.99)},
+                                                          "optax:rmsprop": {}}, rates)
+    for label, framework, name, fixed in [("pytorch:adam", "pytorch", "adam", {"betas": (0.8, 0.99)}),
+                                          ("optax:rmsprop", "optax", "rmsprop", {}),
+                                          ("adam", "keras", "adam", {})]:
+        alone = optviz.sweep(name, "rosenbrock", None, 80, rates, None, framework=framework, **fixed)
+        assert curves[label].framework == framework
+        np.testing.assert_array_equal(curves[label].final_loss, alone.final_loss)
+        np.testing.assert_array_equal(curves[label].momenta, alone.momenta)
