@@ -1172,7 +1172,10 @@ def add_predicted_rates(fig: SpecFigure, trajectories: Mapping[str, Trajectory],
     if quadratic is None or quadratic.min_value is None:
         return fig
     layout = fig.spec.get("layout", {})
-    floor = 10 ** layout.get("yaxis", {}).get("range", [-12])[0]
+    # The line stays inside the axis the measured losses set (a hair inside: 10 ** range[0]
+    # read back through log10 can land just outside it).
+    low, high = layout.get("yaxis", {}).get("range", [-12, 30])
+    floor, ceiling = 10 ** low * (1 + 1e-6), 10 ** high * (1 - 1e-6)
     traces = []
     for name, tr in trajectories.items():
         rate = predicted_rate(tr, quadratic)
@@ -1182,11 +1185,12 @@ def add_predicted_rates(fig: SpecFigure, trajectories: Mapping[str, Trajectory],
         steps = np.arange(tr.steps + 1)
         with np.errstate(under="ignore", over="ignore"):
             gap = first * np.power(rate, 2.0 * steps)
-        # Drawn down to the axis's floor (below it, plotly.js would get zeros on a log axis).
-        below = np.flatnonzero(gap < floor)
-        if below.size:
-            steps, gap = steps[:below[0] + 1], np.maximum(gap[:below[0] + 1], floor)
-        gap = np.minimum(gap, 1e30)
+        # Drawn down to the axis's floor (below it, plotly.js would get zeros on a log axis),
+        # or up to its top where the theory predicts divergence.
+        outside = np.flatnonzero((gap < floor) | (gap > ceiling))
+        if outside.size:
+            steps, gap = steps[:outside[0] + 1], gap[:outside[0] + 1]
+        gap = np.clip(gap, floor, ceiling)
         label = _display(name, labels)
         traces.append(dict(type="scatter", x=_typed(steps), y=_typed(gap), mode="lines", name=f"{label} ρ",
                            line=dict(color=color(name), dash="dot", width=3 if presenter else 1.5), opacity=0.8,
