@@ -73,3 +73,27 @@ def test_the_exports_carry_the_framework_entries():
                                rtol=1e-3, atol=1e-4)
     page = export.race_html(race_figure(state, race, "ko", False, None))
     assert "아담 · 파이토치" in page and "아담 · 옵택스" in page  # the legend's names, in Korean too
+
+
+def test_the_rules_tab_prints_each_framework_s_code_that_takes_the_drawn_path():
+    at = open_page({**SADDLE_LINK, "preset": "frameworks", "fw": "pytorch:adam,optax:adam",
+                    "pytorch:adam.eps": "1e-7"}, expanded=False)
+    drawn = paths(chart_spec(at, 0))
+    at.session_state["tab"] = "rules"
+    at.run()
+    assert not at.exception, at.exception
+    codes = [c.value for c in at.code]
+    assert "keras.optimizers.Adam(learning_rate=0.01)" in codes
+    assert "torch.optim.Adam([w], lr=0.01, eps=1e-07)" in codes
+    assert "optax.adam(learning_rate=0.01)" in codes
+    notes = " ".join(i.value for i in at.info)
+    assert "after the bias correction" in notes  # where PyTorch's and optax's epsilon sit, vs Keras's
+    assert any("\\sqrt{v}/\\sqrt{1-\\beta_2^t} + \\epsilon" in x.value for x in at.latex)  # PyTorch's formula
+    # The printed PyTorch code, run as it is, takes the PyTorch path the chart draws.
+    w = torch.tensor([-1.5, 0.01], dtype=torch.float32, requires_grad=True)
+    opt = eval("torch.optim.Adam([w], lr=0.01, eps=1e-07)", {"torch": torch, "w": w})  # the page's text, checked above
+    for _ in range(200):
+        opt.zero_grad()
+        (w[0] ** 2 - w[1] ** 2).backward()
+        opt.step()
+    np.testing.assert_allclose(drawn["Adam · PyTorch"][-1], w.detach().numpy(), rtol=1e-3, atol=1e-4)
