@@ -444,7 +444,11 @@ def _starting_state(reader: _Reader) -> PageState:
         if chosen.surface == CUSTOM:
             state = with_surface(replace(state, formula=setup.formula, box=setup.box), CUSTOM)
     if state.surface == CUSTOM:
-        state = replace(state, formula=setup.formula, box=setup.box)
+        # (A lesson on a typed formula keeps its own unless the link gives a good one.)
+        keep = bool(setup.lesson) and load_lessons()[setup.lesson].settings.surface == CUSTOM
+        given = {k for k in ("f", "box") if k in reader.raw and not any(p.key == k for p in reader.problems)}
+        state = replace(state, formula=setup.formula if "f" in given or not keep else state.formula,
+                        box=setup.box if "box" in given or not keep else state.box)
     # A link carries every hyperparameter and schedule it sets: none come from elsewhere.
     return replace(state, hparams={}, framework_hparams={}, schedule="", schedule_fields={})
 
