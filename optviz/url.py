@@ -433,6 +433,10 @@ def _starting_state(reader: _Reader) -> PageState:
     setup = reader.read(PageState(), SETUP_FIELDS)
     if setup.lesson:
         lesson = load_lessons()[setup.lesson].state(setup.lang, setup.presenter)
+        # (A lesson on a typed formula keeps its formula and box unless the link gives good ones.)
+        given = {k for k in ("f", "box") if k in reader.raw and not any(p.key == k for p in reader.problems)}
+        setup = replace(setup, formula=setup.formula if "f" in given else lesson.formula,
+                        box=setup.box if "box" in given else lesson.box)
         chosen = reader.read(lesson, START_FIELDS)
         state = lesson
         if chosen.surface != lesson.surface:
@@ -444,11 +448,7 @@ def _starting_state(reader: _Reader) -> PageState:
         if chosen.surface == CUSTOM:
             state = with_surface(replace(state, formula=setup.formula, box=setup.box), CUSTOM)
     if state.surface == CUSTOM:
-        # (A lesson on a typed formula keeps its own unless the link gives a good one.)
-        keep = bool(setup.lesson) and load_lessons()[setup.lesson].settings.surface == CUSTOM
-        given = {k for k in ("f", "box") if k in reader.raw and not any(p.key == k for p in reader.problems)}
-        state = replace(state, formula=setup.formula if "f" in given or not keep else state.formula,
-                        box=setup.box if "box" in given or not keep else state.box)
+        state = replace(state, formula=setup.formula, box=setup.box)
     # A link carries every hyperparameter and schedule it sets: none come from elsewhere.
     return replace(state, hparams={}, framework_hparams={}, schedule="", schedule_fields={})
 

@@ -289,3 +289,12 @@ def test_any_formula_box_view_and_start_settle_on_a_state_that_reads_back(formul
     assert {p.key for p in problems} <= {"f", "box", "view", "x", "y"}
     state.surface_object()
     _round_trip(state)
+
+
+def test_a_formula_lesson_s_link_keeps_its_formula_unless_the_link_gives_a_good_one():
+    lesson = LESSONS["adam-epsilon"].state()
+    assert parse_query({"lesson": "adam-epsilon"}) == (lesson, [])
+    state, problems = parse_query({"lesson": "adam-epsilon", "f": "x**2 + y**2"})
+    assert (state.formula, state.box, problems) == ("x**2 + y**2", lesson.box, [])
+    state, problems = parse_query({"lesson": "adam-epsilon", "f": "__import__('os')"})
+    assert state.formula == lesson.formula and [p.key for p in problems] == ["f"]
