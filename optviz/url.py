@@ -465,6 +465,21 @@ def _one_clipping_option(state: PageState, reader: _Reader) -> PageState:
     return replace(state, hparams=hparams)
 
 
+def _whole_framework_settings(state: PageState, reader: _Reader) -> PageState:
+    """Each value may be valid and the set not (PyTorch's nesterov without momentum): such an
+    optimizer's settings fall back to its framework's defaults, saying why."""
+    kept = {}
+    for key, values in state.framework_hparams.items():
+        try:
+            FRAMEWORK_ENTRIES[key].resolve(values)
+        except ValueError as exc:
+            shown = ", ".join(f"{k}={_text(v)}" for k, v in values.items())
+            reader.problem(key[:MAX_SHOWN_CHARS], _quoted(shown), str(exc), "its framework's defaults")
+            continue
+        kept[key] = values
+    return replace(state, framework_hparams=kept)
+
+
 def _whole_schedule(state: PageState, reader: _Reader) -> PageState:
     """Each field may be valid and the schedule not (boundaries and factors that do not pair up)."""
     if not state.schedule:
@@ -488,6 +503,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[Problem]]:
         # (std=1 moves the surface: a link without a start takes the standardized one's.)
         state = replace(state, start=tuple(map(float, state.surface_object().default_start)))
     state = _one_clipping_option(state, reader)
+    state = _whole_framework_settings(state, reader)
     state = _whole_schedule(reader.read(state, SCHEDULE_KEYS), reader)
     reader.unknown()
     return state, reader.problems

@@ -236,6 +236,8 @@ def test_other_frameworks_optimizers_travel_in_the_link_by_their_own_names():
     ({"fw": "pytorch:adam", "pytorch:adam.betas": "0.9"}, "pytorch:adam.betas", "two numbers"),
     ({"fw": "pytorch:adam", "pytorch:adam.eps": "-1"}, "pytorch:adam.eps", "`eps` must be >= 0"),
     ({"fw": "optax:adam", "optax:adam.beta_1": "0.5"}, "optax:adam.beta_1", "unknown"),  # Keras's name, not optax's
+    # Each value valid, the set not: torch.optim.SGD refuses nesterov without momentum.
+    ({"fw": "pytorch:sgd", "pytorch:sgd.nesterov": "1"}, "pytorch:sgd", "requires a `momentum` above 0"),
 ])
 def test_a_bad_framework_value_falls_back_with_a_warning(query, key, reason):
     state, problems = parse_query(query)
