@@ -97,3 +97,24 @@ def test_the_rules_tab_prints_each_framework_s_code_that_takes_the_drawn_path():
         (w[0] ** 2 - w[1] ** 2).backward()
         opt.step()
     np.testing.assert_allclose(drawn["Adam · PyTorch"][-1], w.detach().numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_the_preset_races_three_adams_and_an_expander_sets_pytorch_s_own_eps():
+    at = open_page(SADDLE_LINK, expanded=False)
+    at.sidebar.selectbox(key="preset").set_value("frameworks").run()
+    assert not at.exception, at.exception
+    names = [t["name"] for t in path_traces(chart_spec(at, 0)["data"])]
+    assert names == ["Adam", "Adam · PyTorch", "Adam · optax"]
+    assert at.query_params["preset"] == "frameworks" and "fw" not in at.query_params  # the preset's own race
+    at.session_state["exp.pytorch:adam"] = True
+    at.run()
+    eps = at.sidebar.number_input(key="pytorch:adam.eps")
+    assert eps.value == 1e-8  # PyTorch's default, under PyTorch's name
+    assert any("constant rate" in c.value for c in at.sidebar.caption)  # schedules are Keras's: said there
+    eps.set_value(0.1).run()
+    assert at.query_params["pytorch:adam.eps"] == "0.1"
+    drawn = paths(chart_spec(at, 0))
+    reference = torch_adam_path([-1.5, 0.01], 200, lr=0.01, eps=0.1)
+    np.testing.assert_allclose(drawn["Adam · PyTorch"][-1], reference[-1], rtol=1e-3, atol=1e-4)
+    at.sidebar.button(key="pytorch:adam.reset").click().run()
+    assert "pytorch:adam.eps" not in at.query_params
