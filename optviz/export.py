@@ -29,7 +29,7 @@ import plotly.io as pio
 from .checks import NOT_A_NUMBER
 from .engine import Trajectory
 from .figures import DEFAULT_TEXT, MAX_TRAIL_POINTS, draw_contour, style
-from .optimizers import ALL_OPTIMIZERS
+from .optimizers import ENGINE_OPTIMIZERS
 from .surfaces import Surface, get_surface
 
 CSV_COLUMNS = ("optimizer", "step", "x", "y", "loss", "gx", "gy", "sharpness")
@@ -127,7 +127,7 @@ def _font_families() -> tuple[str, ...]:
 def _display(name: str, labels: Mapping[str, str] | None) -> str:
     if labels and name in labels:
         return labels[name]
-    return ALL_OPTIMIZERS[name].display_name if name in ALL_OPTIMIZERS else name
+    return ENGINE_OPTIMIZERS[name].label if name in ENGINE_OPTIMIZERS else name
 
 
 def _trail(path: np.ndarray, end: int) -> np.ndarray:

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     orjson = None
 
 from .engine import Trajectory
-from .optimizers import ALL_OPTIMIZERS, Style
+from .optimizers import ENGINE_OPTIMIZERS, Style
 from .surfaces import Surface
 from .theory import Quadratic, optimal_setting, predicted_rate, sharpness_limit, stability_limit
 
@@ -232,7 +232,7 @@ def _for_projector(layout: dict, presenter: bool, *, scene_ticks: int | None = N
 
 def style(name: str) -> Style:
     """The optimizer's colour, dash and marker symbol (:data:`DEFAULT_STYLE` for another name)."""
-    opt = ALL_OPTIMIZERS.get(name)
+    opt = ENGINE_OPTIMIZERS.get(name.split("#", 1)[0])  # (a race label may end in "#tag")
     return DEFAULT_STYLE if opt is None else opt.style
 
 
@@ -247,7 +247,8 @@ def _text(text: Mapping[str, str] | None) -> dict:
 def _display(name: str, labels: Mapping[str, str] | None = None) -> str:
     if labels and name in labels:
         return labels[name]
-    return ALL_OPTIMIZERS[name].short_name if name in ALL_OPTIMIZERS else name
+    opt = ENGINE_OPTIMIZERS.get(name)
+    return name if opt is None else opt.short_name if opt.framework == "keras" else opt.label
 
 
 def _round(values) -> dict:

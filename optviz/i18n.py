@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizers import ALL_OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, ENGINE_OPTIMIZERS, FRAMEWORK_NAMES
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 
@@ -77,6 +77,55 @@ OPTIMIZER_SHORT_NAMES = {
     "ko": {"sgd": "SGD", "nesterov": "네스테로프", "adagrad": "아다그라드", "rmsprop": "알엠에스프롭", "adam": "아담",
            "adamax": "아다맥스", "adamw": "아담W", "nadam": "나담", "adadelta": "아다델타", "lion": "라이언", "ftrl": "FTRL",
            "lamb": "램", "adafactor": "아다팩터", "schedulefreeadamw": "스케줄 프리 아담W"},
+}
+
+# PyTorch's and optax's optimizers ("pytorch:adam"): Keras's name (or the framework's own)
+# and the framework's, so that "Adam" and "Adam · PyTorch" are told apart in every legend.
+_NO_KERAS_NAMESAKE_KO = {"radam": "알아담 (RAdam)", "adabelief": "아다빌리프 (AdaBelief)"}
+FRAMEWORK_LABELS = {"en": FRAMEWORK_NAMES, "ko": {"keras": "케라스", "pytorch": "파이토치", "optax": "옵택스"}}
+for _key, _opt in ENGINE_OPTIMIZERS.items():
+    if _opt.framework == "keras":
+        continue
+    OPTIMIZER_NAMES["en"][_key] = _opt.label
+    OPTIMIZER_SHORT_NAMES["en"][_key] = f"{_opt.short_name} · {FRAMEWORK_NAMES[_opt.framework]}"
+    _ko = FRAMEWORK_LABELS["ko"][_opt.framework]
+    _ko_name = OPTIMIZER_NAMES["ko"].get(_opt.name) or _NO_KERAS_NAMESAKE_KO.get(_opt.name, _opt.display_name)
+    OPTIMIZER_NAMES["ko"][_key] = f"{_ko_name} · {_ko}"
+    OPTIMIZER_SHORT_NAMES["ko"][_key] = f"{OPTIMIZER_SHORT_NAMES['ko'].get(_opt.name, _opt.short_name)} · {_ko}"
+
+# What the other framework does differently from Keras, under its formula in the rules tab
+# (by optviz's name; the rest: the generic note).
+FRAMEWORK_DIFFERENCES = {
+    "en": {
+        "pytorch:adam": "PyTorch adds `eps` (1e-8) to √v̂ after the bias correction; Keras adds `epsilon` "
+                        "(1e-7) to √v before it, so Keras's is in effect ε/√(1−β₂ᵗ), 30 times larger at step 1.",
+        "optax:adam": "optax adds `eps` (1e-8) after the bias correction, as PyTorch does, and can add `eps_root` "
+                      "inside the root; Keras adds `epsilon` (1e-7) to √v before the correction.",
+        "pytorch:rmsprop": "PyTorch's `eps` is outside the square root (√v + ε), its decay `alpha` is 0.99 and its "
+                           "`lr` 1e-2; Keras puts `epsilon` inside (√(v + ε)) with `rho` 0.9 and 1e-3.",
+        "optax:rmsprop": "optax's `decay` is 0.9 as Keras's `rho`; `eps_in_sqrt=True` puts `eps` inside the root "
+                         "as Keras does (False: outside, as PyTorch).",
+        "pytorch:adagrad": "PyTorch starts the accumulator at 0 (`initial_accumulator_value`); Keras at 0.1.",
+        "pytorch:sgd": "PyTorch's `weight_decay` is an L2 term on the gradient; Keras's is decoupled.",
+        "pytorch:adamax": "PyTorch adds `eps` inside the max (max(βu, |g| + ε)); Keras adds it after.",
+        "pytorch:nadam": "PyTorch's momentum schedule runs on `momentum_decay` (μ near 0.5 at first); Keras's on "
+                         "0.96 ** (0.004 t).",
+    },
+    "ko": {
+        "pytorch:adam": "파이토치는 `eps`(1e-8)를 편향 보정 뒤의 √v̂에 더하고, 케라스는 `epsilon`(1e-7)을 보정 전의 √v에 "
+                        "더합니다. 그래서 케라스의 값은 사실상 ε/√(1−β₂ᵗ)로, 첫 스텝에서 30배 큽니다.",
+        "optax:adam": "optax는 파이토치처럼 편향 보정 뒤에 `eps`(1e-8)를 더하고, 제곱근 안에 `eps_root`를 더할 수도 "
+                      "있습니다. 케라스는 보정 전의 √v에 `epsilon`(1e-7)을 더합니다.",
+        "pytorch:rmsprop": "파이토치의 `eps`는 제곱근 밖(√v + ε)에 있고 감쇠 `alpha`는 0.99, `lr`은 1e-2입니다. 케라스는 "
+                           "`epsilon`을 제곱근 안(√(v + ε))에 두고 `rho` 0.9, 학습률 1e-3입니다.",
+        "optax:rmsprop": "optax의 `decay`는 케라스의 `rho`처럼 0.9이고, `eps_in_sqrt=True`이면 케라스처럼 `eps`를 "
+                         "제곱근 안에 둡니다(False: 파이토치처럼 밖).",
+        "pytorch:adagrad": "파이토치는 누적값을 0에서 시작합니다(`initial_accumulator_value`). 케라스는 0.1에서.",
+        "pytorch:sgd": "파이토치의 `weight_decay`는 그래디언트에 더하는 L2 항이고, 케라스의 것은 분리된 감쇠입니다.",
+        "pytorch:adamax": "파이토치는 `eps`를 max 안에 더합니다(max(βu, |g| + ε)). 케라스는 그 뒤에.",
+        "pytorch:nadam": "파이토치의 모멘텀 일정은 `momentum_decay`를 따릅니다(처음엔 μ가 0.5 근처). 케라스는 "
+                         "0.96 ** (0.004 t).",
+    },
 }
 
 # The step-through inspector's rows (figures.inspector_rows' keys), in the notation of its
@@ -222,8 +271,10 @@ SCHEDULE_NAMES = {
 }
 
 PRESET_NAMES = {
-    "en": {"tuned": "Tuned for this surface", "keras": "Keras defaults", "article": "The article's settings"},
-    "ko": {"tuned": "이 표면에 맞춘 값", "keras": "케라스 기본값", "article": "글의 예제 설정"},
+    "en": {"tuned": "Tuned for this surface", "keras": "Keras defaults", "article": "The article's settings",
+           "frameworks": "Same settings, three frameworks"},
+    "ko": {"tuned": "이 표면에 맞춘 값", "keras": "케라스 기본값", "article": "글의 예제 설정",
+           "frameworks": "같은 설정, 세 프레임워크"},
 }
 
 TEXT = {
@@ -235,6 +286,16 @@ TEXT = {
         "surface": "Surface",
         "kappa": "Condition number κ",
         "optimizers": "Optimizers",
+        "frameworks": "Other frameworks' optimizers",
+        "frameworks_help": "PyTorch's (torch.optim) and optax's own rules, names and defaults, raced beside Keras's: "
+                           "dashed lines PyTorch, dotted optax.",
+        "framework_settings_of": "{name}: its framework's settings",
+        "framework_note": "{framework}'s own names and defaults. Learning-rate schedules are Keras's only: "
+                          "{framework} races at a constant rate (unless set here, the one Keras's namesake races at).",
+        "framework_code_caption": "{framework} code for these settings:",
+        "framework_difference": "How it differs from Keras's: {note}",
+        "framework_difference_default": "Same name as Keras's, its own framework's rule and defaults "
+                                        "(compare the formulas).",
         "learning_rate": "Learning rate",
         "momentum": "Momentum",
         "follows": "Used by: {names}",
@@ -391,6 +452,15 @@ The largest $|z|$ over all eigenvalues, $\\rho$, is the linear rate: the loss ga
         "surface": "손실 표면",
         "kappa": "조건수 κ",
         "optimizers": "최적화 알고리즘",
+        "frameworks": "다른 프레임워크의 최적화 알고리즘",
+        "frameworks_help": "파이토치(torch.optim)와 optax 고유의 규칙, 이름, 기본값으로 케라스 옆에서 달립니다: "
+                           "파이토치는 점선(dash), optax는 점(dot)선.",
+        "framework_settings_of": "{name}: 그 프레임워크의 설정",
+        "framework_note": "{framework} 고유의 이름과 기본값입니다. 학습률 일정은 케라스에만 있습니다: "
+                          "{framework}은(는) 고정 학습률로 달립니다(여기서 정하지 않으면 같은 이름의 케라스 최적화 알고리즘의 학습률).",
+        "framework_code_caption": "이 설정의 {framework} 코드:",
+        "framework_difference": "케라스와 다른 점: {note}",
+        "framework_difference_default": "케라스와 이름은 같지만 그 프레임워크의 규칙과 기본값입니다(수식을 비교해 보세요).",
         "learning_rate": "학습률",
         "momentum": "모멘텀",
         "follows": "적용 대상: {names}",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .bounds import (
+    BOXES,
     KAPPAS,
     LANGS,
     LEARNING_RATES,
@@ -28,7 +29,17 @@ from .bounds import (
 from .checks import NOT_A_NUMBER, parse_number
 from .models import DATA_SURFACES
 from .optimizers import ALL_OPTIMIZERS  # a lesson may race any of the fourteen
-from .state import MOMENTUM_OPTIMIZERS, PageState, default_state, fit_epochs, snap, surface_of, zoomed_view
+from .state import (
+    CUSTOM,
+    FRAMEWORK_ENTRIES,
+    MOMENTUM_OPTIMIZERS,
+    PageState,
+    default_state,
+    fit_epochs,
+    snap,
+    surface_of,
+    zoomed_view,
+)
 from .surfaces import SURFACES
 
 LESSONS_FILE = Path(__file__).with_name("lessons.toml")
@@ -86,7 +97,8 @@ def _text(lesson: str, lang: str, raw) -> LessonText:
 
 
 _FIELDS = {"id", "surface", "kappa", "optimizers", "learning_rate", "momentum", "own", "start", "steps", "noise",
-           "seed", "view", "chart", "en", "ko", "batch_size", "epochs", "standardize", "shuffle"}
+           "seed", "view", "chart", "en", "ko", "batch_size", "epochs", "standardize", "shuffle", "formula", "box",
+           "frameworks", "framework_own"}
 _DATA_FIELDS = ("batch_size", "epochs", "standardize", "shuffle")  # a data surface's (and only its)
 
 
@@ -99,9 +111,11 @@ def _lesson(raw: dict, index: int) -> Lesson:
     if unknown:
         raise _fail(name, min(unknown), "is not a lesson field")
     surface = raw.get("surface")
-    if surface not in SURFACES and surface not in DATA_SURFACES:
-        raise _fail(name, "surface", f"must be one of {', '.join((*SURFACES, *DATA_SURFACES))}, got {surface!r}")
+    if surface not in SURFACES and surface not in DATA_SURFACES and surface != CUSTOM:
+        raise _fail(name, "surface", f"must be one of {', '.join((*SURFACES, *DATA_SURFACES, CUSTOM))}, "
+                    f"got {surface!r}")
     data = surface in DATA_SURFACES
+    formula, box = _custom_surface(name, raw, surface)
     for key in _DATA_FIELDS if not data else ("steps",):
         if key in raw:
             raise _fail(name, key, f"is not a field of a lesson on {surface}")
@@ -111,7 +125,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
     shuffle = raw.get("shuffle", False)
     if not isinstance(shuffle, bool):
         raise _fail(name, "shuffle", f"must be true or false, got {shuffle!r}")
-    state = default_state(surface)
+    state = default_state(surface, formula=formula, box=box)
     if data:
         state = replace(state, standardize=standardize, shuffle=shuffle)
         size = state.surface_object().data.size
@@ -182,6 +196,7 @@ def _lesson(raw: dict, index: int) -> Lesson:
             view = zoomed_view(surface_of(surface, standardize=standardize), corners[:2], corners[2:])
         except ValueError as exc:
             raise _fail(name, "view", f"{exc}, got {corners!r}") from None
+    frameworks, framework_hparams = _frameworks(name, raw)
     chart = raw.get("chart", SIDE_CHARTS[0])
     if chart not in SIDE_CHARTS:
         raise _fail(name, "chart", f"must be one of {', '.join(SIDE_CHARTS)}, got {chart!r}")
@@ -190,8 +205,59 @@ def _lesson(raw: dict, index: int) -> Lesson:
         state, preset="tuned", optimizers=tuple(optimizers), learning_rate=snap(lr, LEARNING_RATES, log=True),
         momentum=snap(momentum, MOMENTA), steps=steps, start=(x, y), noise=noise, seed=seed, kappa=kappa,
         own_learning_rate=own_lr, own_momentum=own_momentum, hparams=hparams, view=view, chart=chart,
+        frameworks=frameworks, framework_hparams=framework_hparams,
     )
     return Lesson(lesson_id, settings, text)
+
+
+def _custom_surface(name: str, raw: dict, surface: str) -> tuple[str, float]:
+    """A typed formula's lesson (surface = "custom"): its formula and box (checked as the page
+    checks a typed one); none elsewhere."""
+    if surface != CUSTOM:
+        for key in ("formula", "box"):
+            if key in raw:
+                raise _fail(name, key, f"is only a field of a lesson on {CUSTOM}")
+        return PageState.formula, PageState.box
+    formula, box = raw.get("formula"), raw.get("box", PageState.box)
+    if not isinstance(formula, str) or not formula.strip():
+        raise _fail(name, "formula", "must be a formula in x and y")
+    if box not in BOXES:
+        raise _fail(name, "box", f"must be one of {', '.join(map(str, BOXES))}, got {box!r}")
+    try:
+        surface_of(CUSTOM, formula, float(box))
+    except ValueError as exc:
+        raise _fail(name, "formula", f"is not valid: {exc}") from None
+    return formula, float(box)
+
+
+def _frameworks(name: str, raw: dict) -> tuple[tuple[str, ...], dict]:
+    """Other frameworks' optimizers the lesson races ("pytorch:adam") and their settings, by
+    their framework's own names (``framework_own``; the learning rate snapped to the slider)."""
+    keys = raw.get("frameworks", [])
+    if not isinstance(keys, list) or any(k not in FRAMEWORK_ENTRIES for k in keys) or len(set(keys)) != len(keys):
+        raise _fail(name, "frameworks", f"must be a list of distinct framework optimizers such as pytorch:adam, "
+                    f"got {keys!r}")
+    own = raw.get("framework_own", {})
+    if not isinstance(own, dict):
+        raise _fail(name, "framework_own", "must be a table of framework optimizer -> settings")
+    hparams = {}
+    for key, values in own.items():
+        where = f"framework_own.{key}"
+        if key not in keys:
+            raise _fail(name, where, "names an optimizer the lesson does not race")
+        if not isinstance(values, dict):
+            raise _fail(name, where, "must be a table of hyperparameters")
+        opt = FRAMEWORK_ENTRIES[key]
+        try:
+            checked = opt.resolve(values)
+        except ValueError as exc:
+            raise _fail(name, where, f"is not valid: {exc}") from None
+        settings = {k: tuple(checked[k]) if isinstance(checked[k], list) else checked[k] for k in values}
+        if opt.rate_name in settings:
+            settings[opt.rate_name] = snap(settings[opt.rate_name], LEARNING_RATES, log=True)
+        hparams[key] = {k: v for k, v in settings.items()
+                        if k == opt.rate_name or v != opt.hparam(k).default}
+    return tuple(keys), hparams
 
 
 def parse_lessons(text: str) -> dict[str, Lesson]:

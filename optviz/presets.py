@@ -2,7 +2,8 @@
 
 A preset fixes the shared learning rate and momentum, and the optimizers that use
 their own learning rate or momentum instead (``own_learning_rate``, ``own_momentum``).
-Every other hyperparameter goes back to Keras's default.
+Every other hyperparameter goes back to Keras's default. "Same settings, three frameworks"
+also chooses the race: Adam in Keras, PyTorch and optax.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from pathlib import Path
 
 from .optimizers import ARTICLE_OPTIMIZERS, ARTICLE_SETTINGS
 
-PRESETS = ("tuned", "keras", "article")
+PRESETS = ("tuned", "keras", "article", "frameworks")
+# "Same settings, three frameworks": Adam in Keras, PyTorch and optax at one learning rate,
+# each with its framework's other defaults (where their paths part is the lesson).
+FRAMEWORKS_RATE = 0.01
 TUNED_MOMENTUM = 0.9
 TUNED_STEPS = 500
 _TUNED_FILE = Path(__file__).with_name("tuned.json")
@@ -25,6 +29,10 @@ class Preset:
     momentum: float
     own_learning_rate: dict = field(default_factory=dict)  # optimizer -> learning rate
     own_momentum: dict = field(default_factory=dict)  # optimizer -> momentum
+    # The optimizers it races, if it chooses them (the other presets keep the page's), and
+    # the other frameworks' ("pytorch:adam").
+    optimizers: tuple[str, ...] = ()
+    frameworks: tuple[str, ...] = ()
 
 
 def _tuned_table() -> dict:
@@ -59,4 +67,6 @@ def preset(name: str, surface: str) -> Preset:
         for n, o in ARTICLE_OPTIMIZERS.items():
             rates.setdefault(n, float(o.defaults["learning_rate"]))
         return _with_shared_rate(rates, TUNED_MOMENTUM, {"rmsprop": 0.0})
+    if name == "frameworks":
+        return Preset(FRAMEWORKS_RATE, 0.0, optimizers=("adam",), frameworks=("pytorch:adam", "optax:adam"))
     raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")

@@ -17,7 +17,7 @@ from .bounds import LEARNING_RATES, LOG_TUNING_GRIDS, MAX_PAGE_STEPS, MIN_VIEW, 
 from .checks import parse_number_list
 from .custom import custom_surface
 from .models import data_surface, is_data_surface
-from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS
+from .optimizers import ALL_OPTIMIZERS, ARTICLE_OPTIMIZERS, ENGINE_OPTIMIZERS
 from .presets import preset
 from .surfaces import Surface, get_surface
 
@@ -28,6 +28,12 @@ MOMENTUM_OPTIMIZERS = tuple(n for n, o in ALL_OPTIMIZERS.items() if "momentum" i
 # optimizer's own expander (learning rate and momentum have "own value" switches instead).
 EXTRA_HPARAMS = {n: tuple(h.name for h in (*o.hparams, *o.options) if h.name not in ("learning_rate", "momentum"))
                  for n, o in ALL_OPTIMIZERS.items()}
+
+# PyTorch's and optax's optimizers the page can race beside Keras's, by key ("pytorch:adam"):
+# each with its framework's own hyperparameters (its learning rate follows the shared slider
+# unless set; schedules are Keras's only).
+FRAMEWORK_ENTRIES: dict[str, object] = {k: o for k, o in ENGINE_OPTIMIZERS.items() if o.framework != "keras"}
+
 
 # Learning-rate schedules on the page: Keras's classes, with the fields a user sets (the
 # initial rate is each optimizer's own learning rate). PiecewiseConstantDecay's values
@@ -96,6 +102,11 @@ class PageState:
     epochs: int = 10
     standardize: bool = False
     shuffle: bool = False
+    # PyTorch's and optax's optimizers racing beside Keras's ("pytorch:adam", "optax:adam"),
+    # and their set hyperparameters, in their framework's own names ({"pytorch:adam": {"eps": 1e-7}};
+    # the learning rate, lr or learning_rate, only where it is not the shared one).
+    frameworks: tuple[str, ...] = ()
+    framework_hparams: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def surface_object(self) -> Surface:
         """The surface to draw: a named one, a data surface, or the typed formula (ValueError
@@ -130,9 +141,24 @@ class PageState:
             values["momentum"] = self.own_momentum.get(name, self.momentum)
         return values
 
+    def framework_hyperparameters(self, key: str) -> dict:
+        """The hyperparameters the other framework's optimizer ``key`` ("pytorch:adam") runs
+        with, in its own names. Its learning rate, unless set, is Keras's namesake's (its own
+        rate, or the shared one), so "Adam" and "Adam · PyTorch" race at the same rate; a
+        constant (schedules are Keras's)."""
+        opt = FRAMEWORK_ENTRIES[key]
+        rate = self.own_learning_rate.get(opt.name, self.learning_rate)
+        return {opt.rate_name: rate, **self.framework_hparams.get(key, {})}
+
+    @property
+    def racers(self) -> tuple[str, ...]:
+        """Every optimizer in the race: Keras's, then the other frameworks'."""
+        return (*self.optimizers, *self.frameworks)
+
     def race_spec(self) -> dict:
-        """name -> hyperparameters, for ``optviz.race``."""
-        return {name: self.hyperparameters(name) for name in self.optimizers}
+        """name -> hyperparameters, for ``optviz.race`` (other frameworks' by key, "pytorch:adam")."""
+        return {**{name: self.hyperparameters(name) for name in self.optimizers},
+                **{key: self.framework_hyperparameters(key) for key in self.frameworks}}
 
     def key(self) -> tuple:
         """A hashable summary of everything that changes the computed race."""
@@ -142,7 +168,9 @@ class PageState:
         return (self.surface, custom, self.kappa, self.steps, self.start, self.noise, self.seed,
                 self.schedule, tuple(sorted((k, str(v)) for k, v in self.schedule_fields.items())),
                 tuple((n, tuple(sorted((k, str(v)) for k, v in self.hyperparameters(n).items())))
-                      for n in self.optimizers))
+                      for n in self.optimizers),
+                tuple((n, tuple(sorted((k, str(v)) for k, v in self.framework_hyperparameters(n).items())))
+                      for n in self.frameworks))
 
 
 def surface_of(name: str, formula: str = DEFAULT_FORMULA, box: float = 3.0, standardize: bool = False) -> Surface:
@@ -163,12 +191,17 @@ def snap(value: float, options: tuple[float, ...], log: bool = False) -> float:
 
 
 def with_preset(state: PageState, name: str) -> PageState:
-    """``state`` with preset ``name``'s learning rates and momenta; other hyperparameters reset."""
+    """``state`` with preset ``name``'s learning rates and momenta (and race, if it chooses
+    one); other hyperparameters reset."""
     p = preset(name, state.surface)
-    return replace(state, preset=name, learning_rate=snap(p.learning_rate, LEARNING_RATES, log=True),
+    new = replace(state, preset=name, learning_rate=snap(p.learning_rate, LEARNING_RATES, log=True),
                    momentum=snap(p.momentum, MOMENTA),
                    own_learning_rate={k: snap(v, LEARNING_RATES, log=True) for k, v in p.own_learning_rate.items()},
-                   own_momentum={k: snap(v, MOMENTA) for k, v in p.own_momentum.items()}, hparams={})
+                   own_momentum={k: snap(v, MOMENTA) for k, v in p.own_momentum.items()}, hparams={},
+                   framework_hparams={})
+    if p.optimizers:  # a preset that chooses the race
+        new = replace(new, optimizers=p.optimizers, frameworks=p.frameworks)
+    return new
 
 
 def with_surface(state: PageState, surface: str) -> PageState:

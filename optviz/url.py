@@ -35,10 +35,11 @@ from .checks import NOT_A_NUMBER, parse_bool, parse_number, parse_number_list
 from .lessons import load_lessons
 from .models import DATA_SURFACES
 from .optimizers import ALL_OPTIMIZERS, CLIP_OPTIONS
-from .presets import PRESETS
+from .presets import PRESETS, preset
 from .state import (
     CUSTOM,
     EXTRA_HPARAMS,
+    FRAMEWORK_ENTRIES,
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
     PageState,
@@ -135,6 +136,15 @@ def _optimizers(text: str, state: PageState) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _frameworks(text: str, state: PageState) -> tuple[str, ...]:
+    # (Empty: none, so a link can take away the ones its preset or lesson races.)
+    keys = [k.strip().lower() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in FRAMEWORK_ENTRIES]
+    if unknown:
+        raise ValueError(f"unknown framework optimizer {unknown[0][:24]!r} (e.g. pytorch:adam, optax:adam)")
+    return tuple(dict.fromkeys(keys))
+
+
 def _view(text: str, state: PageState):
     if text.strip().lower() == "all":  # the whole box, where a lesson would zoom
         return None
@@ -154,6 +164,22 @@ def _hparam(optimizer: str, name: str) -> Parser:
         if spec.kind == "optional" and value == 0:
             raise ValueError("0 means not set: leave it out")
         return value
+    return parse
+
+
+def _framework_hparam(key: str, name: str) -> Parser:
+    """One of another framework's hyperparameters, by its own name (a pair as "0.9,0.99")."""
+    opt = FRAMEWORK_ENTRIES[key]
+    spec = opt.hparam(name)
+
+    def parse(text: str, state: PageState):
+        if spec.kind == "bool":
+            return parse_bool(text)
+        if spec.kind == "pair":
+            return spec.validate(tuple(parse_number(t, -MAX_HPARAM, MAX_HPARAM) for t in text.split(",")), opt.where)
+        if spec.kind == "optional" and text.strip().lower() in ("", "none"):
+            return None
+        return spec.validate(parse_number(text, -MAX_HPARAM, MAX_HPARAM), opt.where)
     return parse
 
 
@@ -190,6 +216,12 @@ def _text(value) -> str:
     if isinstance(value, numbers.Real):
         return _fmt(value)
     return str(value)
+
+
+def _starting_frameworks(state: PageState) -> tuple[str, ...]:
+    """The other frameworks' optimizers a link starts from: its lesson's, or its preset's."""
+    lesson = load_lessons().get(state.lesson)
+    return lesson.settings.frameworks if lesson else preset(state.preset, state.surface).frameworks
 
 
 def _lesson_zooms(state: PageState) -> bool:
@@ -260,6 +292,9 @@ SHARED_FIELDS = (
     Field("tab", "tab", _choice(TABS), writes=_unlike_start("tab")),
     Field("chart", "chart", _choice(SIDE_CHARTS), writes=_unlike_start("chart")),
     Field("opt", "optimizers", _optimizers),
+    # PyTorch's and optax's optimizers beside Keras's: "pytorch:adam,optax:adam" ("": none).
+    Field("fw", "frameworks", _frameworks, shown=lambda s: _text(s.frameworks) or "none",
+          writes=lambda s: s.frameworks != _starting_frameworks(s)),
     Field("kappa", "kappa", _on_grid(KAPPAS, log=True), applies=_has_kappa),  # only the quadratic has one
     # A link written by the page carries `lr` / `mom` and every own value; a short hand-written
     # link (?surface=saddle) keeps the preset's own values. (A bad `lr` or `mom` falls back to
@@ -296,7 +331,19 @@ def _schedule_fields(schedule: str) -> tuple[Field, ...]:
                  for key, default in SCHEDULE_FIELDS[schedule].items())
 
 
-OPTIMIZER_FIELDS = tuple(f for name in ALL_OPTIMIZERS for f in _optimizer_fields(name))
+def _framework_fields(key: str) -> tuple[Field, ...]:
+    """``pytorch:adam.lr``, ``pytorch:adam.betas`` ...: the framework's own names, set only if
+    the link says (the learning rate otherwise follows the shared one)."""
+    opt = FRAMEWORK_ENTRIES[key]
+    fields = [Field(f"{key}.{opt.rate_name}", "framework_hparams", _on_grid(LEARNING_RATES, log=True),
+                    item=(key, opt.rate_name), shown="the learning rate of Keras's namesake")]
+    fields += [Field(f"{key}.{h.name}", "framework_hparams", _framework_hparam(key, h.name), item=(key, h.name),
+                     default=h.default) for h in opt.hparams if h.name != opt.rate_name]
+    return tuple(fields)
+
+
+OPTIMIZER_FIELDS = (*(f for name in ALL_OPTIMIZERS for f in _optimizer_fields(name)),
+                    *(f for key in FRAMEWORK_ENTRIES for f in _framework_fields(key)))
 SCHEDULE_KEYS = (
     Field("sched", "schedule", _choice(tuple(SCHEDULE_FIELDS), lower=False), shown="none",
           writes=lambda s: bool(s.schedule)),
@@ -387,6 +434,10 @@ def _starting_state(reader: _Reader) -> PageState:
     setup = reader.read(PageState(), SETUP_FIELDS)
     if setup.lesson:
         lesson = load_lessons()[setup.lesson].state(setup.lang, setup.presenter)
+        # (A lesson on a typed formula keeps its formula and box unless the link gives good ones.)
+        given = {k for k in ("f", "box") if k in reader.raw and not any(p.key == k for p in reader.problems)}
+        setup = replace(setup, formula=setup.formula if "f" in given else lesson.formula,
+                        box=setup.box if "box" in given else lesson.box)
         chosen = reader.read(lesson, START_FIELDS)
         state = lesson
         if chosen.surface != lesson.surface:
@@ -402,7 +453,7 @@ def _starting_state(reader: _Reader) -> PageState:
     if state.surface == CUSTOM:
         state = replace(state, formula=setup.formula, box=setup.box)
     # A link carries every hyperparameter and schedule it sets: none come from elsewhere.
-    return replace(state, hparams={}, schedule="", schedule_fields={})
+    return replace(state, hparams={}, framework_hparams={}, schedule="", schedule_fields={})
 
 
 def _one_clipping_option(state: PageState, reader: _Reader) -> PageState:
@@ -415,6 +466,21 @@ def _one_clipping_option(state: PageState, reader: _Reader) -> PageState:
             reader.problem(f"{name}.{extra}", _text(value)[:MAX_SHOWN_CHARS],
                            f"only one of {', '.join(CLIP_OPTIONS)} can be set; {name}.{clips[0]} is", "not set")
     return replace(state, hparams=hparams)
+
+
+def _whole_framework_settings(state: PageState, reader: _Reader) -> PageState:
+    """Each value may be valid and the set not (PyTorch's nesterov without momentum): such an
+    optimizer's settings fall back to its framework's defaults, saying why."""
+    kept = {}
+    for key, values in state.framework_hparams.items():
+        try:
+            FRAMEWORK_ENTRIES[key].resolve(values)
+        except ValueError as exc:
+            shown = ", ".join(f"{k}={_text(v)}" for k, v in values.items())
+            reader.problem(key[:MAX_SHOWN_CHARS], _quoted(shown), str(exc), "its framework's defaults")
+            continue
+        kept[key] = values
+    return replace(state, framework_hparams=kept)
 
 
 def _whole_schedule(state: PageState, reader: _Reader) -> PageState:
@@ -440,6 +506,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[PageState, list[Problem]]:
         # (std=1 moves the surface: a link without a start takes the standardized one's.)
         state = replace(state, start=tuple(map(float, state.surface_object().default_start)))
     state = _one_clipping_option(state, reader)
+    state = _whole_framework_settings(state, reader)
     state = _whole_schedule(reader.read(state, SCHEDULE_KEYS), reader)
     reader.unknown()
     return state, reader.problems

@@ -1180,3 +1180,28 @@ def test_play_moves_the_fit_view_with_the_race(web, tmp_path):
     numbers = [[float(v) for v in re.findall(r"-?[0-9.]+", text)] for text in (fit_signature(page), end)]
     assert len(numbers[0]) == len(numbers[1]) and max(abs(a - b) for a, b in zip(*numbers)) < 0.5
     page.screenshot(path=tmp_path / "fit-played.png")
+
+
+def test_a_pytorch_adam_beside_keras_s_adam_is_drawn_and_told_apart(web, tmp_path):
+    """Choosing "Adam · PyTorch" in the sidebar's other frameworks' list races it beside Keras's
+    Adam: two paths, two legend names, two dashes, and the link names it."""
+    page, open_app = web
+    open_app("?surface=saddle&opt=adam&lr=0.01&x=-1.5&y=0.01")
+    assert page.locator(PATH_LINES).count() == 1
+    before = path_signature(page)
+    frameworks = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').nth(1)
+    frameworks.click()
+    page.keyboard.type("Adam · PyTorch")
+    page.get_by_role("option", name="Adam · PyTorch", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_for_new_paths(page, before)
+    wait_idle(page)
+    page.wait_for_function(f"() => document.querySelectorAll('{PATH_LINES}').length == 2")
+    legend = page.locator(f"{RACE} .legend .legendtext").all_text_contents()
+    assert "Adam" in legend and "Adam · PyTorch" in legend, legend
+    dashes = page.evaluate(f"() => [...document.querySelectorAll('{PATH_LINES}')]"
+                           ".map(p => p.style.strokeDasharray || 'solid')")
+    assert len(set(dashes)) == 2, dashes  # solid for Keras's, dashed for PyTorch's
+    assert url_query(page)["fw"] == "pytorch:adam"
+    assert page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=tmp_path / "pytorch-adam.png")

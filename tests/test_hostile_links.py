@@ -23,13 +23,14 @@ from optviz.bounds import BOXES, KAPPAS, LEARNING_RATES, MAX_PAGE_STEPS, MIN_STE
 from optviz.lessons import load_lessons
 from optviz.models import DATA_SURFACES
 from optviz.page.markdown_text import code_text
-from optviz.state import SCHEDULE_FIELDS, PageState
+from optviz.state import FRAMEWORK_ENTRIES, SCHEDULE_FIELDS, PageState
 from optviz.url import parse_query, to_query
 
 KNOWN_KEYS = ["lang", "surface", "preset", "opt", "lr", "mom", "steps", "x", "y", "kappa", "noise", "seed", "lesson",
               "present", "f", "box", "sched", "view", "tab"] + [
     f"{o}.{h.name}" for o, opt in optviz.optimizers.ALL_OPTIMIZERS.items() for h in (*opt.hparams, *opt.options)] + [
-    f"sched.{k}" for fields in SCHEDULE_FIELDS.values() for k in fields]
+    f"sched.{k}" for fields in SCHEDULE_FIELDS.values() for k in fields] + ["fw"] + [
+    f"{key}.{h.name}" for key, opt in FRAMEWORK_ENTRIES.items() for h in opt.hparams]  # PyTorch's, optax's names
 
 numbers = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
@@ -91,6 +92,10 @@ def _assert_valid(state: PageState):
         assert 1 <= state.epochs and state.run_steps() <= MAX_PAGE_STEPS
     for name, values in state.hparams.items():  # Keras takes one clipping option at most
         assert sum(c in values for c in optviz.optimizers.CLIP_OPTIONS) <= 1, (name, values)
+    assert set(state.frameworks) <= set(FRAMEWORK_ENTRIES)  # other frameworks' settings: each valid there
+    for key, values in state.framework_hparams.items():
+        for name, value in values.items():
+            assert FRAMEWORK_ENTRIES[key].hparam(name).validate(value, key) == value, (key, name, value)
     if state.view is not None:  # a zoom lies inside the surface's box, and is not empty
         (x0, x1), (y0, y1) = surface.x_range, surface.y_range
         a, b, c, d = state.view

@@ -41,7 +41,7 @@ def test_lessons_show_what_they_say():
     """The scenes make their points with the engine's real numbers."""
     def run(lesson_id):
         s = LESSONS[lesson_id].state()
-        return optviz.race(s.surface, s.start, s.steps, s.race_spec(), noise=s.noise, seed=s.seed,
+        return optviz.race(s.surface_object(), s.start, s.steps, s.race_spec(), noise=s.noise, seed=s.seed,
                            surface_params=s.surface_params())
 
     assert run("learning-rate")["sgd"].diverged_at is not None
@@ -80,6 +80,13 @@ def test_lessons_show_what_they_say():
          "lesson 'adam-bias-correction': `view` must have x0 < x1"),
         (lambda t: t.replace("view = [-2.9, -1.1, 0.3, 1.9]", "view = [7, 8, 0.3, 1.9]"),
          "lesson 'adam-bias-correction': `view` outside the surface's box"),
+        (lambda t: t.replace('frameworks = ["pytorch:adam", "optax:adam"]', 'frameworks = ["torch:adam"]'),
+         "lesson 'adam-epsilon': `frameworks`"),
+        (lambda t: t.replace('formula = "-exp(-(x**2 + y**2))"', 'formula = "__import__(1)"'),
+         "lesson 'adam-epsilon': `formula`"),
+        (lambda t: t.replace('[lesson.framework_own."pytorch:rmsprop"]\nlr = 0.01',
+                             '[lesson.framework_own."pytorch:rmsprop"]\nrho = 0.9'),
+         "lesson 'rmsprop-defaults': `framework_own.pytorch:rmsprop`"),
     ],
 )
 def test_a_broken_lessons_file_names_the_lesson_and_field(edit, needle):
@@ -90,11 +97,69 @@ def test_a_broken_lessons_file_names_the_lesson_and_field(edit, needle):
         parse_lessons(changed)
 
 
+def _plateau_gradient(w: np.ndarray) -> np.ndarray:
+    """The gradient of -exp(-(x² + y²)) in float32, op by op (the epsilon lesson's plateau)."""
+    w = w.astype(np.float32)
+    e = np.exp(-(w[0] * w[0] + w[1] * w[1]))
+    return (np.float32(2) * w * e).astype(np.float32)
+
+
+def _real_paths(start, steps: int, lr: float) -> dict:
+    """Keras's and torch.optim's own Adam on the plateau, each at its defaults and ``lr``."""
+    import keras
+    import torch
+
+    out = {}
+    var = keras.Variable(np.asarray(start, np.float32))
+    keras_adam = keras.optimizers.Adam(learning_rate=lr)
+    path = [np.asarray(var)]
+    for _ in range(steps):
+        keras_adam.apply_gradients([(keras.ops.convert_to_tensor(_plateau_gradient(np.asarray(var))), var)])
+        path.append(np.asarray(var))
+    out["adam"] = np.asarray(path)
+    w = torch.tensor(start, dtype=torch.float32)
+    torch_adam = torch.optim.Adam([w], lr=lr)
+    path = [w.numpy().copy()]
+    for _ in range(steps):
+        w.grad = torch.from_numpy(_plateau_gradient(w.numpy()))
+        torch_adam.step()
+        path.append(w.numpy().copy())
+    out["pytorch:adam"] = np.asarray(path)
+    return out
+
+
+def test_the_framework_lessons_show_what_they_say():
+    """Adam's epsilon on a plateau and RMSprop's defaults: the frameworks' paths part widely,
+    and each is its own framework's (real Keras and torch.optim, stepped here)."""
+    s = LESSONS["adam-epsilon"].state()
+    race = optviz.race(s.surface_object(), s.start, s.steps, s.race_spec())
+    real = _real_paths(list(s.start), s.steps, s.learning_rate)
+    for key in ("adam", "pytorch:adam"):
+        np.testing.assert_allclose(race[key].path, real[key], rtol=1e-3, atol=1e-4)
+    # PyTorch's (and optax's: the same place for eps) falls into the well; Keras's still crawls
+    # on the plateau, its epsilon-hat ten times PyTorch's eps, more before the bias correction.
+    assert race["pytorch:adam"].final_loss < -0.99 and race["optax:adam"].final_loss < -0.99
+    assert race["adam"].final_loss > -0.01
+    assert np.linalg.norm(race["adam"].path[100] - race["pytorch:adam"].path[100]) > 1.0
+    assert np.linalg.norm(race["adam"].path[-1] - race["pytorch:adam"].path[-1]) > 3.0
+    # PyTorch's eps at Keras's 1e-7: much closer to Keras's path, not the same (its place differs).
+    closer = optviz.race(s.surface_object(), s.start, s.steps, {"adam": {"learning_rate": 0.01},
+                                                                "pytorch:adam": {"lr": 0.01, "eps": 1e-7}})
+    gap = np.linalg.norm(closer["adam"].path[100] - closer["pytorch:adam"].path[100])
+    assert 0 < gap < 0.5 * np.linalg.norm(race["adam"].path[100] - race["pytorch:adam"].path[100])
+
+    s = LESSONS["rmsprop-defaults"].state()
+    race = optviz.race(s.surface_object(), s.start, s.steps, s.race_spec(), surface_params=s.surface_params())
+    assert s.race_spec()["pytorch:rmsprop"] == {"lr": 0.01}  # PyTorch's default rate; alpha and eps its own
+    assert race["pytorch:rmsprop"].final_loss < 0.01 * race["rmsprop"].final_loss
+    np.testing.assert_array_equal(race["optax:rmsprop"].path, race["rmsprop"].path)  # optax's rule is Keras's
+
+
 def _check_lesson_drawn(at, lesson_id):
     lesson = LESSONS[lesson_id]
     spec = chart_spec(at)
     names = i18n.OPTIMIZER_SHORT_NAMES[at.sidebar.radio(key="lang").value]
-    assert set(paths(spec)) == {names[o] for o in lesson.settings.optimizers}
+    assert set(paths(spec)) == {names[o] for o in lesson.settings.racers}  # other frameworks' too
     surface = lesson.settings.surface_object()  # (a data surface too)
     view = lesson.settings.view  # a lesson may open zoomed in
     assert spec["layout"]["xaxis"]["range"] == (list(surface.x_range) if view is None else list(view[:2]))

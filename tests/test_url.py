@@ -28,6 +28,7 @@ from optviz.state import (
     CUSTOM,
     DEFAULT_FORMULA,
     EXTRA_HPARAMS,
+    FRAMEWORK_ENTRIES,
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
     PageState,
@@ -85,6 +86,28 @@ def _hparam_values(draw, name: str) -> dict:
                 continue
         if value != spec.default:
             values[hp] = value
+    return values
+
+
+def _framework_values(draw, key: str) -> dict:
+    """Valid non-default values for a few of another framework's optimizer's hyperparameters,
+    in its own names (its learning rate on the slider's grid, a pair as two numbers)."""
+    opt = FRAMEWORK_ENTRIES[key]
+    values = {}
+    for spec in draw(st.lists(st.sampled_from(opt.hparams), unique=True, max_size=3)):
+        if spec.name == opt.rate_name:
+            value = draw(st.sampled_from(LEARNING_RATES))
+        elif spec.kind == "bool":
+            value = not spec.default
+        else:
+            raw = draw(st.one_of(st.floats(0.0, 1.0), st.integers(0, 1000)))
+            raw = (raw, draw(st.floats(0.0, 0.999))) if spec.kind == "pair" else raw
+            try:
+                value = spec.validate(raw, key)
+            except ValueError:
+                continue
+        if spec.name == opt.rate_name or value != spec.default:
+            values[spec.name] = value
     return values
 
 
@@ -146,16 +169,23 @@ def page_states(draw) -> PageState:
     schedule, schedule_fields = _schedule(draw)
     hparams = {name: values for name in draw(st.lists(st.sampled_from(list(ALL_OPTIMIZERS)), max_size=3, unique=True))
                if (values := _hparam_values(draw, name))}
+    frameworks = tuple(draw(st.lists(st.sampled_from(list(FRAMEWORK_ENTRIES)), max_size=3, unique=True)))
+    framework_hparams = {key: values for key in draw(st.lists(st.sampled_from(list(FRAMEWORK_ENTRIES)), max_size=3,
+                                                              unique=True))
+                         if (values := _framework_values(draw, key))}
     noise = draw(st.one_of(st.just(0.0), st.floats(0.0, MAX_NOISE)))
     coordinate = st.floats(-MAX_COORDINATE, MAX_COORDINATE)
     return replace(
         state, optimizers=optimizers, learning_rate=draw(rates), momentum=draw(momenta),
-        steps=draw(st.integers(MIN_STEPS, MAX_PAGE_STEPS)), start=(draw(coordinate), draw(coordinate)),
+        # (A data surface's steps are its epochs x batches: no `steps` in its link.)
+        steps=state.steps if state.is_data else draw(st.integers(MIN_STEPS, MAX_PAGE_STEPS)),
+        start=(draw(coordinate), draw(coordinate)),
         noise=noise, seed=draw(st.integers(0, MAX_SEED)),
         kappa=draw(st.sampled_from(KAPPAS)) if "kappa" in surface.params else state.kappa,
         own_learning_rate=draw(st.dictionaries(st.sampled_from(list(ALL_OPTIMIZERS)), rates, max_size=4)),
         own_momentum=draw(st.dictionaries(st.sampled_from(MOMENTUM_OPTIMIZERS), momenta, max_size=3)),
         hparams=hparams, schedule=schedule, schedule_fields=schedule_fields, tab=draw(st.sampled_from(TABS)),
+        frameworks=frameworks, framework_hparams=framework_hparams,
     )
 
 
@@ -182,6 +212,48 @@ def test_a_bad_value_names_its_fallback_and_an_unknown_key_is_reported():
     assert problems[1].key == "sgd.lr" and problems[1].default == "the shared learning rate"
     assert problems[2].key == "adam.beta_1" and "beta_1" in problems[2].reason and problems[2].default == "0.9"
     assert problems[3:] == [Problem("kappa", "3", "unknown", ""), Problem("zzz", "1", "unknown", "")]
+
+
+def test_other_frameworks_optimizers_travel_in_the_link_by_their_own_names():
+    state, problems = parse_query({"surface": "saddle", "opt": "adam,rmsprop", "fw": "pytorch:adam,optax:rmsprop",
+                                   "pytorch:adam.betas": "0.9,0.99", "pytorch:adam.eps": "1e-7",
+                                   "optax:rmsprop.eps_in_sqrt": "0", "optax:rmsprop.learning_rate": "0.1"})
+    assert problems == []
+    assert state.frameworks == ("pytorch:adam", "optax:rmsprop")
+    spec = state.race_spec()
+    # PyTorch's names for PyTorch's Adam (its rate: Keras's Adam's), optax's for optax's RMSprop.
+    assert spec["pytorch:adam"] == {"lr": state.hyperparameters("adam")["learning_rate"], "betas": (0.9, 0.99),
+                                    "eps": 1e-7}
+    assert spec["optax:rmsprop"] == {"learning_rate": 0.1, "eps_in_sqrt": False}
+    query = to_query(state)
+    assert query["fw"] == "pytorch:adam,optax:rmsprop" and query["pytorch:adam.betas"] == "0.9,0.99"
+    assert "pytorch:adam.lr" not in query  # it follows Keras's Adam
+    _round_trip(state)
+    # The preset races the three Adams; a link that takes them away says so with an empty fw.
+    three = default_state("saddle", "frameworks")
+    assert (three.optimizers, three.frameworks) == (("adam",), ("pytorch:adam", "optax:adam"))
+    assert "fw" not in to_query(three)
+    _round_trip(three)
+    _round_trip(replace(three, frameworks=()))
+    assert to_query(replace(three, frameworks=()))["fw"] == ""
+
+
+@pytest.mark.parametrize("query, key, reason", [
+    ({"fw": "torch:adam"}, "fw", "unknown framework optimizer"),
+    ({"fw": "pytorch:adam,pytorch:lion"}, "fw", "unknown framework optimizer 'pytorch:lion'"),
+    ({"fw": "pytorch:adam", "pytorch:adam.betas": "0.9"}, "pytorch:adam.betas", "two numbers"),
+    ({"fw": "pytorch:adam", "pytorch:adam.eps": "-1"}, "pytorch:adam.eps", "`eps` must be >= 0"),
+    ({"fw": "optax:adam", "optax:adam.beta_1": "0.5"}, "optax:adam.beta_1", "unknown"),  # Keras's name, not optax's
+    # Each value valid, the set not: torch.optim.SGD refuses nesterov without momentum.
+    ({"fw": "pytorch:sgd", "pytorch:sgd.nesterov": "1"}, "pytorch:sgd", "requires a `momentum` above 0"),
+])
+def test_a_bad_framework_value_falls_back_with_a_warning(query, key, reason):
+    state, problems = parse_query(query)
+    assert [p.key for p in problems] == [key] and reason in problems[0].reason
+    assert not state.framework_hparams
+    expected = () if key == "fw" else tuple(query["fw"].split(","))
+    assert state.frameworks == expected
+    _round_trip(state)
 
 
 # Finite on the default box (±3) but nowhere on a smaller one the link may ask for.
@@ -227,3 +299,12 @@ def test_any_formula_box_view_and_start_settle_on_a_state_that_reads_back(formul
     assert {p.key for p in problems} <= {"f", "box", "view", "x", "y"}
     state.surface_object()
     _round_trip(state)
+
+
+def test_a_formula_lesson_s_link_keeps_its_formula_unless_the_link_gives_a_good_one():
+    lesson = LESSONS["adam-epsilon"].state()
+    assert parse_query({"lesson": "adam-epsilon"}) == (lesson, [])
+    state, problems = parse_query({"lesson": "adam-epsilon", "f": "x**2 + y**2"})
+    assert (state.formula, state.box, problems) == ("x**2 + y**2", lesson.box, [])
+    state, problems = parse_query({"lesson": "adam-epsilon", "f": "__import__('os')"})
+    assert state.formula == lesson.formula and [p.key for p in problems] == ["f"]

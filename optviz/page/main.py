@@ -82,7 +82,7 @@ def _live(lang: str, side: sidebar.Sidebar, tab_body) -> None:
     query = to_query(state)
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
-    if not state.optimizers:
+    if not state.racers:
         notice.info(t["no_optimizer"])
         st.stop()
 

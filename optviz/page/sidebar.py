@@ -47,7 +47,7 @@ from optviz.page.widgets import (
     widget,
 )
 from optviz.presets import PRESETS
-from optviz.state import CUSTOM, EXTRA_HPARAMS, MOMENTUM_OPTIMIZERS, SCHEDULE_FIELDS, schedule_spec
+from optviz.state import CUSTOM, EXTRA_HPARAMS, FRAMEWORK_ENTRIES, MOMENTUM_OPTIMIZERS, SCHEDULE_FIELDS, schedule_spec
 
 ss = st.session_state
 
@@ -93,6 +93,9 @@ def render(lang: str) -> Sidebar:
             st.select_slider(t["kappa"], KAPPAS, key="kappa", format_func=lambda v: f"{v:g}")
         st.multiselect(t["optimizers"], list(ALL_OPTIMIZERS), format_func=label_of(choice_labels("optimizers", lang)),
                        key="optimizers")
+        st.multiselect(t["frameworks"], list(FRAMEWORK_ENTRIES),
+                       format_func=label_of(choice_labels("frameworks", lang)), key="frameworks",
+                       help=t["frameworks_help"])
         live_controls = st.container()  # filled by render_live: a slider there reruns only the live part
         show_start_controls(t)
         for name in ss.get("optimizers", []):
@@ -103,6 +106,12 @@ def render(lang: str) -> Sidebar:
             if expander.open:
                 with expander:
                     show_optimizer_settings(name, lang)
+        for key in ss.get("frameworks", []):
+            expander = st.expander(t["framework_settings_of"].format(name=i18n.OPTIMIZER_NAMES[lang][key]),
+                                   key=f"exp.{key}", on_change="rerun")
+            if expander.open:
+                with expander:
+                    show_framework_settings(key, lang)
     return Sidebar(live_controls, surface, formula_error)
 
 
@@ -112,6 +121,9 @@ def render_live(chosen, lang: str) -> None:
     t, names = i18n.text(lang), i18n.OPTIMIZER_NAMES[lang]
     st.select_slider(t["learning_rate"], LEARNING_RATES, key="lr", format_func=lambda v: f"{v:.3g}")
     followers = [names[n] for n in chosen.optimizers if n not in chosen.own_learning_rate]
+    followers += [names[k] for k in chosen.frameworks  # (their rate is their Keras namesake's)
+                  if FRAMEWORK_ENTRIES[k].rate_name not in chosen.framework_hparams.get(k, {})
+                  and FRAMEWORK_ENTRIES[k].name not in chosen.own_learning_rate]
     st.caption(t["follows"].format(names=", ".join(followers)) if followers else t["follows_none"])
     if limit := lr_limit_caption(chosen, lang):  # where divergence starts, on a quadratic
         st.caption(limit)
@@ -185,6 +197,38 @@ def show_optimizer_settings(name: str, lang: str) -> None:
             widget(st.number_input, label, key, min_value=float(low), max_value=float(high), step=0.01,
                    format="%.4g")
     st.button(t["reset_optimizer"], key=f"{name}.reset", on_click=on_reset_optimizer, args=(name,))
+
+
+def show_framework_settings(key: str, lang: str) -> None:
+    """Another framework's optimizer ("pytorch:adam"): its own names and defaults (a pair as two
+    inputs); its learning rate the shared one unless set; no schedule (Keras's only)."""
+    t, opt = i18n.text(lang), FRAMEWORK_ENTRIES[key]
+    st.caption(t["framework_note"].format(framework=i18n.FRAMEWORK_LABELS[lang][opt.framework]))
+    widget(st.checkbox, t["own_learning_rate"], f"{key}.own_lr")
+    widget(st.select_slider, opt.rate_name, f"{key}.lr", options=LEARNING_RATES, format_func=lambda v: f"{v:.3g}",
+           disabled=not kept_value(f"{key}.own_lr"))
+    for h in opt.hparams:
+        if h.name == opt.rate_name:
+            continue
+        label = f"{h.name}: {h.help}" if h.help else h.name
+        low = float(h.low) if h.low is not None else -1e6
+        high = float(h.high) - (1e-4 if h.high_open else 0) if h.high is not None else 1e6
+        if h.kind == "bool":
+            widget(st.checkbox, label, f"{key}.{h.name}")
+        elif h.kind == "pair":
+            for i, column in enumerate(st.columns(2)):
+                with column:
+                    widget(st.number_input, f"{h.name}[{i}]", f"{key}.{h.name}.{i}", min_value=low, max_value=high,
+                           step=0.001, format="%.4g")
+        elif h.kind == "int":
+            widget(st.number_input, label, f"{key}.{h.name}", min_value=0, max_value=100_000, step=1)
+        elif h.kind == "optional":  # 0 is "not set"
+            widget(st.number_input, label, f"{key}.{h.name}", min_value=0.0, max_value=1e6, step=0.01, format="%.4g")
+        elif "eps" in h.name:
+            widget(st.number_input, label, f"{key}.{h.name}", min_value=0.0, max_value=1.0, format="%.1e")
+        else:
+            widget(st.number_input, label, f"{key}.{h.name}", min_value=low, max_value=high, step=0.01, format="%.4g")
+    st.button(t["reset_optimizer"], key=f"{key}.reset", on_click=on_reset_optimizer, args=(key,))
 
 
 def show_schedule_settings(lang: str) -> None:

@@ -16,6 +16,7 @@ from optviz.optimizers import ALL_OPTIMIZERS
 from optviz.page.caches import lessons
 from optviz.state import (
     EXTRA_HPARAMS,
+    FRAMEWORK_ENTRIES,
     MOMENTUM_OPTIMIZERS,
     SCHEDULE_FIELDS,
     PageState,
@@ -75,6 +76,21 @@ def write_widgets(state: PageState) -> None:
                 value = 0.0
             set_kept(f"{name}.{hp}", value if isinstance(value, bool) else int(value) if spec.kind == "int"
                  else float(value))
+    ss.frameworks = list(state.frameworks)
+    for key, opt in FRAMEWORK_ENTRIES.items():
+        values = state.framework_hparams.get(key, {})
+        set_kept(f"{key}.own_lr", opt.rate_name in values)
+        set_kept(f"{key}.lr", values.get(opt.rate_name, state.learning_rate))
+        for h in opt.hparams:
+            if h.name == opt.rate_name:
+                continue
+            value = values.get(h.name, h.default)
+            if h.kind == "pair":
+                for i in range(2):
+                    set_kept(f"{key}.{h.name}.{i}", float(value[i]))
+            else:
+                set_kept(f"{key}.{h.name}", value if isinstance(value, bool) else int(value) if h.kind == "int"
+                         else 0.0 if value is None else float(value))
     ss.schedule = state.schedule
     for sched, fields in SCHEDULE_FIELDS.items():
         for key, default in fields.items():
@@ -103,6 +119,24 @@ def read_widgets() -> PageState:
                 value = float(value) if value else None  # 0 means "off", as Keras's None
             if value != spec.default:
                 hparams.setdefault(name, {})[hp] = value
+    framework_hparams = {}
+    for key, opt in FRAMEWORK_ENTRIES.items():
+        values = {}
+        if get(f"{key}.own_lr"):
+            values[opt.rate_name] = float(get(f"{key}.lr"))
+        for h in opt.hparams:
+            if h.name == opt.rate_name:
+                continue
+            if h.kind == "pair":
+                value = tuple(float(get(f"{key}.{h.name}.{i}", h.default[i])) for i in range(2))
+            else:
+                value = get(f"{key}.{h.name}", h.default)
+                if h.kind == "optional":
+                    value = float(value) if value else None  # 0 means "not set"
+            if value != h.default:
+                values[h.name] = value
+        if values:
+            framework_hparams[key] = values
     schedule = get("schedule") or ""
     return PageState(
         lang=get("lang", default.lang), preset=get("preset", default.preset),
@@ -120,6 +154,7 @@ def read_widgets() -> PageState:
         view=get("view"), tab=get("tab", default.tab), chart=get("chart", default.chart),
         batch_size=int(get("batch", default.batch_size)), epochs=int(get("epochs", default.epochs)),
         standardize=bool(get("std", False)), shuffle=bool(get("shuffle", False)),
+        frameworks=tuple(get("frameworks", ())), framework_hparams=framework_hparams,
     )
 
 
@@ -134,11 +169,13 @@ def choice_labels(key: str, lg: str) -> dict:
         return {tab: words[f"tab_{tab}"] for tab in TABS}
     if key == "chart":
         return {chart: words[f"chart_{chart}"] for chart in SIDE_CHARTS}
+    if key == "frameworks":
+        return {k: i18n.OPTIMIZER_NAMES[lg][k] for k in FRAMEWORK_ENTRIES}
     return {"preset": i18n.PRESET_NAMES, "surface": i18n.SURFACE_NAMES, "optimizers": i18n.OPTIMIZER_NAMES,
             "tune_optimizer": i18n.OPTIMIZER_NAMES}[key][lg]
 
 
-LABELLED = ("lesson", "preset", "surface", "optimizers", "tune_optimizer", "schedule", "tab", "chart")
+LABELLED = ("lesson", "preset", "surface", "optimizers", "frameworks", "tune_optimizer", "schedule", "tab", "chart")
 
 
 def label_of(labels: dict):
@@ -306,6 +343,16 @@ def on_reset_start() -> None:
 
 
 def on_reset_optimizer(name: str) -> None:
+    if name in FRAMEWORK_ENTRIES:  # another framework's: its own defaults, the shared rate
+        opt = FRAMEWORK_ENTRIES[name]
+        set_kept(f"{name}.own_lr", False)
+        for h in opt.hparams:
+            if h.kind == "pair":
+                for i in range(2):
+                    set_kept(f"{name}.{h.name}.{i}", float(h.default[i]))
+            elif h.name != opt.rate_name:
+                set_kept(f"{name}.{h.name}", 0.0 if h.default is None else h.default)
+        return
     opt = ALL_OPTIMIZERS[name]
     set_kept(f"{name}.own_lr", False)
     if name in MOMENTUM_OPTIMIZERS:

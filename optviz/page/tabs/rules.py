@@ -1,4 +1,5 @@
-"""The rules tab: the surface's formula, and each optimizer's update rule, what it does and its Keras code."""
+"""The rules tab: the surface's formula, and each optimizer's update rule, what it does and its
+Keras code; other frameworks' optimizers in their own formula and code, with how they differ."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import streamlit as st
 
 from optviz import i18n
 from optviz.models import keras_program
-from optviz.optimizers import ALL_OPTIMIZERS
+from optviz.optimizers import ALL_OPTIMIZERS, ENGINE_OPTIMIZERS
 from optviz.page.context import RunContext
 from optviz.page.theory_view import show_derivation
 
@@ -28,4 +29,15 @@ def render(ctx: RunContext) -> None:
                                           batch_size=state.batch_size, epochs=state.epochs, start=state.start,
                                           shuffle=state.shuffle, seed=state.seed, about=data.name),
                             language="python")
+        for key in state.frameworks:
+            opt = ENGINE_OPTIMIZERS[key]
+            st.subheader(ctx.names[key])
+            st.latex(opt.latex)
+            note = i18n.FRAMEWORK_DIFFERENCES[ctx.lang].get(key)
+            st.info(t["framework_difference"].format(note=note) if note else t["framework_difference_default"])
+            st.caption(t["framework_code_caption"].format(framework=i18n.FRAMEWORK_LABELS[ctx.lang][opt.framework]))
+            try:
+                st.code(opt.code(state.framework_hyperparameters(key)), language="python")
+            except ValueError as exc:  # settings the framework refuses together (the race says so too)
+                st.error(t["bad_input"].format(reason=exc))
         show_derivation(ctx)

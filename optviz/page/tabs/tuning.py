@@ -33,6 +33,9 @@ def map_stride(state) -> int:
 
 def render(ctx: RunContext) -> None:
     state, t, lang = ctx.state, ctx.text, ctx.lang
+    if not state.optimizers:  # only other frameworks' racing: the map is Keras's optimizers'
+        st.info(t["no_optimizer"])
+        return
     if ss.get("tune_optimizer") not in state.optimizers:
         ss.tune_optimizer = state.optimizers[0]
     name = st.selectbox(t["tune_optimizer"], state.optimizers,
