@@ -141,6 +141,8 @@ def test_the_framework_lessons_show_what_they_say():
     assert race["pytorch:adam"].final_loss < -0.99 and race["optax:adam"].final_loss < -0.99
     assert race["adam"].final_loss > -0.01
     assert np.linalg.norm(race["adam"].path[100] - race["pytorch:adam"].path[100]) > 1.0
+    first = [np.linalg.norm(race[k].path[1] - race[k].path[0]) for k in ("adam", "pytorch:adam")]
+    assert first[1] > 100 * first[0]  # "Keras's first steps are 100 times shorter" (the narrative)
     assert np.linalg.norm(race["adam"].path[-1] - race["pytorch:adam"].path[-1]) > 3.0
     # PyTorch's eps at Keras's 1e-7: much closer to Keras's path, not the same (its place differs).
     closer = optviz.race(s.surface_object(), s.start, s.steps, {"adam": {"learning_rate": 0.01},

@@ -201,7 +201,8 @@ def show_optimizer_settings(name: str, lang: str) -> None:
 
 def show_framework_settings(key: str, lang: str) -> None:
     """Another framework's optimizer ("pytorch:adam"): its own names and defaults (a pair as two
-    inputs); its learning rate the shared one unless set; no schedule (Keras's only)."""
+    inputs); its learning rate its Keras namesake's unless set; no schedule (Keras's only).
+    Labels are the framework's argument names (code, in both languages)."""
     t, opt = i18n.text(lang), FRAMEWORK_ENTRIES[key]
     st.caption(t["framework_note"].format(framework=i18n.FRAMEWORK_LABELS[lang][opt.framework]))
     widget(st.checkbox, t["own_learning_rate"], f"{key}.own_lr")
@@ -210,7 +211,7 @@ def show_framework_settings(key: str, lang: str) -> None:
     for h in opt.hparams:
         if h.name == opt.rate_name:
             continue
-        label = f"{h.name}: {h.help}" if h.help else h.name
+        label = h.name
         low = float(h.low) if h.low is not None else -1e6
         high = float(h.high) - (1e-4 if h.high_open else 0) if h.high is not None else 1e6
         if h.kind == "bool":
@@ -228,6 +229,9 @@ def show_framework_settings(key: str, lang: str) -> None:
             widget(st.number_input, label, f"{key}.{h.name}", min_value=0.0, max_value=1.0, format="%.1e")
         else:
             widget(st.number_input, label, f"{key}.{h.name}", min_value=low, max_value=high, step=0.01, format="%.4g")
+    with_help = ", ".join(f"`{h.name}`: {h.help}" for h in opt.hparams if h.help and h.name != opt.rate_name)
+    if lang == "en" and with_help:  # (the definitions' help is English; the names speak for themselves in Korean)
+        st.caption(with_help)
     st.button(t["reset_optimizer"], key=f"{key}.reset", on_click=on_reset_optimizer, args=(key,))
 
 
