@@ -173,6 +173,12 @@ class Served:
             time.sleep(0.2)
         return value
 
+    def wait_served(self) -> None:
+        """Both replicas joined, and nginx answering with one (its reload after the last join
+        can lag the supervisor's log line on a busy machine: a 503 until then)."""
+        self.wait_for(lambda: len(self.ready()) == 2, what="both replicas ready")
+        self.wait_for(lambda: _get(self.url + "/")[0] == 200, timeout=60, what="nginx serving a replica")
+
     def workdir(self) -> Path:
         return Path(re.search(r"logs in (\S+)", self.text()).group(1))
 
@@ -195,7 +201,7 @@ class Served:
 def served(tmp_path_factory):
     server = Served(tmp_path_factory.mktemp("serve"))
     try:
-        server.wait_for(lambda: len(server.ready()) == 2, what="both replicas ready")
+        server.wait_served()
         yield server
     finally:
         server.stop()
@@ -354,8 +360,7 @@ def _stop_and_check_nothing_is_left(server: Served) -> None:
 def test_sigterm_leaves_no_process_behind(tmp_path):
     server = Served(tmp_path)
     try:
-        server.wait_for(lambda: len(server.ready()) == 2, what="both replicas ready")
-        assert _get(server.url + "/")[0] == 200
+        server.wait_served()
         _stop_and_check_nothing_is_left(server)
     finally:
         server.stop()

@@ -108,6 +108,10 @@ def _framework_values(draw, key: str) -> dict:
                 continue
         if spec.name == opt.rate_name or value != spec.default:
             values[spec.name] = value
+    try:  # each value valid, the set perhaps not (PyTorch's nesterov without momentum): not a state
+        opt.resolve(values)
+    except ValueError:
+        return {}
     return values
 
 
