@@ -229,7 +229,9 @@ def test_the_page_comes_through_nginx_and_each_browser_stays_on_one_replica(serv
         for _ in range(4):
             assert _get(f"{served.url}/_stcore/host-config?browser={browser}", opener)[0] == 200
         assert "optviz_replica" in {c.name for c in jar}
-        upstreams = served.upstreams(rf"host-config\?browser={browser} ")
+        # (nginx writes a request's log line after answering it: wait for the fourth)
+        upstreams = served.wait_for(lambda: len(found := served.upstreams(rf"host-config\?browser={browser} ")) >= 4
+                                    and found, timeout=10, what="four log lines")
         assert len(upstreams) == 4 and len(set(upstreams)) == 1, upstreams
         first_replicas.append(upstreams[0])
     assert set(first_replicas) == {f"127.0.0.1:{port}" for port in served.ready()}
