@@ -98,6 +98,8 @@ class SpecFigure(go.Figure):
             self.__dict__.update(SpecFigure._empty_state)
         self._spec = dict(spec or {"data": [], "layout": {}})
         self._text: dict[str, bytes] = {}  # frozen parts as JSON: "frames", "sliders" (of the layout)
+        self._frozen = False
+        self._json_bytes: bytes | None = None  # a frozen figure's whole JSON, made once (json_bytes)
 
     @property
     def spec(self) -> dict:
@@ -126,7 +128,9 @@ class SpecFigure(go.Figure):
         collector, since a ``go.Figure`` is a cycle) they were walked by every full
         collection: a quarter of a slider rerun's server time. Nothing changes without
         orjson, or if plotly.io is set to its ``json`` engine (which cannot write fragments).
+        A frozen figure is finished: nothing changes it any more (``sized`` makes a new one).
         """
+        self._frozen = True
         if orjson is None or pio.json.config.default_engine not in ("auto", "orjson") or self._text:
             return self
         layout = self._spec.get("layout", {})
@@ -160,7 +164,19 @@ class SpecFigure(go.Figure):
         out = SpecFigure.__new__(SpecFigure)
         out.__dict__.update(self.__dict__)
         out._spec = {**self._spec, "layout": {**self._spec.get("layout", {}), "width": width}}
+        out._json_bytes = None
         return out
+
+    def json_bytes(self) -> bytes:
+        """The figure's JSON as bytes; a frozen figure's made once. The page's cached figures
+        are shared by every session on the same settings (page/caches.py build_figures), so a
+        class on one setting writes each chart's few hundred kB once, not once a student."""
+        if self._json_bytes is not None:
+            return self._json_bytes
+        made = self.to_json().encode()
+        if self._frozen:
+            self._json_bytes = made
+        return made
 
     def to_dict(self):
         out = {"data": self._spec.get("data", []), "layout": self._spec.get("layout", {}),

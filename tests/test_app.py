@@ -770,6 +770,43 @@ def test_no_previews_while_another_visitors_run_is_in_progress():
     assert "lr" in race_previews(at)["sliders"]
 
 
+def count_calls(monkeypatch, module, name: str) -> list:
+    """Each call of ``module.name`` from now on, recorded (and made as before)."""
+    calls, made = [], getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(a) or made(*a, **k))
+    return calls
+
+
+def test_a_class_on_the_same_settings_makes_the_previews_once_and_a_previewed_move_finds_its_race(monkeypatch):
+    """Less work a rerun for a class: the previews of one setting are made once for every
+    visitor on it (a second student opening the same page computes no race and builds no
+    figure), and the notch a preview showed has its race made already, so moving there
+    runs no race; a notch that no preview showed runs one."""
+    import streamlit as st
+
+    from optviz.page import caches
+
+    query = {"preset": "keras", "lr": "0.001", "mom": "0.5", "surface": "quadratic"}
+    st.cache_resource.clear()
+    races = count_calls(monkeypatch, caches, "race_of")
+    figs = count_calls(monkeypatch, caches, "race_figure")
+    first = open_page(query, expanded=False)
+    assert race_previews(first)["sliders"]["lr"] and len(races) >= 3 and figs  # its own race and the neighbours'
+    races.clear(), figs.clear()
+    second = open_page(query, expanded=False)
+    assert race_previews(second)["sliders"] == race_previews(first)["sliders"]
+    assert races == [] and figs == []
+    here = LEARNING_RATES.index(second.sidebar.select_slider(key="lr").value)
+
+    def raced(rate) -> int:  # races run for the page's own state at this rate (not its new neighbours')
+        return sum(1 for (state,) in races if state.learning_rate == rate and state.momentum == 0.5)
+
+    for notch, made_before in ((here + 1, True), (here + 9, False)):
+        races.clear()
+        second.sidebar.select_slider(key="lr").set_value(LEARNING_RATES[notch]).run()
+        assert not second.exception and raced(LEARNING_RATES[notch]) == (0 if made_before else 1)
+
+
 ROOT = Path(APP).parent
 PY_SOURCES = [ROOT / "app.py", *sorted((ROOT / "optviz").rglob("*.py"))]
 # What JavaScript or CSS looks like inside a Python string: it belongs in optviz/page/frontend/.

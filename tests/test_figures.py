@@ -290,6 +290,9 @@ def test_a_sized_figure_is_the_same_chart_at_the_given_width_and_leaves_the_orig
     assert {**sent, "layout": {k: v for k, v in sent["layout"].items() if k != "width"}} == json.loads(before)
     assert pio.to_json(frozen, validate=False) == before and "width" not in frozen.spec["layout"]
     assert frozen.sized(None) is frozen
+    # What the page sends (made once for a frozen figure): the same JSON, each size its own.
+    assert frozen.json_bytes() == before.encode() and frozen.json_bytes() is frozen.json_bytes()
+    assert json.loads(wide.json_bytes())["layout"]["width"] == 556.25
     for bad in (float("nan"), float("inf"), 3, -500):
         with pytest.raises(ValueError, match="width"):
             frozen.sized(bad)

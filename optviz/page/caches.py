@@ -7,13 +7,15 @@ never changed once made: one shared result, not a pickled copy per call.
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import replace
 
 import streamlit as st
 
 import optviz
 from optviz import figures, i18n, theory
-from optviz.bounds import MAX_PAGE_STEPS
+from optviz.bounds import LEARNING_RATES, MAX_PAGE_STEPS, MOMENTA
 from optviz.engine import learning_rate_curves
 from optviz.lessons import load_lessons
 from optviz.models import batch_indices
@@ -28,9 +30,9 @@ def lessons() -> dict:
 
 
 def race_of(state: PageState) -> dict:
-    """The race for a state, computed (the slider previews' neighbours, not worth caching).
-    On a data surface, model.fit's steps on its data (one program for every batch size and
-    number of epochs: compile_steps)."""
+    """The race for a state, computed (uncached: ``run_race`` is the shared one). On a data
+    surface, model.fit's steps on its data (one program for every batch size and number of
+    epochs: compile_steps)."""
     if state.is_data:
         surface = state.surface_object()
         return optviz.fit_race(surface.model, surface.data.x, surface.data.y, state.race_spec(),
@@ -72,7 +74,8 @@ def in_turn(text: str, compute, *args):
     return compute(*args)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+# (64: a state's slider previews put its four neighbours' races here too.)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run_race(key: str, _state: PageState) -> dict:
     """The race for a state (cached by its key, so a class asking the same thing computes it once)."""
     surface = _state.surface_object()
@@ -109,6 +112,49 @@ def build_figures(key: str, lang: str, presenter: bool, step: int | None, view: 
                                            text=i18n.figure_text(lang), labels=i18n.OPTIMIZER_SHORT_NAMES[lang],
                                            presenter=presenter)
     return race_fig.freeze(), loss_fig.freeze()
+
+
+# The sliders whose neighbouring notches the race chart previews: (widget key, PageState field, options).
+PREVIEW_SLIDERS = (("lr", "learning_rate", LEARNING_RATES), ("momentum", "momentum", MOMENTA))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def slider_previews(key: str, lang: str, presenter: bool, view: tuple | None, _state: PageState,
+                    _race_fig) -> bytes:
+    """The sliders' previews of the race chart ``_race_fig`` (the figure drawn for the whole
+    race), as the preview element's JSON: for each of PREVIEW_SLIDERS, option index -> the
+    chart's traces to move (figures.moved_traces) to show the page with the slider one notch
+    either side: the state the page reads after that move, its race by the same engine call,
+    its figure by the same builder (without frames). None where that figure is not the drawn
+    one's points moved (a path diverges or stops diverging); the slider's own notch is there
+    too, to go back to. A slider that moves no path (no optimizer takes the shared value) has
+    none. Made once for every visitor on these settings; each neighbour's race goes through
+    the shared ``run_race``, so the move a preview shows finds its race already made."""
+    out, spec = {}, _state.race_spec()
+    for slider, field, options in PREVIEW_SLIDERS:
+        value = getattr(_state, field)
+        if value not in options:
+            continue
+        here, previews = options.index(value), {}
+        for j in (here - 1, here + 1):
+            if not 0 <= j < len(options):
+                continue
+            other = replace(_state, **{field: options[j]})
+            if other.race_spec() == spec:
+                break  # (the shared value is no optimizer's: the other notch moves nothing either)
+            try:
+                other_race = run_race(repr(other.key()), other)
+            except ValueError:
+                continue
+            moved = figures.moved_traces(_race_fig, race_figure(other, other_race, lang, presenter, None,
+                                                                frames=0).freeze())
+            if moved and moved["traces"]:
+                previews[str(j)] = moved
+        if previews:
+            traces = sorted({i for p in previews.values() for i in p["traces"]})
+            previews[str(here)] = {"traces": traces, "data": [_race_fig.traces[i] for i in traces]}
+            out[slider] = previews
+    return json.dumps(out, separators=(",", ":")).encode()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -60,4 +60,4 @@ def chart_message(key: str, figure, config: dict, src: str, base: str | None = N
     "spec"}, the figure's JSON text put in as it is. (As a dict, Streamlit would write the
     figure's text as a JSON string, escaping its every quote, and the page would parse it twice.)"""
     head = json.dumps({"key": key, "config": config, "src": src, "base": base})
-    return f'{head[:-1]}, "spec": '.encode() + figure.to_json().encode() + b"}"
+    return f'{head[:-1]}, "spec": '.encode() + figure.json_bytes() + b"}"

@@ -6,15 +6,14 @@ from __future__ import annotations
 import html
 import json
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
 from optviz import export, figures, i18n
-from optviz.bounds import LEARNING_RATES, MOMENTA
-from optviz.page.caches import TOLERANCE, build_figures, race_figure, race_of, runs_in_progress
+from optviz.page.caches import TOLERANCE, build_figures, runs_in_progress, slider_previews
 from optviz.page.charts import live_chart
 from optviz.page.components import race_preview
 from optviz.page.context import RunContext
@@ -27,8 +26,6 @@ ss = st.session_state
 # The race chart's toolbar without Plotly's own zoom: zoom is Box Select, done by the server
 # (the view is part of the state and the link, and the surface is redrawn for the box).
 ZOOM_BUTTONS = ["zoom2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "lasso2d"]
-# The sliders whose neighbouring notches the race chart previews: (widget key, PageState field, options).
-PREVIEW_SLIDERS = (("lr", "learning_rate", LEARNING_RATES), ("momentum", "momentum", MOMENTA))
 
 
 @dataclass(frozen=True)
@@ -182,47 +179,15 @@ def show_exports(ctx: RunContext, race_fig) -> None:
                                     on_click="ignore", key="download_gif")
 
 
-def race_previews(ctx: RunContext, race_fig) -> dict:
-    """For each of PREVIEW_SLIDERS, option index -> the race chart's traces to move
-    (figures.moved_traces) to show the page with the slider one notch either side: the
-    state the page reads after that move, its race by the same engine call, its figure by
-    the same builder (without frames). None where that figure is not the drawn one's points
-    moved (a path diverges or stops diverging); the slider's own notch is there too, to go
-    back to. A slider that moves no path (no optimizer takes the shared value) has none."""
-    state = ctx.state
-    out, spec = {}, state.race_spec()
-    for key, field, options in PREVIEW_SLIDERS:
-        value = getattr(state, field)
-        if value not in options:
-            continue
-        here, previews = options.index(value), {}
-        for j in (here - 1, here + 1):
-            if not 0 <= j < len(options):
-                continue
-            other = replace(state, **{field: options[j]})
-            if other.race_spec() == spec:
-                break  # (the shared value is no optimizer's: the other notch moves nothing either)
-            try:
-                other_race = race_of(other)
-            except ValueError:
-                continue
-            moved = figures.moved_traces(race_fig, race_figure(other, other_race, ctx.lang, state.presenter, None,
-                                                               frames=0).freeze())
-            if moved and moved["traces"]:
-                previews[str(j)] = moved
-        if previews:
-            traces = sorted({i for p in previews.values() for i in p["traces"]})
-            previews[str(here)] = {"traces": traces, "data": [race_fig.traces[i] for i in traces]}
-            out[key] = previews
-    return out
-
-
 def show_previews(ctx: RunContext, made_from: Previews) -> None:
-    """The race chart's previews (frontend/race_preview.js), as the tab's last element: made
-    after everything else of the run is sent, so that nothing waits for them. None while
-    another visitor's run is in progress: in a class whose students all move a slider at
-    once, the previews' work would make everyone's rerun later (bench/classroom.py)."""
+    """The race chart's previews (frontend/race_preview.js; caches.slider_previews), as the
+    tab's last element: made after everything else of the run is sent, so that nothing waits
+    for them. None while another visitor's run is in progress: in a class whose students all
+    move a slider at once, the previews' work would make everyone's rerun later
+    (bench/classroom.py)."""
     wanted = made_from.step is None and ctx.plotly_js_url is not None and runs_in_progress.count <= 1
-    previews = race_previews(ctx, made_from.race_fig) if wanted else {}
-    race_preview(key="race_preview", data=json.dumps({"chart": "race_chart", "base": made_from.base,
-                                                      "sliders": previews}, separators=(",", ":")).encode())
+    state = ctx.state
+    sliders = (slider_previews(ctx.state_key, ctx.lang, state.presenter, state.view, state, made_from.race_fig)
+               if wanted else b"{}")
+    head = json.dumps({"chart": "race_chart", "base": made_from.base}, separators=(",", ":"))
+    race_preview(key="race_preview", data=f'{head[:-1]},"sliders":'.encode() + sliders + b"}")
