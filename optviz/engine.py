@@ -185,6 +185,15 @@ def _check_noise(noise, seed) -> tuple[float, int]:
     return std, int(seed)
 
 
+def _check_run(surface, surface_params, start, steps, noise, seed):
+    """A run's surface and inputs, checked: (surface, its params, start, steps, noise, seed)."""
+    surface = get_surface(surface)
+    params = surface.resolve_params(surface_params)
+    start = _check_start(surface.default_start if start is None else start)
+    steps = _check_steps(steps)
+    return (surface, params, start, steps, *_check_noise(noise, seed))
+
+
 class NonFiniteStartError(ValueError):
     """The loss at ``start`` is not finite (NaN or inf): a path has no finite point to begin
     from. A ValueError naming ``start``; :attr:`start` is the point."""
@@ -574,11 +583,7 @@ def race(
     ``compile_steps`` (>= steps) runs the program that many steps and keeps the first
     ``steps``: a caller whose step count moves (a slider) then never compiles again.
     """
-    surface = get_surface(surface)
-    params = surface.resolve_params(surface_params)
-    start = _check_start(surface.default_start if start is None else start)
-    steps = _check_steps(steps)
-    noise, seed = _check_noise(noise, seed)
+    surface, params, start, steps, noise, seed = _check_run(surface, surface_params, start, steps, noise, seed)
     entries = _normalise_optimizers(optimizers, framework)
 
     # Which rules the lanes use is part of the program (a name, not a float: no slider
@@ -895,11 +900,7 @@ def learning_rate_curves(
     optimizer's momentum-like value, NaN without one), the same numbers :func:`sweep` gives.
     At most ``MAX_SWEEP_CELLS`` runs and ``MAX_SWEEP_CELL_STEPS`` runs × steps in all.
     """
-    surface = get_surface(surface)
-    params = surface.resolve_params(surface_params)
-    start = _check_start(surface.default_start if start is None else start)
-    steps = _check_steps(steps)
-    noise, seed = _check_noise(noise, seed)
+    surface, params, start, steps, noise, seed = _check_run(surface, surface_params, start, steps, noise, seed)
     tolerance = _check_tolerance(tolerance)
     base = _normalise_optimizers({name: {k: v for k, v in (hp or {}).items() if k != "learning_rate"}
                                   for name, hp in optimizers.items()})
@@ -1122,11 +1123,7 @@ def sweep(
     one is a ValueError naming ``learning_rates`` × ``momenta``.
     """
     opt = get_optimizer(optimizer, framework)
-    surface = get_surface(surface)
-    params = surface.resolve_params(surface_params)
-    start = _check_start(surface.default_start if start is None else start)
-    steps = _check_steps(steps)
-    noise, seed = _check_noise(noise, seed)
+    surface, params, start, steps, noise, seed = _check_run(surface, surface_params, start, steps, noise, seed)
     tolerance = _check_tolerance(tolerance)
     axis = _sweep_axis(opt, axis)
     rates = _sweep_rates(learning_rates, opt)

@@ -47,7 +47,7 @@ EXCEPTION = '[data-testid="stException"]'
 ALERT = '[data-testid="stAlert"]'
 
 # One worker for the whole module under `pytest -n auto --dist loadgroup`: one server, one browser.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = [pytest.mark.xdist_group(name="browser"), pytest.mark.slow]
 
 
 # --- server and browser -------------------------------------------------------------------

@@ -21,6 +21,8 @@ from optviz import datasets
 from optviz.engine import epoch_order
 from optviz.models import keras_program
 
+pytestmark = pytest.mark.slow  # real model.fit runs: minutes of one core (the full command runs them)
+
 N = 24  # small data: Keras's model.fit takes about a second per run here
 
 

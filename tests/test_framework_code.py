@@ -11,8 +11,8 @@ import ast
 
 import numpy as np
 import pytest
+from framework_reference import compare, optax_path, torch_path
 from helpers import count_compiles
-from test_framework_parity import compare, optax_path, torch_path
 
 import optviz
 from optviz.optimizers import FRAMEWORK_OPTIMIZERS, get_optimizer

@@ -167,8 +167,8 @@ def _open(query: dict) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("chunk", [pytest.param(i, marks=pytest.mark.xdist_group(f"hostile-{i % 2}"))
-                                   for i in range(4)])
+@pytest.mark.parametrize("chunk", [pytest.param(i, marks=[pytest.mark.xdist_group(f"hostile-{i % 2}"),
+                                                          pytest.mark.slow]) for i in range(4)])
 def test_any_link_opens_the_page_with_a_chart(chunk):
     """1000 generated links in all (4 chunks of 250)."""
     _open({})  # warm

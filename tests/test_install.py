@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 # One worker for the module under `pytest -n auto --dist loadgroup`: one venv, and one
 # `pip install .` at a time (pip builds in the checkout's build/ folder).
-pytestmark = pytest.mark.xdist_group(name="install")
+pytestmark = [pytest.mark.xdist_group(name="install"), pytest.mark.slow]
 
 
 def _clean_env(**extra) -> dict:

@@ -45,7 +45,7 @@ from optviz.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 120.0  # two replicas starting at once on a busy two-core machine
 # One worker for the module under `pytest -n auto --dist loadgroup`: its servers start one at a time.
-pytestmark = pytest.mark.xdist_group(name="serving")
+pytestmark = [pytest.mark.xdist_group(name="serving"), pytest.mark.slow]
 
 
 def _nginx() -> str:
