@@ -178,6 +178,21 @@ class Served:
         can lag the supervisor's log line on a busy machine: a 503 until then)."""
         self.wait_for(lambda: len(self.ready()) == 2, what="both replicas ready")
         self.wait_for(lambda: _get(self.url + "/")[0] == 200, timeout=60, what="nginx serving a replica")
+        # ...and that reload finished: an old worker still knows one replica only, and sends a
+        # browser there while the new ones hash it to either (a CI run saw a, b, a, b).
+        time.sleep(1)
+        self.wait_for(lambda: not self.old_nginx_workers(), timeout=60, what="nginx's old workers gone")
+
+    def old_nginx_workers(self) -> list[int]:
+        """This server's nginx workers that a reload told to stop (they finish their requests first)."""
+        old = []
+        for pid in _descendants(self.proc.pid):
+            try:
+                if b"shutting down" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    old.append(pid)
+            except OSError:
+                pass
+        return old
 
     def workdir(self) -> Path:
         return Path(re.search(r"logs in (\S+)", self.text()).group(1))
