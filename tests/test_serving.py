@@ -179,7 +179,7 @@ class Served:
         self.wait_for(lambda: len(self.ready()) == 2, what="both replicas ready")
         self.wait_for(lambda: _get(self.url + "/")[0] == 200, timeout=60, what="nginx serving a replica")
         # ...and that reload finished: an old worker still knows one replica only, and sends a
-        # browser there while the new ones hash it to either (a CI run saw a, b, a, b).
+        # browser there while the new ones hash it to either.
         time.sleep(1)
         self.wait_for(lambda: not self.old_nginx_workers(), timeout=60, what="nginx's old workers gone")
 

@@ -29,6 +29,11 @@ def lessons() -> dict:
     return load_lessons()
 
 
+def state_key(state: PageState) -> str:
+    """The caches' key for a state, as ONE string: Streamlit hashes a tuple item by item."""
+    return repr(state.key())
+
+
 def race_of(state: PageState) -> dict:
     """The race for a state, computed (uncached: ``run_race`` is the shared one). On a data
     surface, model.fit's steps on its data (one program for every batch size and number of
@@ -143,7 +148,7 @@ def slider_previews(key: str, lang: str, presenter: bool, view: tuple | None, _s
             if other.race_spec() == spec:
                 break  # (the shared value is no optimizer's: the other notch moves nothing either)
             try:
-                other_race = run_race(repr(other.key()), other)
+                other_race = run_race(state_key(other), other)
             except ValueError:
                 continue
             moved = figures.moved_traces(_race_fig, race_figure(other, other_race, lang, presenter, None,

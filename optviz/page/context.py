@@ -13,7 +13,7 @@ class RunContext:
     """One run's state and its race, in the language the page is shown in."""
 
     state: PageState
-    state_key: str  # the caches' key: repr(state.key()), one string
+    state_key: str  # the caches' key (caches.state_key)
     lang: str  # the page's language as of its last whole run
     surface: object  # the state's surface object (optviz.surfaces)
     race: dict  # optimizer name -> Trajectory

@@ -13,7 +13,7 @@ from optviz import i18n
 from optviz.bounds import TABS
 from optviz.checks import TRUE_WORDS
 from optviz.page import components, header, sidebar, widgets
-from optviz.page.caches import in_turn, run_race, runs_in_progress
+from optviz.page.caches import in_turn, run_race, runs_in_progress, state_key
 from optviz.page.charts import measure_widths, reported_widths
 from optviz.page.context import RunContext
 from optviz.page.markdown_text import plain_text
@@ -78,7 +78,7 @@ def _live(lang: str, side: sidebar.Sidebar, tab_body) -> None:
     if side.surface is None:
         notice.error(t["bad_formula"].format(reason=plain_text(side.formula_error.removeprefix("formula: "))))
         st.stop()
-    state_key = repr(state.key())  # the caches' key as ONE string: Streamlit hashes a tuple item by item
+    key = state_key(state)
     query = to_query(state)
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
@@ -88,8 +88,8 @@ def _live(lang: str, side: sidebar.Sidebar, tab_body) -> None:
 
     try:
         # (A typed formula's first race is a compile that waits its turn; any other is not.)
-        race_result = (in_turn(t["waiting_turn"], run_race, state_key, state) if state.surface == CUSTOM
-                       else run_race(state_key, state))
+        race_result = (in_turn(t["waiting_turn"], run_race, key, state) if state.surface == CUSTOM
+                       else run_race(key, state))
     except optviz.NonFiniteStartError as exc:
         # A start where the loss is NaN or inf (a click or link outside a formula's domain,
         # log(x) at x < 0): back to the surface's own start, saying why. (A whole new run:
@@ -110,7 +110,7 @@ def _live(lang: str, side: sidebar.Sidebar, tab_body) -> None:
     if diverged and not (state.presenter and tab is race):
         notice.warning(t["diverged_warning"].format(names=", ".join(diverged)))
 
-    ctx = RunContext(state=state, state_key=state_key, lang=lang, surface=side.surface, race=race_result,
+    ctx = RunContext(state=state, state_key=key, lang=lang, surface=side.surface, race=race_result,
                      chart_widths=chart_widths, plotly_js_url=plotly_js_url())
     with tab_body:  # (all of this run's elements go to containers drawn outside: none is its own)
         previews = tab.render(ctx)
